@@ -1,0 +1,313 @@
+"""The avgenbench command line. Thin: parse, call the library, print.
+
+Exit codes: 0 success; 1 the command failed (e.g. interrupted eval, calibration target missed);
+2 bad input (usage, unreadable suite, unknown dimension); 3 nothing found (no store, no run, no results).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
+from .dimensions.base import TIERS, status_kind
+from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
+from .store import RunTierConflict, Store
+from .suite import inspect_suite
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 0, 1, 2, 3
+HELP = __doc__
+
+app = typer.Typer(help="AVGen-Bench for text-to-audio-video generators. " + HELP.split("\n\n", 1)[1],
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+suite_app = typer.Typer(help="Inspect and fetch prompt suites.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(suite_app, name="suite")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"avgenbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+    pass
+
+
+# suite -----------------------------------------------------------------------
+
+@suite_app.command("validate")
+def suite_validate(suite_dir: Path = typer.Argument(..., help="Suite folder with prompts/<category>.json."),
+                   as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Check a suite and list every problem (file, item index, field). Exit 2 when there are problems."""
+    suite, problems = inspect_suite(suite_dir)
+    counts = {c: sum(1 for i in suite.items if i.category == c) for c in suite.categories}
+    if as_json:
+        _emit_json({"suite": str(suite_dir), "ok": not problems, "prompts": len(suite.items), "categories": counts,
+                    "with_expected_faces": sum(1 for i in suite.items if i.expected_faces),
+                    "problems": [p.__dict__ | {"text": str(p)} for p in problems]})
+    else:
+        table = Table(title=f"Suite {suite_dir}")
+        table.add_column("category")
+        table.add_column("prompts", justify="right")
+        for category, n in counts.items():
+            table.add_row(category, str(n))
+        out.print(table)
+        out.print(f"{len(suite.items)} prompts in {len(counts)} categories")
+        for p in problems:
+            err.print(f"[red]problem:[/] {p}", markup=True, highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT if problems else EXIT_OK)
+
+
+@suite_app.command("fetch")
+def suite_fetch(dest: Path = typer.Argument(..., help="Folder to write the official suite into.")) -> None:
+    """Download the official prompts (Hugging Face dataset microsoft/AVGen-Bench). Needs network."""
+    from .suite import fetch_suite
+
+    try:
+        fetch_suite(dest)
+    except RuntimeError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    out.print(f"suite written to {dest}")
+
+
+# eval ------------------------------------------------------------------------
+
+def _load_suite_or_exit(suite_dir: Path):
+    suite, problems = inspect_suite(suite_dir)
+    if problems:
+        _fail(f"suite {suite_dir} has {len(problems)} problem(s); run `avgenbench suite validate {suite_dir}`:\n"
+              + "\n".join(f"  - {p}" for p in problems[:20]), EXIT_BAD_INPUT)
+    return suite
+
+
+@app.command("eval")
+def eval_cmd(
+    videos_dir: Path = typer.Argument(..., help="Folder of generated videos: VIDEOS_DIR/<category>/<safe name>.mp4."),
+    suite_dir: Path = typer.Option(..., "--suite", help="Suite folder (official layout)."),
+    out_dir: Path = typer.Option(..., "--out", help="Output folder; holds the results store."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run name (default: basename of VIDEOS_DIR)."),
+    tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
+    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Videos evaluated in parallel processes."),
+    force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
+    failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
+) -> None:
+    """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video."""
+    if tier not in TIERS:
+        _fail(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}", EXIT_BAD_INPUT)
+    if failure_policy not in POLICIES:
+        _fail(f"unknown failure policy '{failure_policy}'; use one of {', '.join(POLICIES)}", EXIT_BAD_INPUT)
+    try:
+        dims = parse_dimension_list(dimensions)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+    if not videos_dir.is_dir():
+        _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
+    suite = _load_suite_or_exit(suite_dir)
+    run = run or videos_dir.resolve().name
+    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force,
+                        {"failure_policy": failure_policy}, quiet=as_json)
+    with Store.open_existing(out_dir) as store:
+        card = score_rows(store.results(run), failure_policy, run, tier)
+    if as_json:
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+    else:
+        _print_card(card)
+        out.print(f"results: {Path(out_dir) / 'avgenbench.sqlite'} (run '{run}', {summary.rows_written} rows new, "
+                  f"{summary.rows_skipped} kept from before)")
+    if summary.interrupted:
+        err.print("interrupted: finished rows are stored; run the same command again to resume")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
+    from .runner import evaluate
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TimeRemainingColumn(), console=err, disable=quiet)
+    with progress:
+        task = progress.add_task(f"eval {run} [{tier}]", total=None)
+
+        def on_plan(n: int) -> None:
+            progress.update(task, total=n)
+
+        def on_progress(result) -> None:
+            bad = sum(1 for m in result.measurements if status_kind(m[3].status) == "tool_fault" and m[3].status == "error")
+            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else ""))
+
+        try:
+            return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)
+        except RunTierConflict as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
+
+
+# results, score, total -------------------------------------------------------
+
+def _open_run(out_dir: Path, run: Optional[str]):
+    try:
+        store = Store.open_existing(out_dir)
+    except FileNotFoundError as exc:
+        _fail(str(exc), EXIT_NOT_FOUND)
+    runs = store.runs()
+    if not runs:
+        _fail(f"the store in {out_dir} has no runs", EXIT_NOT_FOUND)
+    if run is None:
+        if len(runs) > 1:
+            _fail(f"the store holds several runs ({', '.join(r['run'] for r in runs)}); choose one with --run", EXIT_BAD_INPUT)
+        run = runs[0]["run"]
+    info = store.run_info(run)
+    if info is None:
+        _fail(f"no run '{run}' in {out_dir}; runs: {', '.join(r['run'] for r in runs)}", EXIT_NOT_FOUND)
+    return store, info
+
+
+@app.command("results")
+def results_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
+                run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
+                as_json: bool = typer.Option(False, "--json", help="One JSON record per (video, dimension).")) -> None:
+    """Per-video results: status, raw and normalised value, backend, message and evidence."""
+    store, info = _open_run(out_dir, run)
+    rows = store.results(info["run"])
+    store.close()
+    if as_json:
+        _emit_json([r.public() for r in rows])
+        return
+    table = Table(title=f"Results of run '{info['run']}' ({info['tier']} tier)")
+    for col in ("video", "dim", "status", "raw", "norm", "message"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.video_key[:50], r.dimension, r.status, _fmt(r.raw), _fmt(r.normalized), r.message[:60])
+    out.print(table)
+
+
+@app.command("score")
+def score_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
+              run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
+              failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="strict or reference (default: the run's)."),
+              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Scheme-2 total, coverage, group scores, each dimension with n, and per-category totals."""
+    store, info = _open_run(out_dir, run)
+    policy = failure_policy or info["config"].get("failure_policy", "strict")
+    if policy not in POLICIES:
+        _fail(f"unknown failure policy '{policy}'", EXIT_BAD_INPUT)
+    rows = store.results(info["run"])
+    store.close()
+    if not rows:
+        _fail(f"run '{info['run']}' has no results yet", EXIT_NOT_FOUND)
+    card = score_rows(rows, policy, info["run"], info["tier"])
+    if as_json:
+        _emit_json(card.as_dict())
+    else:
+        _print_card(card, categories=True)
+
+
+@app.command("total")
+def total_cmd(raw: Path = typer.Option(..., "--raw", help="CSV: model,Vis,Aud,AV,Lip,Text,Face,Music,Speech,Lo-Phy,Hi-Phy,Holistic."),
+              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Scheme-2 totals from raw per-dimension means (e.g. a published table)."""
+    try:
+        rows = totals_from_raw_table(raw)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table(title=f"Scheme-2 totals from {raw}")
+    table.add_column("model")
+    table.add_column("total", justify="right")
+    table.add_column("coverage", justify="right")
+    for d in DIMENSION_IDS:
+        table.add_column(DIMENSIONS[d].display, justify="right")
+    for r in rows:
+        table.add_row(r["model"], _fmt(r["total"], 2), f"{r['coverage']:.2f}", *[_fmt(r["normalized"][d], 1) for d in DIMENSION_IDS])
+    out.print(table)
+
+
+# demo ------------------------------------------------------------------------
+
+@app.command("demo")
+def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Where clips, store and report go."),
+             workers: int = typer.Option(2, "--workers", min=1, help="Parallel worker processes."),
+             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score."""
+    from .synthetic.provider import generate_for_suite
+    from .suite import demo_suite_path, load_suite
+
+    suite = load_suite(demo_suite_path())
+    videos = out_dir / "videos" / "synthetic"
+    if not as_json:
+        err.print(f"generating {len(suite.items)} synthetic clips in {videos} ...")
+    generate_for_suite(suite, videos)
+    summary = _run_eval(suite, videos, out_dir, "synthetic", "lite", list(DIMENSION_IDS), workers, False,
+                        {"failure_policy": "strict"}, quiet=as_json)
+    with Store.open_existing(out_dir) as store:
+        card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite")
+    if as_json:
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+        return
+    _print_card(card, categories=True)
+    out.print(f"store: {out_dir / 'avgenbench.sqlite'}  — try `avgenbench results {out_dir} --json`")
+
+
+# printing --------------------------------------------------------------------
+
+def _fmt(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _print_card(card: ScoreCard, categories: bool = False) -> None:
+    title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
+    table = Table(title=title)
+    for col, justify in (("dimension", "left"), ("group", "left"), ("weight", "right"), ("n", "right"),
+                         ("raw mean", "right"), ("score", "right"), ("statuses", "left")):
+        table.add_column(col, justify=justify)
+    for s in card.dimensions.values():
+        statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
+        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), _fmt(s.raw_mean), _fmt(s.normalized, 1), statuses)
+    out.print(table)
+    total = "—" if card.total is None else f"{card.total:.2f}"
+    groups = "  ".join(f"{g}: {_fmt(v, 1)}" for g, v in card.groups.items())
+    out.print(f"[bold]Total {total}[/]  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}")
+    if card.coverage < 0.999:
+        missing = [s.display for s in card.dimensions.values() if s.normalized is None]
+        out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")
+    if categories and card.categories:
+        cat = Table(title="Per category")
+        cat.add_column("category")
+        cat.add_column("total", justify="right")
+        cat.add_column("coverage", justify="right")
+        cat.add_column("videos", justify="right")
+        for name, c in card.categories.items():
+            cat.add_row(name, _fmt(c["total"], 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
+        out.print(cat)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

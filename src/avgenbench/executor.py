@@ -1,0 +1,45 @@
+"""Where work units run: in this process, or in a pool of worker processes.
+
+A unit is one video with the dimensions to measure on it; `run_unit` decodes the video once and measures them all.
+An executor only maps a picklable function over units and yields results as they finish, so another engine
+(a cluster scheduler, say) can take its place.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+
+class Executor(Protocol):
+    def map_unordered(self, fn: Callable[[Any], Any], units: Iterable[Any]) -> Iterator[Any]: ...
+
+
+class InProcessExecutor:
+    def map_unordered(self, fn, units):
+        for unit in units:
+            yield fn(unit)
+
+
+class ProcessPoolExecutor:
+    """Units in parallel worker processes; each worker keeps its loaded models across units."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+
+    def map_unordered(self, fn, units):
+        context = mp.get_context("spawn")  # no inherited threads or model state from the parent
+        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+            futures = [pool.submit(fn, unit) for unit in units]
+            try:
+                for future in cf.as_completed(futures):
+                    yield future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+def make_executor(workers: int) -> Executor:
+    return InProcessExecutor() if workers <= 1 else ProcessPoolExecutor(workers)

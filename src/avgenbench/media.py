@@ -1,0 +1,298 @@
+"""Decode each video once into a Clip that serves every dimension.
+
+Dimensions declare what they need (MediaNeeds); the runner merges the needs of all dimensions of a unit and calls
+`decode` once. Frames are decoded sequentially (no seeking) and resampled in time by nearest neighbour, so memory holds
+only the frames that some dimension asked for, at the size it asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MIN_CLIP_SECONDS = 0.5
+
+# Per-process count of decode() calls per file; the runner reports it as media.decodes.
+DECODE_COUNTS: Counter[str] = Counter()
+_COUNT_LOCK = threading.Lock()
+
+
+class MediaStatus:
+    OK = "ok"
+    MISSING_VIDEO = "missing_video"
+    UNREADABLE = "unreadable"
+    NO_VIDEO_STREAM = "no_video_stream"
+    NO_AUDIO_STREAM = "no_audio_stream"
+    TOO_SHORT = "too_short"
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """Frames sampled at `fps` (None: every native frame), scaled so the longer side is at most `max_side`."""
+
+    fps: float | None = None
+    max_side: int | None = None
+    gray: bool = False
+
+    @property
+    def label(self) -> str:
+        rate = "native" if self.fps is None else f"{self.fps:g}fps"
+        size = "full" if self.max_side is None else f"{self.max_side}px"
+        return f"{rate}/{size}/{'gray' if self.gray else 'rgb'}"
+
+
+@dataclass(frozen=True)
+class MediaNeeds:
+    frames: tuple[FrameSpec, ...] = ()
+    audio_rates: tuple[int, ...] = ()
+    needs_video: bool = True
+    needs_audio: bool = False
+    min_seconds: float = 0.0
+
+    def merge(self, other: "MediaNeeds") -> "MediaNeeds":
+        return MediaNeeds(
+            frames=tuple(dict.fromkeys(self.frames + other.frames)),
+            audio_rates=tuple(dict.fromkeys(self.audio_rates + other.audio_rates)),
+            needs_video=self.needs_video or other.needs_video,
+            needs_audio=self.needs_audio or other.needs_audio,
+            min_seconds=max(self.min_seconds, other.min_seconds),
+        )
+
+
+@dataclass
+class Frames:
+    spec: FrameSpec
+    times: np.ndarray  # seconds, one per image
+    images: np.ndarray  # (N, H, W, 3) uint8, or (N, H, W) for gray
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+@dataclass
+class Clip:
+    path: Path | None
+    status: str = MediaStatus.OK
+    message: str = ""
+    duration: float = 0.0
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+    n_frames: int = 0
+    has_audio: bool = False
+    audio_native_rate: int = 0
+    audio_channels: int = 0
+    video_codec: str = ""
+    audio_codec: str = ""
+    sha256: str = ""
+    frames: dict[FrameSpec, Frames] = field(default_factory=dict)
+    audio: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == MediaStatus.OK
+
+    def frames_for(self, spec: FrameSpec) -> Frames:
+        if spec not in self.frames:
+            raise KeyError(f"frames {spec.label} were not requested when the clip was decoded")
+        return self.frames[spec]
+
+    def audio_at(self, rate: int) -> np.ndarray:
+        if rate not in self.audio:
+            raise KeyError(f"audio at {rate} Hz was not requested when the clip was decoded")
+        return self.audio[rate]
+
+    def summary(self) -> dict:
+        return {
+            "status": self.status, "message": self.message, "duration": round(self.duration, 3),
+            "fps": round(self.fps, 3), "width": self.width, "height": self.height, "n_frames": self.n_frames,
+            "has_audio": self.has_audio, "audio_rate": self.audio_native_rate, "audio_channels": self.audio_channels,
+            "video_codec": self.video_codec, "audio_codec": self.audio_codec, "sha256": self.sha256,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
+class _Sampler:
+    """Nearest-neighbour resampling of a frame stream to a fixed rate, without keeping the stream."""
+
+    def __init__(self, spec: FrameSpec, width: int, height: int):
+        self.spec = spec
+        self.size = _scaled_size(width, height, spec.max_side)
+        self.times: list[float] = []
+        self.images: list[np.ndarray] = []
+        self._prev = None  # (time, av frame)
+        self._prev_array: np.ndarray | None = None
+        self._next_k = 0
+
+    def _convert(self, frame) -> np.ndarray:
+        fmt = "gray" if self.spec.gray else "rgb24"
+        return frame.reformat(width=self.size[0], height=self.size[1], format=fmt).to_ndarray()
+
+    def _emit_prev_until(self, limit: float) -> None:
+        t_prev, frame = self._prev
+        while self._next_k / self.spec.fps < limit:
+            if self._prev_array is None:
+                self._prev_array = self._convert(frame)
+            self.times.append(self._next_k / self.spec.fps)
+            self.images.append(self._prev_array)
+            self._next_k += 1
+
+    def push(self, t: float, frame) -> None:
+        if self.spec.fps is None:
+            self.times.append(t)
+            self.images.append(self._convert(frame))
+            return
+        if self._prev is not None:
+            self._emit_prev_until((self._prev[0] + t) / 2)
+        self._prev = (t, frame)
+        self._prev_array = None
+
+    def finish(self, end: float) -> Frames:
+        if self.spec.fps is not None and self._prev is not None:
+            self._emit_prev_until(end)
+        if self.images:
+            images = np.stack(self.images)
+        else:
+            shape = (0, self.size[1], self.size[0]) if self.spec.gray else (0, self.size[1], self.size[0], 3)
+            images = np.zeros(shape, np.uint8)
+        return Frames(self.spec, np.asarray(self.times, dtype=np.float64), images)
+
+
+def _to_mono_float(frame) -> np.ndarray:
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if data.dtype == np.int16:
+        data = data.astype(np.float32) / 32768.0
+    elif data.dtype == np.int32:
+        data = data.astype(np.float32) / 2147483648.0
+    elif data.dtype == np.uint8:
+        data = (data.astype(np.float32) - 128.0) / 128.0
+    else:
+        data = data.astype(np.float32)
+    if frame.format.is_planar:
+        return data.mean(axis=0)
+    return data.reshape(-1, channels).mean(axis=1)
+
+
+def _resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
+    if src == dst or audio.size == 0:
+        return audio.astype(np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(src, dst)
+    return resample_poly(audio, dst // g, src // g).astype(np.float32)
+
+
+def decode(path: Path | str | None, needs: MediaNeeds) -> Clip:
+    """Decode `path` once, serving every frame spec and audio rate in `needs`. Never raises for bad media."""
+    if path is None or not Path(path).is_file():
+        return Clip(Path(path) if path else None, MediaStatus.MISSING_VIDEO, "no video file for this prompt")
+    path = Path(path)
+    with _COUNT_LOCK:
+        DECODE_COUNTS[str(path.resolve())] += 1
+    import av
+
+    clip = Clip(path)
+    try:
+        clip.sha256 = file_sha256(path)
+        container = av.open(str(path))
+    except Exception as exc:  # corrupt header, unknown format, permission...
+        clip.status, clip.message = MediaStatus.UNREADABLE, f"cannot open: {type(exc).__name__}: {exc}"
+        return clip
+    try:
+        _decode_streams(container, clip, needs)
+    except Exception as exc:
+        clip.status, clip.message = MediaStatus.UNREADABLE, f"decode failed: {type(exc).__name__}: {exc}"
+        clip.frames.clear()
+        clip.audio.clear()
+    finally:
+        container.close()
+    return clip
+
+
+def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
+    vstream = container.streams.video[0] if container.streams.video else None
+    astream = container.streams.audio[0] if container.streams.audio else None
+    if vstream is None:
+        clip.status, clip.message = MediaStatus.NO_VIDEO_STREAM, "the file has no video stream"
+        return
+    ctx = vstream.codec_context
+    clip.width, clip.height = ctx.width, ctx.height
+    clip.fps = float(vstream.average_rate or vstream.guessed_rate or 0) or 0.0
+    clip.video_codec = ctx.name
+    clip.has_audio = astream is not None
+    if astream is not None:
+        clip.audio_native_rate = astream.codec_context.sample_rate or astream.rate or 0
+        clip.audio_channels = astream.codec_context.channels or 0
+        clip.audio_codec = astream.codec_context.name
+    vstream.thread_type = "AUTO"
+
+    samplers = [_Sampler(spec, clip.width, clip.height) for spec in needs.frames]
+    streams = [vstream] + ([astream] if astream is not None else [])
+    audio_chunks: list[np.ndarray] = []
+    audio_start: float | None = None
+    last_video_t = 0.0
+    errors = 0
+    for packet in container.demux(*streams):
+        try:
+            frames = packet.decode()
+        except Exception:
+            errors += 1  # a damaged packet: keep going, judge the result by what decoded
+            if errors > 50:
+                raise
+            continue
+        for frame in frames:
+            if packet.stream.type == "video":
+                t = float(frame.time) if frame.time is not None else clip.n_frames / (clip.fps or 25.0)
+                clip.n_frames += 1
+                last_video_t = max(last_video_t, t)
+                for sampler in samplers:
+                    sampler.push(t, frame)
+            else:
+                if audio_start is None:
+                    audio_start = float(frame.time) if frame.time is not None else 0.0
+                audio_chunks.append(_to_mono_float(frame))
+    if clip.n_frames == 0:
+        clip.status, clip.message = MediaStatus.UNREADABLE, "no video frame could be decoded"
+        return
+    if not clip.fps:
+        clip.fps = clip.n_frames / max(last_video_t, 1e-6)
+    video_end = last_video_t + 1.0 / clip.fps
+    audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
+    if clip.has_audio and clip.audio_native_rate:
+        # Align sample 0 with t = 0 of the video timeline.
+        shift = int(round((audio_start or 0.0) * clip.audio_native_rate))
+        audio = np.concatenate([np.zeros(shift, np.float32), audio]) if shift > 0 else audio[-shift:]
+        audio_end = len(audio) / clip.audio_native_rate
+    else:
+        audio_end = 0.0
+    clip.duration = max(video_end, audio_end)
+    for sampler in samplers:
+        clip.frames[sampler.spec] = sampler.finish(video_end)
+    if clip.has_audio and clip.audio_native_rate:
+        for rate in needs.audio_rates:
+            clip.audio[rate] = _resample(audio, clip.audio_native_rate, rate)
+    if clip.duration < MIN_CLIP_SECONDS or clip.n_frames < 2:
+        clip.status = MediaStatus.TOO_SHORT
+        clip.message = f"clip lasts {clip.duration:.2f} s with {clip.n_frames} frame(s); at least {MIN_CLIP_SECONDS} s needed"

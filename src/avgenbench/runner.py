@@ -1,0 +1,184 @@
+"""eval: plan the (video, dimension) work a run still needs, run it through an executor, store each unit as it ends."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .annotations import PromptAnnotation, annotation_for
+from .dimensions import get_backend, get_dimension
+from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
+from .executor import make_executor
+from .media import DECODE_COUNTS, Clip, MediaNeeds, MediaStatus, decode, file_sha256
+from .store import ResultRow, Store
+from .suite import PromptItem, Suite
+
+
+@dataclass
+class Unit:
+    item: PromptItem
+    video_path: str | None
+    dimensions: list[str]
+    tier: str
+    annotation: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnitResult:
+    item: PromptItem
+    video_path: str | None
+    media: dict[str, Any]
+    decodes: int
+    decode_seconds: float
+    measurements: list[tuple[str, str, str, Measurement, float, float]]  # dim, backend, version, m, started, seconds
+
+
+def _backend_identity(dim_id: str, tier: str) -> tuple[str, str]:
+    backend = get_backend(dim_id, tier)
+    return (backend.name, backend.version) if backend else ("none", "0")
+
+
+def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]) -> Measurement | None:
+    """A measurement decided without running the backend: no backend, unavailable tool, or unusable media."""
+    dim = get_dimension(dim_id)
+    backend = get_backend(dim_id, tier)
+    if backend is None:
+        return Measurement(Status.UNAVAILABLE_IN_TIER, message=f"{dim.display} has no {tier}-tier backend")
+    reason = backend.unavailable_reason(options)
+    if reason:
+        status = Status.NO_JUDGE if reason.startswith("no judge") else Status.ERROR
+        return Measurement(status, message=reason)
+    if clip is None:
+        return None
+    if not clip.ok:
+        return Measurement(clip.status, message=clip.message)
+    needs = backend.needs() or dim.needs
+    if needs.needs_audio and not clip.has_audio:
+        return Measurement(Status.NO_AUDIO_STREAM, message="the video has no audio track")
+    if clip.duration < needs.min_seconds:
+        return Measurement(Status.TOO_SHORT, message=f"{dim.display} needs at least {needs.min_seconds:g} s; clip has {clip.duration:.2f} s")
+    return None
+
+
+def run_unit(unit: Unit) -> UnitResult:
+    """Decode the unit's video once and measure every requested dimension on it. Never raises."""
+    ctx = ItemContext(unit.item, PromptAnnotation.model_validate(unit.annotation), unit.tier, unit.options,
+                      judge=unit.options.get("judge_client"))
+    pending = {d: _precheck(d, unit.tier, None, unit.options) for d in unit.dimensions}
+    runnable = [d for d, m in pending.items() if m is None]
+    needs = MediaNeeds(needs_video=False)
+    for dim_id in runnable:
+        backend = get_backend(dim_id, unit.tier)
+        needs = needs.merge(backend.needs() or get_dimension(dim_id).needs)
+    clip: Clip | None = None
+    decodes = 0
+    t0 = time.perf_counter()
+    if runnable:
+        key = str(Path(unit.video_path).resolve()) if unit.video_path else None
+        before = DECODE_COUNTS[key] if key else 0
+        clip = decode(unit.video_path, needs)
+        decodes = (DECODE_COUNTS[key] - before) if key else 0
+    decode_seconds = time.perf_counter() - t0
+    results = []
+    for dim_id in unit.dimensions:
+        backend_name, backend_version = _backend_identity(dim_id, unit.tier)
+        started = time.time()
+        t1 = time.perf_counter()
+        measurement = pending[dim_id] or _precheck(dim_id, unit.tier, clip, unit.options)
+        if measurement is None:
+            try:
+                measurement = get_backend(dim_id, unit.tier).measure(clip, ctx)
+            except Exception as exc:  # a tool fault: recorded, never fatal
+                tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
+                measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
+        results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
+    media = clip.summary() if clip else {"status": "not_decoded"}
+    return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results)
+
+
+@dataclass
+class EvalSummary:
+    run: str
+    tier: str
+    out_dir: str
+    units_run: int
+    rows_written: int
+    rows_skipped: int
+    videos: dict[str, dict[str, Any]]
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
+               options: dict[str, Any]) -> tuple[list[Unit], int]:
+    """Units still to do, and how many stored rows are kept. A row is kept when its backend is the current one,
+    its video file has not changed and its status is final (errors and no-judge rows are retried)."""
+    stored: dict[tuple[str, str], tuple[str, str | None, str]] = {}
+    if not force:
+        for video_key, dim_id, backend, sha, status in store.iter_finished(run):
+            stored[(video_key, dim_id)] = (backend, sha, status)
+    units: list[Unit] = []
+    kept = 0
+    for item in suite.items:
+        path = item.find_video(videos_dir)
+        sha = file_sha256(path) if (path and stored) else None
+        todo = []
+        for dim_id in dims:
+            prior = stored.get((item.key, dim_id))
+            backend_name, _ = _backend_identity(dim_id, tier)
+            if prior and prior[0] == backend_name and prior[1] == sha and prior[2] not in RETRY_STATUSES:
+                kept += 1
+            else:
+                todo.append(dim_id)
+        if todo:
+            units.append(Unit(item, str(path) if path else None, todo, tier,
+                              annotation_for(suite, item).model_dump(), options))
+    return units, kept
+
+
+def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str, tier: str, dims: list[str],
+             workers: int = 1, force: bool = False, options: dict[str, Any] | None = None,
+             on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int], None] | None = None) -> EvalSummary:
+    videos_dir = Path(videos_dir)
+    options = dict(options or {})
+    config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy",)}}
+    summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
+    with Store(out_dir) as store:
+        store.ensure_run(run, tier, str(videos_dir), str(suite.root), __version__, config)
+        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options)
+        if on_plan:
+            on_plan(len(units))
+        executor = make_executor(workers if len(units) > 1 else 1)
+        try:
+            for result in executor.map_unordered(run_unit, units):
+                _store_unit(store, run, tier, result)
+                summary.units_run += 1
+                summary.rows_written += len(result.measurements)
+                summary.videos[result.item.key] = {"media": {**result.media, "decodes": result.decodes},
+                                                   "video_path": result.video_path}
+                if on_progress:
+                    on_progress(result)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+    return summary
+
+
+def _store_unit(store: Store, run: str, tier: str, result: UnitResult) -> None:
+    item = result.item
+    sha = result.media.get("sha256") or (file_sha256(Path(result.video_path)) if result.video_path else None)
+    rows = []
+    for dim_id, backend, version, m, started, seconds in result.measurements:
+        dim = get_dimension(dim_id)
+        normalized = dim.normalize(m.raw) if (m.status == Status.OK and m.raw is not None) else None
+        rows.append(ResultRow(run, item.key, dim_id, backend, version, tier, item.category, item.content,
+                              result.video_path, sha, m.status, m.raw, normalized, m.evidence, m.message, started, seconds))
+    store.write_results(rows)
+    status = result.media.get("status", MediaStatus.MISSING_VIDEO)
+    store.write_media(run, item.key, result.video_path, status, result.decodes, result.decode_seconds, result.media)

@@ -1,0 +1,188 @@
+"""Scheme 2: normalise each dimension's mean raw value to 0–100 and take the weighted mean over available dimensions.
+
+Failure policies:
+- strict (default): a fault of the generated video (missing, unreadable, no audio, no face, ...) counts as the
+  dimension's worst raw value; a fault of the tool (error, no judge, no backend in the tier) is excluded.
+- reference: both are dropped, as the reference implementation does.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .dimensions import DIMENSION_IDS, DIMENSIONS
+from .dimensions.base import GROUP_WEIGHTS, GROUPS, status_kind
+from .store import ResultRow
+
+POLICIES = ("strict", "reference")
+DISPLAY_TO_ID = {d.display: d.id for d in DIMENSIONS.values()}
+
+
+def normalize(dim_id: str, raw_mean: float) -> float:
+    return DIMENSIONS[dim_id].normalize(raw_mean)
+
+
+def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
+    """(total, coverage) from normalised dimension scores; None entries are unavailable."""
+    num = den = 0.0
+    for dim_id, value in normalized.items():
+        if value is None:
+            continue
+        weight = DIMENSIONS[dim_id].weight
+        num += weight * value
+        den += weight
+    return (num / den if den else None), den
+
+
+def group_scores(normalized: dict[str, float | None]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for group in GROUPS:
+        values = [v for d, v in normalized.items() if v is not None and DIMENSIONS[d].group == group]
+        out[group] = sum(values) / len(values) if values else None
+    return out
+
+
+def scored_value(row: ResultRow, policy: str) -> float | None:
+    """The raw value a row contributes to its dimension's mean under a policy, or None when excluded."""
+    kind = status_kind(row.status)
+    if kind == "scored":
+        return row.raw
+    if kind == "video_fault" and policy == "strict":
+        return DIMENSIONS[row.dimension].worst_raw
+    return None
+
+
+@dataclass
+class DimensionScore:
+    id: str
+    display: str
+    group: str
+    weight: float
+    n: int = 0  # videos in the mean
+    n_ok: int = 0
+    n_video_fault: int = 0
+    n_not_scored: int = 0
+    n_tool_fault: int = 0
+    raw_mean: float | None = None
+    normalized: float | None = None
+    statuses: dict[str, int] = field(default_factory=dict)
+    backends: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class ScoreCard:
+    run: str | None
+    tier: str | None
+    policy: str
+    total: float | None
+    coverage: float
+    groups: dict[str, float | None]
+    dimensions: dict[str, DimensionScore]
+    categories: dict[str, dict] = field(default_factory=dict)
+    n_videos: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "run": self.run, "tier": self.tier, "failure_policy": self.policy,
+            "total": _round(self.total), "coverage": round(self.coverage, 4), "n_videos": self.n_videos,
+            "groups": {g: _round(v) for g, v in self.groups.items()},
+            "dimensions": {d: s.as_dict() for d, s in self.dimensions.items()},
+            "categories": self.categories,
+        }
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+_KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored": "n_not_scored",
+                 "tool_fault": "n_tool_fault"}
+
+
+def _dimension_scores(rows: Iterable[ResultRow], policy: str) -> dict[str, DimensionScore]:
+    scores = {d: DimensionScore(d, DIMENSIONS[d].display, DIMENSIONS[d].group, DIMENSIONS[d].weight) for d in DIMENSION_IDS}
+    sums: dict[str, float] = {d: 0.0 for d in DIMENSION_IDS}
+    for row in rows:
+        s = scores[row.dimension]
+        s.statuses[row.status] = s.statuses.get(row.status, 0) + 1
+        if row.backend not in s.backends:
+            s.backends.append(row.backend)
+        counter = _KIND_COUNTER[status_kind(row.status)]
+        setattr(s, counter, getattr(s, counter) + 1)
+        value = scored_value(row, policy)
+        if value is not None and math.isfinite(value):
+            s.n += 1
+            sums[row.dimension] += value
+    for dim_id, s in scores.items():
+        if s.n:
+            s.raw_mean = sums[dim_id] / s.n
+            s.normalized = normalize(dim_id, s.raw_mean)
+    return scores
+
+
+def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = None, tier: str | None = None,
+               per_category: bool = True) -> ScoreCard:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}")
+    dims = _dimension_scores(rows, policy)
+    normalized = {d: s.normalized for d, s in dims.items()}
+    total, coverage = scheme2(normalized)
+    card = ScoreCard(run, tier, policy, total, coverage, group_scores(normalized), dims,
+                     n_videos=len({r.video_key for r in rows}))
+    if per_category:
+        for category in sorted({r.category for r in rows}):
+            sub = score_rows([r for r in rows if r.category == category], policy, run, tier, per_category=False)
+            card.categories[category] = {
+                "total": _round(sub.total), "coverage": round(sub.coverage, 4), "n_videos": sub.n_videos,
+                "dimensions": {d: _round(s.normalized) for d, s in sub.dimensions.items()},
+            }
+    return card
+
+
+# Published tables -----------------------------------------------------------
+
+RAW_COLUMNS = ("model",) + tuple(DIMENSIONS[d].display for d in DIMENSION_IDS)
+
+
+def totals_from_raw_table(path: Path | str) -> list[dict]:
+    """Scheme-2 totals from a CSV of raw per-dimension means (one row per model; empty cells are missing)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or "model" not in reader.fieldnames:
+            raise ValueError(f"{path}: the header must start with 'model' and name dimensions from: {', '.join(RAW_COLUMNS[1:])}")
+        unknown = [c for c in reader.fieldnames if c not in RAW_COLUMNS]
+        if unknown:
+            raise ValueError(f"{path}: unknown column(s) {', '.join(unknown)}; expected {', '.join(RAW_COLUMNS)}")
+        for line_no, record in enumerate(reader, start=2):
+            normalized: dict[str, float | None] = {}
+            raw: dict[str, float | None] = {}
+            for display, dim_id in DISPLAY_TO_ID.items():
+                cell = (record.get(display) or "").strip()
+                if not cell:
+                    raw[dim_id] = normalized[dim_id] = None
+                    continue
+                try:
+                    value = float(cell)
+                except ValueError:
+                    raise ValueError(f"{path} line {line_no}: {display} = {cell!r} is not a number") from None
+                raw[dim_id] = value
+                normalized[dim_id] = normalize(dim_id, value)
+            total, coverage = scheme2(normalized)
+            rows.append({
+                "model": record["model"], "total": _round(total, 2), "coverage": round(coverage, 4),
+                "groups": {g: _round(v, 2) for g, v in group_scores(normalized).items()},
+                "raw": raw, "normalized": {d: _round(v, 2) for d, v in normalized.items()},
+            })
+    return rows
+
+
+def weights_table() -> dict[str, float]:
+    return {d: DIMENSIONS[d].weight for d in DIMENSION_IDS} | {f"group:{g}": w for g, w in GROUP_WEIGHTS.items()}

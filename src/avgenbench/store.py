@@ -1,0 +1,188 @@
+"""SQLite results store in OUT_DIR: one row per (run, video, dimension, backend), written as each unit finishes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+DB_NAME = "avgenbench.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run TEXT PRIMARY KEY,
+    tier TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    videos_dir TEXT,
+    suite_dir TEXT,
+    tool_version TEXT,
+    config TEXT
+);
+CREATE TABLE IF NOT EXISTS results (
+    run TEXT NOT NULL,
+    video_key TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    backend_version TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    category TEXT NOT NULL,
+    content TEXT NOT NULL,
+    video_path TEXT,
+    video_sha256 TEXT,
+    status TEXT NOT NULL,
+    raw REAL,
+    normalized REAL,
+    evidence TEXT,
+    message TEXT,
+    started REAL,
+    seconds REAL,
+    PRIMARY KEY (run, video_key, dimension, backend)
+);
+CREATE TABLE IF NOT EXISTS media (
+    run TEXT NOT NULL,
+    video_key TEXT NOT NULL,
+    video_path TEXT,
+    status TEXT NOT NULL,
+    decodes INTEGER NOT NULL,
+    seconds REAL,
+    info TEXT,
+    PRIMARY KEY (run, video_key)
+);
+"""
+
+
+@dataclass
+class ResultRow:
+    run: str
+    video_key: str
+    dimension: str
+    backend: str
+    backend_version: str
+    tier: str
+    category: str
+    content: str
+    video_path: str | None
+    video_sha256: str | None
+    status: str
+    raw: float | None
+    normalized: float | None
+    evidence: dict[str, Any]
+    message: str
+    started: float
+    seconds: float
+
+    def public(self) -> dict[str, Any]:
+        """The record `results --json` prints."""
+        return {
+            "run": self.run, "category": self.category, "content": self.content, "video_key": self.video_key,
+            "video_path": self.video_path, "dimension": self.dimension, "status": self.status, "raw": self.raw,
+            "normalized": self.normalized, "tier": self.tier, "backend": self.backend,
+            "backend_version": self.backend_version, "message": self.message, "evidence": self.evidence,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class RunTierConflict(ValueError):
+    pass
+
+
+class Store:
+    def __init__(self, out_dir: Path | str):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.out_dir / DB_NAME
+        self.db = sqlite3.connect(self.path, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    @classmethod
+    def open_existing(cls, out_dir: Path | str) -> "Store":
+        if not (Path(out_dir) / DB_NAME).is_file():
+            raise FileNotFoundError(f"no results store in {out_dir} (expected {DB_NAME}); run `avgenbench eval` first")
+        return cls(out_dir)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # runs -----------------------------------------------------------------
+    def ensure_run(self, run: str, tier: str, videos_dir: str, suite_dir: str, tool_version: str,
+                   config: dict[str, Any]) -> None:
+        row = self.db.execute("SELECT tier FROM runs WHERE run = ?", (run,)).fetchone()
+        now = time.time()
+        if row is not None and row["tier"] != tier:
+            raise RunTierConflict(
+                f"run '{run}' holds {row['tier']}-tier results; a {tier}-tier eval needs another --run name "
+                "(tiers are never mixed in one run)")
+        with self.db:
+            if row is None:
+                self.db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
+                                (run, tier, now, now, videos_dir, suite_dir, tool_version, json.dumps(config)))
+            else:
+                self.db.execute("UPDATE runs SET updated=?, videos_dir=?, suite_dir=?, tool_version=?, config=? WHERE run=?",
+                                (now, videos_dir, suite_dir, tool_version, json.dumps(config), run))
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY created").fetchall()
+        return [{**dict(r), "config": json.loads(r["config"] or "{}")} for r in rows]
+
+    def run_info(self, run: str) -> dict[str, Any] | None:
+        return next((r for r in self.runs() if r["run"] == run), None)
+
+    # results --------------------------------------------------------------
+    def write_results(self, rows: list[ResultRow]) -> None:
+        """Replace each row's (run, video, dimension) results, whatever backend made the old ones, atomically."""
+        with self.db:
+            self.db.executemany("DELETE FROM results WHERE run=? AND video_key=? AND dimension=?",
+                                [(r.run, r.video_key, r.dimension) for r in rows])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.run, r.video_key, r.dimension, r.backend, r.backend_version, r.tier, r.category, r.content,
+                  r.video_path, r.video_sha256, r.status, r.raw, r.normalized, json.dumps(r.evidence, default=str),
+                  r.message, r.started, r.seconds) for r in rows])
+
+    def write_media(self, run: str, video_key: str, video_path: str | None, status: str, decodes: int,
+                    seconds: float, info: dict[str, Any]) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?)",
+                            (run, video_key, video_path, status, decodes, seconds, json.dumps(info)))
+
+    def results(self, run: str | None = None) -> list[ResultRow]:
+        query = "SELECT * FROM results"
+        args: tuple = ()
+        if run is not None:
+            query += " WHERE run = ?"
+            args = (run,)
+        query += " ORDER BY run, category, video_key, dimension"
+        return [self._row(r) for r in self.db.execute(query, args)]
+
+    def iter_finished(self, run: str) -> Iterator[tuple[str, str, str, str | None, str]]:
+        """(video_key, dimension, backend, video_sha256, status) of every stored row of a run."""
+        for r in self.db.execute("SELECT video_key, dimension, backend, video_sha256, status FROM results WHERE run=?", (run,)):
+            yield r["video_key"], r["dimension"], r["backend"], r["video_sha256"], r["status"]
+
+    def media(self, run: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for r in self.db.execute("SELECT * FROM media WHERE run=?", (run,)):
+            out[r["video_key"]] = {**dict(r), "info": json.loads(r["info"] or "{}")}
+        return out
+
+    @staticmethod
+    def _row(r: sqlite3.Row) -> ResultRow:
+        return ResultRow(
+            run=r["run"], video_key=r["video_key"], dimension=r["dimension"], backend=r["backend"],
+            backend_version=r["backend_version"], tier=r["tier"], category=r["category"], content=r["content"],
+            video_path=r["video_path"], video_sha256=r["video_sha256"], status=r["status"], raw=r["raw"],
+            normalized=r["normalized"], evidence=json.loads(r["evidence"] or "{}"), message=r["message"] or "",
+            started=r["started"] or 0.0, seconds=r["seconds"] or 0.0)
