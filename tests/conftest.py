@@ -1,0 +1,26 @@
+"""Shared fixtures: the official suite beside the checkout, and a place for generated clips."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+OFFICIAL_SUITE = Path(os.environ.get("AVGENBENCH_OFFICIAL_SUITE", REPO.parent / "shared" / "avgenbench-suite"))
+
+
+@pytest.fixture(scope="session")
+def official_suite_dir() -> Path:
+    if not (OFFICIAL_SUITE / "prompts").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"official suite missing at {OFFICIAL_SUITE}")
+        pytest.skip(f"official suite not found at {OFFICIAL_SUITE}")
+    return OFFICIAL_SUITE
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory) -> Path:
+    """A session-wide folder for generated clips that several tests reuse."""
+    return tmp_path_factory.mktemp("clips")
