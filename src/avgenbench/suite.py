@@ -132,21 +132,21 @@ class Suite:
         return (self.annotations.get("items") or {}).get(item.key)
 
 
-def _read_json(path: Path, problems: list[SuiteProblem]) -> Any:
+def _read_json(path: Path, problems: list[SuiteProblem], rel: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        problems.append(SuiteProblem(path.name, None, None, f"not UTF-8 text: {exc}"))
+        problems.append(SuiteProblem(rel, None, None, f"not UTF-8 text: {exc}"))
     except json.JSONDecodeError as exc:
-        problems.append(SuiteProblem(path.name, None, None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"))
+        problems.append(SuiteProblem(rel, None, None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"))
     return None
 
 
 def _load_category(path: Path, problems: list[SuiteProblem]) -> list[PromptItem]:
-    data = _read_json(path, problems)
+    rel = f"prompts/{path.name}"
+    data = _read_json(path, problems, rel)
     if data is None:
         return []
-    rel = f"prompts/{path.name}"
     if not isinstance(data, list):
         problems.append(SuiteProblem(rel, None, None, f"must be a JSON list of prompt objects, got {type(data).__name__}"))
         return []
@@ -184,7 +184,7 @@ def _attach_faces(root: Path, category: str, items: list[PromptItem], problems: 
     if not path.is_file():
         return items
     rel = f"expected_faces/{path.name}"
-    data = _read_json(path, problems)
+    data = _read_json(path, problems, rel)
     if data is None:
         return items
     if not isinstance(data, list):
@@ -240,7 +240,7 @@ def inspect_suite(root: Path | str) -> tuple[Suite, list[SuiteProblem]]:
     annotations: dict[str, Any] = {}
     ann_path = root / ANNOTATIONS_FILE
     if ann_path.is_file():
-        data = _read_json(ann_path, problems)
+        data = _read_json(ann_path, problems, ANNOTATIONS_FILE)
         if isinstance(data, dict):
             annotations = data
         elif data is not None:

@@ -1,0 +1,163 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from avgenbench.cli import app
+from avgenbench.dimensions import DIMENSION_IDS
+from avgenbench.store import Store
+from clipmaker import make_audio_only, make_clip, make_corrupt
+
+PROMPTS = {
+    "good": "A red square slides across a noisy wall; two sharp clicks.",
+    "silent": "The same scene with a silent soundtrack.",
+    "mute": "The same scene with no audio track at all.",
+    "corrupt": "A file that is not a video.",
+    "short": "A clip too short to judge.",
+    "audio only": "Only a sound, no picture.",
+    "missing": "Nobody generated this one.",
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    suite = root / "suite"
+    (suite / "prompts").mkdir(parents=True)
+    items = [{"content": k, "prompt": v} for k, v in PROMPTS.items()]
+    (suite / "prompts" / "ads.json").write_text(json.dumps(items))
+    videos = root / "model_x"
+    folder = videos / "ads"
+    good = make_clip(folder / "good.mp4", duration=2.0)
+    make_clip(folder / "silent.mp4", duration=2.0, silent=True)
+    make_clip(folder / "mute.mp4", duration=2.0, sr=None)
+    make_corrupt(folder / "corrupt.mp4")
+    make_clip(folder / "short.mp4", duration=0.2, clicks=())
+    make_audio_only(folder / "audio only.mp4")
+    return {"root": root, "suite": suite, "videos": videos, "good": good}
+
+
+def _eval(ws, out, *extra):
+    args = ["eval", str(ws["videos"]), "--suite", str(ws["suite"]), "--out", str(out), "--json", *extra]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_every_video_and_dimension_gets_a_status(workspace):
+    out = workspace["root"] / "out1"
+    report = _eval(workspace, out)
+    assert report["eval"]["run"] == "model_x"
+    results = CliRunner().invoke(app, ["results", str(out), "--json"])
+    records = json.loads(results.stdout)
+    assert len(records) == len(PROMPTS) * len(DIMENSION_IDS)
+    for record in records:
+        for key in ("category", "content", "video_path", "dimension", "status", "raw", "normalized", "tier", "backend", "message"):
+            assert key in record
+    status = {(r["content"], r["dimension"]): r["status"] for r in records}
+    assert status[("missing", "vis")] == "missing_video"
+    assert status[("corrupt", "vis")] == "unreadable"
+    assert status[("short", "vis")] == "too_short"
+    assert status[("audio only", "vis")] == "no_video_stream"
+    assert status[("mute", "aud")] == "no_audio_stream" and status[("mute", "vis")] == "ok"
+    assert status[("good", "vis")] == "ok" and status[("good", "hi_phy")] == "unavailable_in_tier"
+    silent_aud = next(r for r in records if r["content"] == "silent" and r["dimension"] == "aud")
+    assert silent_aud["status"] != "error"
+    for record in records:
+        assert record["tier"] == "lite"
+        if record["status"] != "ok":
+            assert record["message"], record
+    # Every decoded video was decoded exactly once for all its dimensions.
+    decodes = {k: v["media"]["decodes"] for k, v in report["eval"]["videos"].items()}
+    assert decodes["ads/good"] == 1 and decodes["ads/silent"] == 1 and decodes["ads/corrupt"] == 1
+    assert decodes["ads/missing"] == 0
+    score = report["score"]
+    assert score["tier"] == "lite" and 0 < score["coverage"] < 1
+    assert score["dimensions"]["vis"]["n"] == 7  # 3 scored + missing/corrupt/short/audio-only at worst (strict)
+
+
+def test_second_run_does_no_work_and_force_recomputes(workspace):
+    out = workspace["root"] / "out2"
+    first = _eval(workspace, out, "--dimensions", "vis,aud")
+    assert first["eval"]["units_run"] == len(PROMPTS)
+    again = _eval(workspace, out, "--dimensions", "vis,aud")
+    assert again["eval"]["units_run"] == 0 and again["eval"]["rows_written"] == 0
+    assert again["eval"]["rows_skipped"] == 2 * len(PROMPTS)
+    assert again["score"]["total"] == first["score"]["total"]
+    forced = _eval(workspace, out, "--dimensions", "vis", "--force")
+    assert forced["eval"]["units_run"] == len(PROMPTS)
+    # New dimensions are added to the same run without redoing finished ones.
+    more = _eval(workspace, out, "--dimensions", "vis,aud,text")
+    assert more["eval"]["rows_written"] == len(PROMPTS) and more["eval"]["rows_skipped"] == 2 * len(PROMPTS)
+
+
+def test_changed_video_is_recomputed(workspace, tmp_path):
+    videos = tmp_path / "model_y"
+    (videos / "ads").mkdir(parents=True)
+    target = videos / "ads" / "good.mp4"
+    target.write_bytes(workspace["good"].read_bytes())
+    ws = {**workspace, "videos": videos}
+    out = tmp_path / "out"
+    _eval(ws, out, "--dimensions", "vis")
+    make_clip(target, duration=2.0, width=160, height=90)
+    again = _eval(ws, out, "--dimensions", "vis")
+    assert again["eval"]["units_run"] == 1 and "ads/good" in again["eval"]["videos"]
+
+
+def test_parallel_workers_match_in_process(workspace):
+    serial = _eval(workspace, workspace["root"] / "serial", "--dimensions", "vis,aud")
+    parallel = _eval(workspace, workspace["root"] / "parallel", "--dimensions", "vis,aud", "--workers", "2")
+    assert parallel["score"]["total"] == pytest.approx(serial["score"]["total"])
+    assert all(v["media"]["decodes"] <= 1 for v in parallel["eval"]["videos"].values())
+
+
+def test_tiers_never_mix_in_one_run(workspace):
+    out = workspace["root"] / "out3"
+    _eval(workspace, out, "--dimensions", "vis")
+    result = CliRunner().invoke(app, ["eval", str(workspace["videos"]), "--suite", str(workspace["suite"]),
+                                      "--out", str(out), "--tier", "paper", "--dimensions", "vis"])
+    assert result.exit_code == 2 and "tiers are never mixed" in result.output
+    paper = _eval(workspace, out, "--tier", "paper", "--run", "model_x_paper", "--dimensions", "vis,hi_phy")
+    assert paper["score"]["tier"] == "paper"
+    with Store(out) as store:
+        tiers = {r["run"]: r["tier"] for r in store.runs()}
+    assert tiers == {"model_x": "lite", "model_x_paper": "paper"}
+
+
+def test_score_and_results_commands(workspace):
+    out = workspace["root"] / "out4"
+    _eval(workspace, out, "--dimensions", "vis,aud")
+    strict = json.loads(CliRunner().invoke(app, ["score", str(out), "--json"]).stdout)
+    reference = json.loads(CliRunner().invoke(app, ["score", str(out), "--json", "--failure-policy", "reference"]).stdout)
+    assert strict["dimensions"]["vis"]["n"] > reference["dimensions"]["vis"]["n"]
+    assert "ads" in strict["categories"]
+    missing = CliRunner().invoke(app, ["score", str(workspace["root"] / "nowhere")])
+    assert missing.exit_code == 3
+    bad_run = CliRunner().invoke(app, ["score", str(out), "--run", "nope"])
+    assert bad_run.exit_code == 3 and "no run 'nope'" in bad_run.output
+
+
+def test_bad_arguments_exit_2(workspace, tmp_path):
+    runner = CliRunner()
+    base = ["eval", str(workspace["videos"]), "--suite", str(workspace["suite"]), "--out", str(tmp_path / "o")]
+    assert runner.invoke(app, base + ["--dimensions", "vis,colour"]).exit_code == 2
+    assert runner.invoke(app, base + ["--tier", "gold"]).exit_code == 2
+    bad_suite = tmp_path / "bad"
+    (bad_suite / "prompts").mkdir(parents=True)
+    (bad_suite / "prompts" / "ads.json").write_text("[{]")
+    result = runner.invoke(app, ["eval", str(workspace["videos"]), "--suite", str(bad_suite), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "ads.json" in result.output
+
+
+def test_help_everywhere():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    top = subprocess.run([sys.executable, "-m", "avgenbench", "--help"], capture_output=True, text=True, env=env)
+    assert top.returncode == 0 and "eval" in top.stdout and "Exit codes" in top.stdout
+    for command in (["eval"], ["score"], ["results"], ["total"], ["demo"], ["suite", "validate"]):
+        result = CliRunner().invoke(app, command + ["--help"])
+        assert result.exit_code == 0 and "--" in result.output, command
