@@ -125,3 +125,29 @@ def test_find_video_accepts_other_containers(tmp_path):
 def test_demo_suite_is_valid():
     suite = load_suite(demo_suite_path())
     assert len(suite.items) >= 4
+
+
+def test_fetch_offline_says_how_to_use_a_local_copy(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: fails at once, like offline
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
+    result = CliRunner().invoke(app, ["suite", "fetch", str(tmp_path / "dest")])
+    assert result.exit_code == 1
+    assert "--suite" in result.output and "local copy" in result.output
+
+
+def test_validate_cli_lists_problems_as_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    root = _write_suite(tmp_path / "s", {"ads": [{"content": "", "prompt": "x"}, {"content": "y"}]})
+    result = CliRunner().invoke(app, ["suite", "validate", str(root), "--json"])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and len(data["problems"]) == 2
+    good = CliRunner().invoke(app, ["suite", "validate", str(demo_suite_path()), "--json"])
+    assert good.exit_code == 0 and json.loads(good.stdout)["ok"] is True

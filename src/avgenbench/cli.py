@@ -139,7 +139,7 @@ def eval_cmd(
         out.print(f"results: {Path(out_dir) / 'avgenbench.sqlite'} (run '{run}', {summary.rows_written} rows new, "
                   f"{summary.rows_skipped} kept from before)")
     if summary.interrupted:
-        err.print("interrupted: finished rows are stored; run the same command again to resume")
+        err.print(f"{summary.error}: finished rows are stored; run the same command again to resume")
         raise typer.Exit(EXIT_FAILED)
 
 

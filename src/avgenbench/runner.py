@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -111,6 +112,7 @@ class EvalSummary:
     rows_skipped: int
     videos: dict[str, dict[str, Any]]
     interrupted: bool = False
+    error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -167,6 +169,10 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
                     on_progress(result)
         except KeyboardInterrupt:
             summary.interrupted = True
+            summary.error = "interrupted"
+        except BrokenProcessPool as exc:  # a worker died hard (e.g. a native crash); finished rows are stored
+            summary.interrupted = True
+            summary.error = f"a worker process died: {exc}"
     return summary
 
 
