@@ -18,7 +18,7 @@ from rich.table import Table
 
 from . import __version__
 from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
-from .dimensions.base import TIERS, status_kind
+from .dimensions.base import TIERS
 from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
 from .store import RunTierConflict, Store
 from .suite import inspect_suite
@@ -155,7 +155,7 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
             progress.update(task, total=n)
 
         def on_progress(result) -> None:
-            bad = sum(1 for m in result.measurements if status_kind(m[3].status) == "tool_fault" and m[3].status == "error")
+            bad = sum(1 for m in result.measurements if m[3].status == "error")
             progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else ""))
 
         try:
