@@ -11,7 +11,8 @@ Score of one constraint, S ∈ [0, 1]:
   dynamic programming (an LCS that maximises credit). Credit per matched note: 1 for the exact MIDI note when the
   constraint is octave-strict and the note's octave is known, else 1 for the right pitch class; an octave-strict note
   heard with the right pitch class in the wrong octave gets 0.5. S = credit / number of expected notes.
-- chord: detected notes are grouped into chord events (onsets within 150 ms of the group's first onset). A chord's
+- chord: detected notes are grouped into chord events (each onset within 100 ms of the previous one, a
+  group spanning at most 400 ms, so a strum is one event). A chord's
   credit against an event is the Jaccard overlap of pitch-class sets |P∩Q| / |P∪Q|, so inversions and octave
   doublings count as the chord. All chord constraints of a prompt, in the order listed, are aligned in time order
   with the events by the same DP; S is the credit of the event a chord is aligned with (0 if none).
@@ -48,7 +49,8 @@ ONSET_THRESHOLD = 0.5
 FRAME_THRESHOLD = 0.3
 MIN_NOTE_SECONDS = 0.058
 MAX_MIDI = 83  # ~1 kHz: above it, harmonics of real notes become ghost notes
-CHORD_WINDOW = 0.15
+CHORD_STEP = 0.1  # a strum's strings follow each other within this
+CHORD_SPAN = 0.4
 WRONG_OCTAVE_CREDIT = 0.5
 EXTRA_TOLERANCE_FRACTION = 0.25
 EXTRA_COST = 0.1
@@ -132,11 +134,13 @@ def align(n_expected: int, n_found: int, credit) -> tuple[float, list[tuple[int,
     return float(best[n_expected, n_found]), pairs[::-1]
 
 
-def chord_events(notes: list[Note], window: float = CHORD_WINDOW) -> list[list[int]]:
-    """Indices of notes grouped by onset: a group takes the notes starting within `window` s of its first one."""
+def chord_events(notes: list[Note], step: float = CHORD_STEP, span: float = CHORD_SPAN) -> list[list[int]]:
+    """Indices of notes grouped by onset: a note joins the current group when it starts within `step` s of the
+    group's latest onset and `span` s of its first (a strum), else it opens a new group."""
     groups: list[list[int]] = []
     for idx in sorted(range(len(notes)), key=lambda k: notes[k].onset):
-        if groups and notes[idx].onset - notes[groups[-1][0]].onset <= window:
+        onset = notes[idx].onset
+        if groups and onset - notes[groups[-1][-1]].onset <= step and onset - notes[groups[-1][0]].onset <= span:
             groups[-1].append(idx)
         else:
             groups.append([idx])

@@ -15,6 +15,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -29,7 +30,8 @@ HOP = 256
 FRAME_RATE = SAMPLE_RATE / HOP  # ~86.13 frames per second
 LOWEST_MIDI = 21
 N_KEYS = 88
-EDGE_FRAMES = 15  # frames dropped at each side of a window's output before stitching
+EDGE_FRAMES = 15
+RESTRIKE_RISE_DB = 2.0  # a split inside a ringing note needs its harmonics this much louder  # frames dropped at each side of a window's output before stitching
 MODEL_RELATIVE = Path("saved_models") / "icassp_2022" / "nmp.onnx"
 INSTALL_HINT = "pip install --no-deps basic-pitch==0.4.0  (only its ONNX model file is used; no TensorFlow needed)"
 
@@ -139,6 +141,8 @@ class BasicPitchOnnx:
         quiet = quiet_frames(audio, len(note))
         note[quiet] = 0.0
         onset[quiet] = 0.0
+        segment_options.setdefault(
+            "confirm_restrike", lambda midi, frame: harmonic_rise_db(audio, midi, frame) >= RESTRIKE_RISE_DB)
         return segment_notes(note, onset, **segment_options)
 
 
@@ -178,37 +182,67 @@ def _active_regions(column: np.ndarray, threshold: float, max_gap: int) -> list[
 
 def segment_notes(note: np.ndarray, onset: np.ndarray, onset_threshold: float = 0.5, frame_threshold: float = 0.3,
                   min_duration: float = 0.058, min_midi: int = LOWEST_MIDI, max_midi: int = 83,
-                  ghost_ratio: float = 0.6, sustain_threshold: float = 0.6, max_gap: int = 2) -> list[Note]:
+                  ghost_ratio: float = 0.6, sustain_threshold: float = 0.6, max_gap: int = 2,
+                  min_reonset: float = 0.12, confirm_restrike: Callable[[int, int], bool] | None = None) -> list[Note]:
     """Notes from frame posteriors.
 
-    Per key, a note is a run of frames whose note posterior is at least `frame_threshold`. Onset peaks (local maxima
-    at least `onset_threshold`) inside a run split it into re-struck notes; a run with no onset peak counts only if
-    its note posterior reaches `sustain_threshold` (a soft attack). Notes shorter than `min_duration` are dropped,
-    keys above `max_midi` ignored, and weak notes that sit on a harmonic (or a semitone) of a stronger simultaneous
-    note removed as ghosts (weaker than `ghost_ratio` times the stronger one).
+    Per key, a note is a run of frames whose note posterior is at least `frame_threshold`. An onset peak (a local
+    maximum at least `onset_threshold`) at the start of a run marks its attack; a run with none counts only if its
+    note posterior reaches `sustain_threshold` (a soft attack). Later onset peaks split the run into re-struck notes
+    when they come at least `min_reonset` s after the previous attack (vibrato and strums make double peaks) and
+    `confirm_restrike(midi, frame)` agrees (transients of other sounds, such as a metronome click, also raise onset
+    posteriors on a ringing key). Notes shorter than `min_duration` are dropped, keys above `max_midi` ignored, and
+    weak notes on a harmonic (or a semitone) of a stronger simultaneous note removed as ghosts (weaker than
+    `ghost_ratio` times the stronger one).
     """
     min_frames = max(1, int(round(min_duration * FRAME_RATE)))
+    min_gap = int(round(min_reonset * FRAME_RATE))
     found: list[Note] = []
     for key in range(max(0, min_midi - LOWEST_MIDI), min(N_KEYS, max_midi - LOWEST_MIDI + 1)):
         column = note[:, key]
+        midi = key + LOWEST_MIDI
         peaks = _onset_peaks(onset[:, key], onset_threshold)
         for start, end in _active_regions(column, frame_threshold, max_gap):
-            # An onset peak may lead the note posterior by a couple of frames.
-            inside = [p for p in peaks if start - 3 <= p < end - min_frames // 2]
-            cuts = sorted({max(p, 0) for p in inside})
-            if not cuts or cuts[0] - start > min_frames:
-                if column[start:cuts[0] if cuts else end].max() >= sustain_threshold:
-                    cuts.insert(0, start)
+            # An onset peak may lead the note posterior by a few frames.
+            attack = [p for p in peaks if start - 3 <= p <= start + 3]
+            cuts = [attack[0]] if attack else []
+            for p in peaks:
+                if start + 3 < p < end - min_frames // 2 and (not cuts or p - cuts[-1] >= min_gap) \
+                        and (confirm_restrike is None or confirm_restrike(midi, p)):
+                    cuts.append(p)
+            if (not cuts or cuts[0] - start > min_frames) and \
+                    column[start:cuts[0] if cuts else end].max() >= sustain_threshold:
+                cuts.insert(0, start)
             bounds = cuts + [end]
             for a, b in zip(bounds, bounds[1:]):
                 if b - a >= min_frames:
                     strength = float(column[max(a, start):b].mean())
-                    found.append(Note(a / FRAME_RATE, b / FRAME_RATE, key + LOWEST_MIDI, strength))
+                    found.append(Note(a / FRAME_RATE, b / FRAME_RATE, midi, strength))
     return _drop_ghosts(sorted(found, key=lambda n: (n.onset, n.midi)), ghost_ratio)
 
 
-def _overlaps(a: Note, b: Note, slack: float = 0.035) -> bool:
-    return a.onset < b.offset and b.onset < a.offset and abs(a.onset - b.onset) <= max(slack, 0.5 * b.duration)
+def harmonic_rise_db(audio: np.ndarray, midi: int, frame: int, width: int = 2048, harmonics: int = 3) -> float:
+    """How much louder (dB) the note's first harmonics are just after `frame` than just before it: a re-struck
+    note rises, a broadband click on top of a ringing note barely changes them."""
+    centre = frame * HOP
+    window = np.hanning(width)
+    n = np.arange(width)
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    probes = np.exp(-2j * np.pi * np.outer([f0 * h for h in range(1, harmonics + 1) if f0 * h < SAMPLE_RATE / 2], n)
+                    / SAMPLE_RATE)
+
+    def energy(a: int) -> float:
+        seg = audio[max(0, a):max(0, a) + width]
+        if len(seg) < width:
+            seg = np.pad(seg, (0, width - len(seg)))
+        return float(np.sum(np.abs(probes @ (seg * window)) ** 2)) + 1e-12
+
+    return 10 * np.log10(energy(centre) / energy(centre - width - HOP))
+
+
+def _sounds_during(weak: Note, strong: Note, slack: float = 0.035) -> bool:
+    """`weak` starts while `strong` sounds (or within `slack` s before it)."""
+    return strong.onset - slack <= weak.onset < strong.offset
 
 
 def _drop_ghosts(notes: list[Note], ratio: float) -> list[Note]:
@@ -217,7 +251,7 @@ def _drop_ghosts(notes: list[Note], ratio: float) -> list[Note]:
         for strong in notes:
             step = weak.midi - strong.midi
             if (step in HARMONIC_STEPS or abs(step) == 1) and weak.strength < ratio * strong.strength \
-                    and _overlaps(weak, strong):
+                    and _sounds_during(weak, strong):
                 ghosts.add(i)
                 break
     return [n for i, n in enumerate(notes) if i not in ghosts]
