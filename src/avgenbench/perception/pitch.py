@@ -4,7 +4,10 @@
 with onnxruntime. Only the model file is taken from the package: windowing, stitching and note segmentation are
 written here. The model reads 22050 Hz mono windows (its input shape gives the length, 43844 samples) and returns,
 per STFT frame (hop 256 samples, ~86 frames/s) and per piano key (MIDI 21–108), a note (sounding) posterior, an
-onset posterior and a finer pitch contour (unused here).
+onset posterior and a finer pitch contour (unused here). Windows overlap so that 15 frames at each edge of every
+window's output can be dropped and the centres tiled exactly; frames quieter than -60 dBFS (or 50 dB under the
+loudest frame) are zeroed, because the model normalises its input and would otherwise hear notes in near-silence.
+`segment_notes` turns the posteriors into notes (see its docstring).
 
 `pyin_track` gives a monophonic f0 track (librosa pYIN) used to cross-check the notes.
 """
@@ -30,8 +33,8 @@ HOP = 256
 FRAME_RATE = SAMPLE_RATE / HOP  # ~86.13 frames per second
 LOWEST_MIDI = 21
 N_KEYS = 88
-EDGE_FRAMES = 15
-RESTRIKE_RISE_DB = 2.0  # a split inside a ringing note needs its harmonics this much louder  # frames dropped at each side of a window's output before stitching
+EDGE_FRAMES = 15  # frames dropped at each side of a window's output before stitching
+RESTRIKE_RISE_DB = 2.0  # a split inside a ringing note needs its harmonics this much louder
 MODEL_RELATIVE = Path("saved_models") / "icassp_2022" / "nmp.onnx"
 INSTALL_HINT = "pip install --no-deps basic-pitch==0.4.0  (only its ONNX model file is used; no TensorFlow needed)"
 

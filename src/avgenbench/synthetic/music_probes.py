@@ -3,8 +3,9 @@
 `music_probes(out_dir)` renders each probe and its perturbations (the same clip rendered with shifted or extra
 notes) and returns one dict per probe:
     {"id", "prompt", "path", "truth": {"midi": [...], "kind"}, "annotation": PromptAnnotation dict,
-     "perturbations": [{"name": "pitch+1", "path", "truth"}, ...]}
-A sound lite Music backend scores each original near 100 and each perturbation lower.
+     "perturbations": [{"name": "pitch+1", "path", "truth"}, ...], "targets": {"min_original", "min_drop"}}
+A sound Music backend scores each original at least `min_original` (0–100) and each perturbation at least
+`min_drop` points below its original (wrong pitch, wrong octave when octave-strict, missing or extra notes).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .sound import chord, midi_to_name, tone
 SAMPLE_RATE = 48000
 FPS = 12
 SIZE = (160, 90)
+TARGETS = {"min_original": 90.0, "min_drop": 15.0}
 
 
 @dataclass
@@ -123,5 +125,6 @@ def music_probes(out_dir: Path | str) -> list[dict[str, Any]]:
         probes.append({
             "id": probe.id, "prompt": probe.prompt, "path": str(path), "truth": _truth(probe, probe.events),
             "annotation": PromptAnnotation(music=probe.constraints).model_dump(), "perturbations": perturbations,
+            "targets": dict(TARGETS),
         })
     return probes
