@@ -22,7 +22,8 @@ the others are extras. E extras beyond a tolerance T = max(1, ⌈0.25 · expecte
 note/sequence/scale constraints + chords) cost 10 % each, down to a floor of one half:
     penalty = max(0.5, 1 − 0.1 · max(0, E − T))
     raw = 100 · mean over constraints of S · penalty
-No constraints → not_applicable (as in the paper). Silent audio or no note detected → raw 0 with that evidence.
+No constraints → not_applicable (as in the paper). Silent audio (no ~93 ms frame above -60 dBFS) or no note
+detected → raw 0 with that evidence.
 librosa's pYIN f0 runs as a monophonic cross-check when the notes do not overlap: its pitch per note is reported in
 the evidence with the agreement rate, and does not change the score.
 """
@@ -272,13 +273,15 @@ class MusicBasicPitchLite(Backend):
             return Measurement(Status.ERROR, message=f"unreadable music annotation: {exc}")
         audio = clip.audio_at(RATE)
         max_midi = max([MAX_MIDI] + [m + 2 for m in known])
-        level = 20 * math.log10(float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) + 1e-12) if audio.size else -240.0
+        # Loudest ~93 ms frame: a few quiet notes in a long clip are not silence.
+        loudest = float(pitch.frame_rms(audio, len(audio) // pitch.HOP + 1).max()) if audio.size else 0.0
+        level = 20 * math.log10(loudest + 1e-12)
         expected = [{"kind": c.kind, "notes": c.notes, "octave_strict": c.octave_strict} for c in constraints]
-        base = {"expected": expected, "audio_dbfs": round(level, 1), "max_midi": max_midi,
+        base = {"expected": expected, "audio_peak_frame_dbfs": round(level, 1), "max_midi": max_midi,
                 "thresholds": {"onset": ONSET_THRESHOLD, "frame": FRAME_THRESHOLD, "min_note_s": MIN_NOTE_SECONDS}}
         if audio.size == 0 or level < SILENCE_DBFS:
             return Measurement(Status.OK, 0.0, {**base, "detected": []},
-                               f"the audio is silent ({level:.0f} dBFS) but the prompt asks for notes")
+                               f"the audio is silent (loudest frame {level:.0f} dBFS) but the prompt asks for notes")
         notes = self.transcribe(audio, max_midi)
         if not notes:
             return Measurement(Status.OK, 0.0, {**base, "detected": []}, "no musical note was detected")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..annotations import MusicConstraint, PromptAnnotation
 from .encode import write_clip
-from .sound import chord, midi_to_name, tone
+from .sound import chord, midi_to_name, mix_into, tone
 
 SAMPLE_RATE = 48000
 FPS = 12
@@ -53,8 +53,7 @@ def render_notes(path: Path | str, events: list[Event], duration: float = 4.0, t
     for event in events:
         sound = tone(event.midis[0], event.duration, sample_rate, timbre) if len(event.midis) == 1 else \
             chord(list(event.midis), event.duration, sample_rate, timbre)
-        start = int(round(event.start * sample_rate))
-        audio[start:start + len(sound)] += sound[:max(0, len(audio) - start)]
+        mix_into(audio, sound, event.start, sample_rate)
     width, height = SIZE
     frames = []
     for k in range(int(duration * FPS)):
