@@ -278,19 +278,27 @@ def _fmt(value, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _fmt_ci(ci, digits: int = 1) -> str:
+    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def _print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
-    table = Table(title=title)
+    table = Table(title=title, caption=_ci_caption(card))
     for col, justify in (("dimension", "left"), ("group", "left"), ("weight", "right"), ("n", "right"),
-                         ("raw mean", "right"), ("score", "right"), ("statuses", "left")):
-        table.add_column(col, justify=justify)
+                         ("raw mean", "right"), ("raw 95% CI", "right"), ("score", "right"), ("score 95% CI", "right"),
+                         ("statuses", "left")):
+        table.add_column(col, justify=justify, no_wrap=col != "statuses")
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), _fmt(s.raw_mean), _fmt(s.normalized, 1), statuses)
+        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), _fmt(s.raw_mean), _fmt_ci(s.raw_ci, 3),
+                      _fmt(s.normalized, 1), _fmt_ci(s.normalized_ci), statuses)
     out.print(table)
     total = "—" if card.total is None else f"{card.total:.2f}"
-    groups = "  ".join(f"{g}: {_fmt(v, 1)}" for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/]  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}")
+    total_ci = _fmt_ci(card.total_ci, 2)
+    groups = "  ".join(f"{g}: {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
+    out.print(f"[bold]Total {total}[/] {total_ci}  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}",
+              highlight=False)
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")
@@ -298,11 +306,19 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
         cat = Table(title="Per category")
         cat.add_column("category")
         cat.add_column("total", justify="right")
+        cat.add_column("95% CI", justify="right")
         cat.add_column("coverage", justify="right")
         cat.add_column("videos", justify="right")
         for name, c in card.categories.items():
-            cat.add_row(name, _fmt(c["total"], 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
+            cat.add_row(name, _fmt(c["total"], 2), _fmt_ci(c.get("total_ci"), 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
         out.print(cat)
+
+
+def _ci_caption(card: ScoreCard) -> str:
+    if not card.ci:
+        return ""
+    return (f"[..] = {card.ci['level']:.0%} bootstrap CI over prompts ({card.ci['draws']} resamples, seed {card.ci['seed']}); "
+            "few prompts give wide intervals")
 
 
 def main() -> None:
