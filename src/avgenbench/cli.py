@@ -252,7 +252,7 @@ def total_cmd(raw: Path = typer.Option(..., "--raw", help="CSV: model,Vis,Aud,AV
 def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Where clips, store and report go."),
              workers: int = typer.Option(2, "--workers", min=1, help="Parallel worker processes."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score."""
+    """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score, report."""
     from .synthetic.provider import generate_for_suite
     from .suite import demo_suite_path, load_suite
 
@@ -265,11 +265,15 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
                         {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite")
+    from .report import build_report
+
+    report = build_report(out_dir, out_dir / "report.html", ["synthetic"])
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "report": str(report)})
         return
     _print_card(card, categories=True)
     out.print(f"store: {out_dir / 'avgenbench.sqlite'}  — try `avgenbench results {out_dir} --json`")
+    out.print(f"report: {report}  — open it in a browser (works offline)")
 
 
 # printing --------------------------------------------------------------------
@@ -286,13 +290,12 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
     table = Table(title=title, caption=_ci_caption(card))
     for col, justify in (("dimension", "left"), ("group", "left"), ("weight", "right"), ("n", "right"),
-                         ("raw mean", "right"), ("raw 95% CI", "right"), ("score", "right"), ("score 95% CI", "right"),
-                         ("statuses", "left")):
-        table.add_column(col, justify=justify, no_wrap=col != "statuses")
+                         ("raw mean [95% CI]", "right"), ("score [95% CI]", "right"), ("statuses", "left")):
+        table.add_column(col, justify=justify, no_wrap=col.startswith("score"), min_width=12 if col == "statuses" else None)
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), _fmt(s.raw_mean), _fmt_ci(s.raw_ci, 3),
-                      _fmt(s.normalized, 1), _fmt_ci(s.normalized_ci), statuses)
+        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), f"{_fmt(s.raw_mean)} {_fmt_ci(s.raw_ci, 3)}".rstrip(),
+                      f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip(), statuses)
     out.print(table)
     total = "—" if card.total is None else f"{card.total:.2f}"
     total_ci = _fmt_ci(card.total_ci, 2)
@@ -319,6 +322,9 @@ def _ci_caption(card: ScoreCard) -> str:
         return ""
     return (f"[..] = {card.ci['level']:.0%} bootstrap CI over prompts ({card.ci['draws']} resamples, seed {card.ci['seed']}); "
             "few prompts give wide intervals")
+
+
+from .report.commands import register as _register_report; _register_report(app)  # noqa: E402,E702
 
 
 def main() -> None:
