@@ -165,10 +165,10 @@ def stability(matrix: Matrix, fractions=STABILITY_FRACTIONS, trials: int = STABI
     full = aggregate(matrix, np.ones((1, n)))
     full_total = None if not np.isfinite(full.total[0]) else float(full.total[0])
     full_dims = {d: (float(v) if np.isfinite(v) else None) for d, v in zip(DIMENSION_IDS, full.normalized[0])}
-    rng = np.random.default_rng(seed)
     subsets = []
     for fraction in fractions:
         k = max(1, int(round(fraction * n))) if n else 0
+        rng = np.random.default_rng([seed, k])  # one stream per size: a size's result does not depend on the others
         agg = aggregate(matrix, subset_weights(n, k, trials, rng))
         subsets.append({
             "fraction": fraction, "prompts": k, "trials": trials,
