@@ -185,9 +185,9 @@ def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose sto
     cli = _cli()
     try:
         path = build_report(out_dir, output, runs or None, published=published, media=media, ci_draws=draws, seed=seed)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, LookupError) as exc:
         cli._fail(str(exc), cli.EXIT_NOT_FOUND)
-    except (LookupError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         cli._fail(str(exc), cli.EXIT_BAD_INPUT)
     cli.out.print(f"report: {path}")
 

@@ -63,8 +63,7 @@ def category_heatmap(card: ScoreCard) -> str | None:
                       for d in DIMENSION_IDS] for c in categories], dtype=float)
     fig = Figure(figsize=(7.5, 0.42 * len(categories) + 1.4))
     ax = fig.add_subplot()
-    cmap = colormaps["RdYlGn"].copy()
-    cmap.set_bad("#dddddd")
+    cmap = colormaps["RdYlGn"].with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=0, vmax=100, aspect="auto")
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
