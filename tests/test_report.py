@@ -232,3 +232,22 @@ def test_browser_shows_injected_markup_as_text(built, tmp_path):
     assert _console_lines(stderr) == []  # an executed or blocked script would log here
     assert "<script" not in dom.lower().replace("&lt;script", "")
     assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom
+
+
+def test_expected_versus_found_is_marked(built):
+    good = _video_block(built["html"], GOOD)
+    cmp = re.search(r'<div class="cmp">.*?</div>', good, flags=re.S).group(0)
+    assert "required text vs found text" in cmp
+    assert re.search(r'class="chip hit"[^>]*>✓ SALE<', cmp) and re.search(r'class="chip miss"[^>]*>✗ NOW<', cmp)
+    assert "also found:" in cmp and "N0W &lt;b&gt;bold&lt;/b&gt;" in cmp
+
+
+def test_comparison_pairs_from_evidence():
+    from avgenbench.report.data import comparisons
+
+    pairs = comparisons({"expected_ids": 2, "detected_ids": 3, "notes": {"expected": ["C4", "E4"], "detected": ["c4 ", "G4"]},
+                         "required_words": ["hi"], "other": 1})
+    single, notes = pairs
+    assert single["single"] and single["items"] == [{"value": 2, "found": False}] and single["found_value"] == 3
+    assert notes["expected_key"] == "notes.expected" and notes["found_key"] == "notes.detected"
+    assert notes["items"] == [{"value": "C4", "found": True}, {"value": "E4", "found": False}] and notes["extra"] == ["G4"]

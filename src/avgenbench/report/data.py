@@ -48,6 +48,46 @@ def clean(value: Any, depth: int = 0) -> Any:
     return value
 
 
+_WANTED = re.compile(r"expected|required|wanted|target")
+_GOT = ("detected", "found", "seen", "recognized", "recognised", "read", "heard", "transcribed")
+
+
+def _scalars(value: Any) -> list | None:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        return list(value)
+    return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+
+
+def comparisons(evidence: Any, depth: int = 0) -> list[dict]:
+    """Expected-vs-found pairs in evidence (e.g. required_text / found_text, expected / detected): each expected item
+    marked found or missing, plus what was found beyond it. Matching ignores case and surrounding spaces."""
+    if not isinstance(evidence, dict) or depth > 2:
+        return []
+    out = []
+    for key, value in evidence.items():
+        match = _WANTED.search(key)
+        wanted = _scalars(value) if match else None
+        if match and wanted:
+            rest = key[: match.start()] + "{}" + key[match.end():]
+            for word in _GOT:
+                got_key = rest.format(word)
+                if got_key in evidence and got_key != key:
+                    got = _scalars(evidence[got_key]) or []
+                    norm = lambda v: str(v).strip().lower()  # noqa: E731
+                    got_set = {norm(v) for v in got}
+                    wanted_set = {norm(v) for v in wanted}
+                    out.append({"expected_key": key, "found_key": got_key, "single": not isinstance(value, (list, tuple)),
+                                "found_value": evidence[got_key],
+                                "items": [{"value": v, "found": norm(v) in got_set} for v in wanted],
+                                "extra": [v for v in got if norm(v) not in wanted_set]})
+                    break
+    for key, value in evidence.items():
+        if isinstance(value, dict):
+            out += [{**c, "expected_key": f"{key}.{c['expected_key']}", "found_key": f"{key}.{c['found_key']}"}
+                    for c in comparisons(value, depth + 1)]
+    return out
+
+
 def _when(timestamp: float | None) -> str:
     if not timestamp:
         return "—"
@@ -65,6 +105,7 @@ def _row_view(row: ResultRow, policy: str) -> dict:
         "dim": row.dimension, "display": dim.display, "unit": dim.unit, "status": row.status, "kind": kind, "note": note,
         "raw": row.raw, "scored_raw": value, "score": None if value is None else dim.normalize(value),
         "backend": f"{row.backend} {row.backend_version}", "message": clean(row.message), "evidence": clean(row.evidence),
+        "comparisons": comparisons(clean(row.evidence)),
     }
 
 
