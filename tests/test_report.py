@@ -181,7 +181,8 @@ def test_demo_ends_with_report(demo_report):
 
 # A real browser ---------------------------------------------------------------------------------------------------
 
-def _chromium() -> str:
+@pytest.fixture(scope="module")
+def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
@@ -191,8 +192,7 @@ def _chromium() -> str:
     pytest.skip("chromium not installed (apt-get install chromium); the browser check runs in CI")
 
 
-def _browse(html_path: Path, tmp_path: Path, shot_name: str) -> tuple[str, str, Path]:
-    browser = _chromium()
+def _browse(browser: str, html_path: Path, tmp_path: Path, shot_name: str) -> tuple[str, str, Path]:
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
               "--disable-background-networking", "--disable-component-update", "--disable-sync",
               f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
@@ -213,11 +213,11 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-def test_browser_renders_demo_report(demo_report, tmp_path):
+def test_browser_renders_demo_report(chromium, demo_report, tmp_path):
     from PIL import Image
 
     out, _ = demo_report
-    dom, stderr, shot = _browse(out / "report.html", tmp_path, "demo-report.png")
+    dom, stderr, shot = _browse(chromium, out / "report.html", tmp_path, "demo-report.png")
     assert _console_lines(stderr) == []
     assert '<table class="leaderboard" data-tier="lite">' in dom
     assert re.search(r'<details class="video" id="[^"]+" open="">', dom)
@@ -227,8 +227,8 @@ def test_browser_renders_demo_report(demo_report, tmp_path):
     assert np.asarray(image).std() > 10  # something was drawn, not a blank page
 
 
-def test_browser_shows_injected_markup_as_text(built, tmp_path):
-    dom, stderr, _ = _browse(built["path"], tmp_path, "injected-report.png")
+def test_browser_shows_injected_markup_as_text(chromium, built, tmp_path):
+    dom, stderr, _ = _browse(chromium, built["path"], tmp_path, "injected-report.png")
     assert _console_lines(stderr) == []  # an executed or blocked script would log here
     assert "<script" not in dom.lower().replace("&lt;script", "")
     assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom
