@@ -44,6 +44,7 @@ def dimension_bars(card: ScoreCard) -> str:
         ax.text(min(s.normalized, 100) + 1.5, y + 0.28, f"{s.normalized:.1f}", fontsize=7, va="center")
     ax.set_yticks(ys, labels)
     ax.set_xlim(0, 105)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.set_xlabel("score 0–100 (higher is better); whiskers: 95 % CI")
     ax.legend(handles=[Patch(color=c, label=f"{g} group") for g, c in GROUP_COLOURS.items()], loc="upper center",
               bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
