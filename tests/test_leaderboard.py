@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -98,6 +99,7 @@ def test_markdown_output_has_one_section_per_tier(store_dir, published_csv):
     assert lite.startswith("Lite tier") and "lite-good" in lite and "paper-run" not in lite and "Model X" not in lite
     assert paper.startswith("Paper tier") and "Model X (published)" in paper and "lite-good" not in paper
     assert "lite-partial (partial coverage 0.20)" in lite
+    assert re.search(r"\| \d+\.\d \[\d+, \d+\] \(\d", lite)  # dimension cells: score [CI] (raw)
 
 
 def test_csv_output(store_dir):

@@ -126,6 +126,14 @@ def _ci(ci: tuple[float, float] | None, digits: int = 1) -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def dimension_cell(e: Entry, d: str) -> str:
+    """'score [CI] (raw)' for a leaderboard cell; '—' when the dimension was not measured."""
+    if e.normalized.get(d) is None:
+        return "—"
+    ci = _ci(e.normalized_ci.get(d), 0)
+    return f"{e.normalized[d]:.1f}{' ' + ci if ci else ''} ({e.raw[d]:.3g})"
+
+
 def as_markdown(tables: dict[str, list[Entry]]) -> str:
     displays = [DIMENSIONS[d].display for d in DIMENSION_IDS]
     lines = []
@@ -135,11 +143,10 @@ def as_markdown(tables: dict[str, list[Entry]]) -> str:
                   "|---:|---|---:|---|---:|---:|" + "---:|" * len(displays)]
         for e in entries:
             name = e.label.replace("|", "\\|")
-            cells = [f"{_num(e.normalized.get(d), 1)} ({_num(e.raw.get(d), 3)})" if e.normalized.get(d) is not None
-                     else "—" for d in DIMENSION_IDS]
+            cells = [dimension_cell(e, d) for d in DIMENSION_IDS]
             lines.append(f"| {e.rank or '—'} | {name} | {_num(e.total, 2) or '—'} | {_ci(e.total_ci, 2) or 'n/a'} | "
                          f"{e.coverage:.2f} | {e.n_videos if e.n_videos is not None else '—'} | " + " | ".join(cells) + " |")
-        lines += ["", "Dimension cells: normalised score (raw mean). CI: 95 % bootstrap over prompts.", ""]
+        lines += ["", "Dimension cells: normalised score [95 % CI] (raw mean). CI: bootstrap over prompts.", ""]
     return "\n".join(lines)
 
 

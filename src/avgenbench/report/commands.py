@@ -160,13 +160,13 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
         sys.stdout.write(lb.as_markdown(tables) if as_markdown else lb.as_csv(tables))
         return
     for tier, entries in tables.items():
-        table = Table(title=lb.tier_label(tier), caption="dimension cells: score (raw mean); CI: 95 % bootstrap over prompts")
+        table = Table(title=lb.tier_label(tier), caption="dimension cells: score [95 % CI] (raw mean); CI: bootstrap over prompts")
         for col in ("rank", "run", "total", "95% CI", "coverage", "videos"):
             table.add_column(col, justify="left" if col == "run" else "right")
         for d in DIMENSION_IDS:
             table.add_column(DIMENSIONS[d].display, justify="right")
         for e in entries:
-            cells = ["—" if e.normalized.get(d) is None else f"{e.normalized[d]:.1f} ({e.raw[d]:.3g})" for d in DIMENSION_IDS]
+            cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
             table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
                           "—" if e.n_videos is None else str(e.n_videos), *cells)
         cli.out.print(table)
