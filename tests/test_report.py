@@ -251,3 +251,14 @@ def test_comparison_pairs_from_evidence():
     assert single["single"] and single["items"] == [{"value": 2, "found": False}] and single["found_value"] == 3
     assert notes["expected_key"] == "notes.expected" and notes["found_key"] == "notes.detected"
     assert notes["items"] == [{"value": "C4", "found": True}, {"value": "E4", "found": False}] and notes["extra"] == ["G4"]
+
+
+def test_preview_of_a_silent_clip(tmp_path):
+    from avgenbench.report.media_preview import preview
+
+    path = write_clip(tmp_path / "silent.mp4", [np.full((48, 64, 3), 30 * i, np.uint8) for i in range(8)], fps=8)
+    result = preview(str(path))
+    assert len(result.thumbnails) == 4 and result.spectrogram is None
+    assert result.notes == ["no audio stream"]
+    times = [t["time"] for t in result.thumbnails]
+    assert times == sorted(times) and times[-1] > times[0]

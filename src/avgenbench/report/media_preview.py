@@ -103,10 +103,14 @@ def preview(path: str | None) -> Preview:
             if container.streams.video:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
-                duration = result.duration or float((stream.duration or 0) * stream.time_base)
+                duration = result.duration or float((stream.duration or 0) * (stream.time_base or 0))
                 result.thumbnails = _thumbnails(container, stream, duration)
             else:
                 result.notes.append("no video stream")
+    except Exception as exc:  # corrupt or unusual files: say so, keep the report going
+        result.notes.append(f"could not decode the video ({type(exc).__name__}: {str(exc)[:200]})")
+        return result
+    try:
         with av.open(path) as container:
             if container.streams.audio:
                 image = spectrogram_image(_audio(container, container.streams.audio[0]))
@@ -116,6 +120,6 @@ def preview(path: str | None) -> Preview:
                     result.spectrogram = _jpeg_uri(image, quality=80)
             else:
                 result.notes.append("no audio stream")
-    except Exception as exc:  # corrupt or unusual files: say so, keep the report going
-        result.notes.append(f"could not decode the video ({type(exc).__name__}: {str(exc)[:200]})")
+    except Exception as exc:
+        result.notes.append(f"could not decode the audio ({type(exc).__name__}: {str(exc)[:200]})")
     return result
