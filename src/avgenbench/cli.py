@@ -252,7 +252,7 @@ def total_cmd(raw: Path = typer.Option(..., "--raw", help="CSV: model,Vis,Aud,AV
 def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Where clips, store and report go."),
              workers: int = typer.Option(2, "--workers", min=1, help="Parallel worker processes."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score."""
+    """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score, report."""
     from .synthetic.provider import generate_for_suite
     from .suite import demo_suite_path, load_suite
 
@@ -265,11 +265,15 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
                         {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite")
+    from .report import build_report
+
+    report = build_report(out_dir, out_dir / "report.html", ["synthetic"])
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "report": str(report)})
         return
     _print_card(card, categories=True)
     out.print(f"store: {out_dir / 'avgenbench.sqlite'}  — try `avgenbench results {out_dir} --json`")
+    out.print(f"report: {report}  — open it in a browser (works offline)")
 
 
 # printing --------------------------------------------------------------------
@@ -278,19 +282,26 @@ def _fmt(value, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _fmt_ci(ci, digits: int = 1) -> str:
+    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def _print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
-    table = Table(title=title)
+    table = Table(title=title, caption=_ci_caption(card))
     for col, justify in (("dimension", "left"), ("group", "left"), ("weight", "right"), ("n", "right"),
-                         ("raw mean", "right"), ("score", "right"), ("statuses", "left")):
-        table.add_column(col, justify=justify)
+                         ("raw mean [95% CI]", "right"), ("score [95% CI]", "right"), ("statuses", "left")):
+        table.add_column(col, justify=justify, no_wrap=col.startswith("score"), min_width=12 if col == "statuses" else None)
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), _fmt(s.raw_mean), _fmt(s.normalized, 1), statuses)
+        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), f"{_fmt(s.raw_mean)} {_fmt_ci(s.raw_ci, 3)}".rstrip(),
+                      f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip(), statuses)
     out.print(table)
     total = "—" if card.total is None else f"{card.total:.2f}"
-    groups = "  ".join(f"{g}: {_fmt(v, 1)}" for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/]  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}")
+    total_ci = _fmt_ci(card.total_ci, 2)
+    groups = "  ".join(f"{g}: {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
+    out.print(f"[bold]Total {total}[/] {total_ci}  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}",
+              highlight=False)
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")
@@ -298,11 +309,22 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
         cat = Table(title="Per category")
         cat.add_column("category")
         cat.add_column("total", justify="right")
+        cat.add_column("95% CI", justify="right")
         cat.add_column("coverage", justify="right")
         cat.add_column("videos", justify="right")
         for name, c in card.categories.items():
-            cat.add_row(name, _fmt(c["total"], 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
+            cat.add_row(name, _fmt(c["total"], 2), _fmt_ci(c.get("total_ci"), 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
         out.print(cat)
+
+
+def _ci_caption(card: ScoreCard) -> str:
+    if not card.ci:
+        return ""
+    return (f"[..] = {card.ci['level']:.0%} bootstrap CI over prompts ({card.ci['draws']} resamples, seed {card.ci['seed']}); "
+            "few prompts give wide intervals")
+
+
+from .report.commands import register as _register_report; _register_report(app)  # noqa: E402,E702
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ Failure policies:
 - strict (default): a fault of the generated video (missing, unreadable, no audio, no face, ...) counts as the
   dimension's worst raw value; a fault of the tool (error, no judge, no backend in the tier) is excluded.
 - reference: both are dropped, as the reference implementation does.
+
+Every number carries a 95 % bootstrap CI over prompts (see stats.py); `ci_draws=0` turns them off.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Iterable
 
 from .dimensions import DIMENSION_IDS, DIMENSIONS
 from .dimensions.base import GROUP_WEIGHTS, GROUPS, status_kind
+from .stats import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap, value_matrix
 from .store import ResultRow
 
 POLICIES = ("strict", "reference")
@@ -71,9 +74,12 @@ class DimensionScore:
     normalized: float | None = None
     statuses: dict[str, int] = field(default_factory=dict)
     backends: list[str] = field(default_factory=list)
+    raw_ci: tuple[float, float] | None = None  # 95 % bootstrap CI of raw_mean
+    normalized_ci: tuple[float, float] | None = None
 
     def as_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return {k: (round(v, 4) if isinstance(v, float) else _round_ci(v) if k.endswith("_ci") else v)
+                for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -87,19 +93,28 @@ class ScoreCard:
     dimensions: dict[str, DimensionScore]
     categories: dict[str, dict] = field(default_factory=dict)
     n_videos: int = 0
+    total_ci: tuple[float, float] | None = None
+    groups_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    ci: dict = field(default_factory=dict)  # how the CIs were made (level, draws, seed, method); empty when off
 
     def as_dict(self) -> dict:
         return {
             "run": self.run, "tier": self.tier, "failure_policy": self.policy,
-            "total": _round(self.total), "coverage": round(self.coverage, 4), "n_videos": self.n_videos,
+            "total": _round(self.total), "total_ci": _round_ci(self.total_ci),
+            "coverage": round(self.coverage, 4), "n_videos": self.n_videos,
             "groups": {g: _round(v) for g, v in self.groups.items()},
+            "groups_ci": {g: _round_ci(v) for g, v in self.groups_ci.items()},
             "dimensions": {d: s.as_dict() for d, s in self.dimensions.items()},
-            "categories": self.categories,
+            "categories": self.categories, "ci": self.ci,
         }
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _round_ci(ci: tuple[float, float] | None, digits: int = 4) -> list[float] | None:
+    return None if ci is None else [round(ci[0], digits), round(ci[1], digits)]
 
 
 _KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored": "n_not_scored",
@@ -128,7 +143,8 @@ def _dimension_scores(rows: Iterable[ResultRow], policy: str) -> dict[str, Dimen
 
 
 def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = None, tier: str | None = None,
-               per_category: bool = True) -> ScoreCard:
+               per_category: bool = True, ci_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> ScoreCard:
+    """Scheme-2 card of a run's rows; `ci_draws` bootstrap resamples of the prompts give the CIs (0: none)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}")
     dims = _dimension_scores(rows, policy)
@@ -136,12 +152,20 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
     total, coverage = scheme2(normalized)
     card = ScoreCard(run, tier, policy, total, coverage, group_scores(normalized), dims,
                      n_videos=len({r.video_key for r in rows}))
+    if ci_draws > 0 and rows:
+        cis = bootstrap(value_matrix(rows, policy), ci_draws, seed)
+        for d, s in dims.items():
+            s.raw_ci, s.normalized_ci = cis.raw[d], cis.normalized[d]
+        card.total_ci, card.groups_ci, card.ci = cis.total, cis.groups, cis.method()
     if per_category:
         for category in sorted({r.category for r in rows}):
-            sub = score_rows([r for r in rows if r.category == category], policy, run, tier, per_category=False)
+            sub = score_rows([r for r in rows if r.category == category], policy, run, tier, per_category=False,
+                             ci_draws=ci_draws, seed=seed)
             card.categories[category] = {
-                "total": _round(sub.total), "coverage": round(sub.coverage, 4), "n_videos": sub.n_videos,
+                "total": _round(sub.total), "total_ci": _round_ci(sub.total_ci),
+                "coverage": round(sub.coverage, 4), "n_videos": sub.n_videos,
                 "dimensions": {d: _round(s.normalized) for d, s in sub.dimensions.items()},
+                "dimensions_ci": {d: _round_ci(s.normalized_ci) for d, s in sub.dimensions.items()},
             }
     return card
 

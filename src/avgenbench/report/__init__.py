@@ -1,0 +1,86 @@
+"""One self-contained HTML report of a results store: leaderboard, charts, drill-down, failures, provenance.
+
+Rendered with Jinja2 (autoescape on, so prompts, OCR text and judge answers show as text) from templates/; every image
+is an inline data: URI and a Content-Security-Policy forbids loading anything else, so the file opens offline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..dimensions.base import GROUPS
+from ..stats import DEFAULT_DRAWS, DEFAULT_SEED
+from ..store import Store
+
+TEMPLATES = Path(__file__).parent / "templates"
+_SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
+
+
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.do"],
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = lambda v, d=1: "—" if v is None else f"{v:.{d}f}"
+    env.filters["ci"] = lambda c, d=1: "" if not c else f"[{c[0]:.{d}f}, {c[1]:.{d}f}]"
+    env.filters["humanize"] = lambda k: str(k).replace("_", " ")
+    env.tests["scalar"] = lambda v: v is None or isinstance(v, (str, int, float, bool))
+    return env
+
+
+def _redact_environment_secrets(html: str) -> str:
+    """Last guard: a value of a secret-named environment variable never reaches the file, even if a backend stored it."""
+    for name, value in os.environ.items():
+        if _SECRET_ENV.search(name) and len(value) >= 8:
+            html = html.replace(value, "[redacted]")
+    return html
+
+
+def _run_section(store: Store, info: dict, media: bool, ci_draws: int, seed: int) -> dict:
+    from ..score import POLICIES, score_rows
+    from . import data, plots
+    from .media_preview import preview
+
+    rows = store.results(info["run"])
+    policy = info["config"].get("failure_policy", "strict")
+    policy = policy if policy in POLICIES else "strict"
+    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=ci_draws, seed=seed)
+    videos = data.videos(rows, policy, data.prompts_for(info), store.media(info["run"]))
+    for video in videos:
+        video["preview"] = preview(video["video_path"]) if media else None
+    return {
+        "info": info, "card": card, "anchor": f"run-{re.sub(r'[^A-Za-z0-9_-]', '_', info['run'])}",
+        "bars": plots.dimension_bars(card) if rows else None, "heatmap": plots.category_heatmap(card) if rows else None,
+        "videos": videos, "gallery": data.gallery(videos), "provenance": data.provenance(info, rows, card),
+    }
+
+
+def build_report(out_dir: Path | str, output: Path | str, runs: list[str] | None = None, published: Path | str | None = None,
+                 media: bool = True, ci_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+                 now: datetime | None = None) -> Path:
+    """Write the report for `runs` (default: every run in the store) to `output` and return its path."""
+    from .. import leaderboard as lb
+
+    output = Path(output)
+    with Store.open_existing(out_dir) as store:
+        known = [r["run"] for r in store.runs()]
+        selected = runs or known
+        unknown = [r for r in selected if r not in known]
+        if unknown:
+            raise LookupError(f"no run {', '.join(map(repr, unknown))} in {out_dir}; runs: {', '.join(known) or 'none'}")
+        tables = lb.build(store, published, None, ci_draws, seed)
+        sections = [_run_section(store, store.run_info(name), media, ci_draws, seed) for name in selected]
+    html = _environment().get_template("report.html.j2").render(
+        tables=tables, tier_label=lb.tier_label, sections=sections, dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
+        groups=GROUPS, version=__version__, generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+        store=str(Path(out_dir) / "avgenbench.sqlite"), published=str(published) if published else None,
+        ci_draws=ci_draws, seed=seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(_redact_environment_secrets(html), encoding="utf-8")
+    return output

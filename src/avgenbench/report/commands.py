@@ -1,0 +1,199 @@
+"""CLI commands for reading results: stability, compare, leaderboard, report (exit codes as in cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ..stats import DEFAULT_DRAWS, DEFAULT_SEED, STABILITY_FRACTIONS, STABILITY_TRIALS
+
+
+def _cli():
+    from .. import cli
+
+    return cli
+
+
+def _policy(cli, info: dict, override: Optional[str]) -> str:
+    from ..score import POLICIES
+
+    policy = override or info["config"].get("failure_policy", "strict")
+    if policy not in POLICIES:
+        cli._fail(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}", cli.EXIT_BAD_INPUT)
+    return policy
+
+
+def _n(value, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def stability_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
+                  run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
+                  fractions: str = typer.Option(",".join(f"{f:g}" for f in STABILITY_FRACTIONS), "--fractions",
+                                                help="Comma list of subset sizes as fractions of the prompts."),
+                  trials: int = typer.Option(STABILITY_TRIALS, "--trials", min=1, help="Random subsets per size."),
+                  seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed."),
+                  failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="strict or reference (default: the run's)."),
+                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output (every dimension too).")) -> None:
+    """Re-score random prompt subsets of a stored run: how much the total moves with fewer prompts."""
+    from ..stats import stability, value_matrix
+
+    cli = _cli()
+    try:
+        sizes = [float(f) for f in fractions.split(",") if f.strip()]
+    except ValueError:
+        cli._fail(f"--fractions must be numbers between 0 and 1, got '{fractions}'", cli.EXIT_BAD_INPUT)
+    if not sizes or any(not 0 < f <= 1 for f in sizes):
+        cli._fail(f"--fractions must be numbers in (0, 1], got '{fractions}'", cli.EXIT_BAD_INPUT)
+    store, info = cli._open_run(out_dir, run)
+    policy = _policy(cli, info, failure_policy)
+    rows = store.results(info["run"])
+    store.close()
+    if not rows:
+        cli._fail(f"run '{info['run']}' has no results yet", cli.EXIT_NOT_FOUND)
+    result = stability(value_matrix(rows, policy), sizes, trials, seed)
+    result.update(run=info["run"], tier=info["tier"], failure_policy=policy)
+    if as_json:
+        cli._emit_json(result)
+        return
+    table = Table(title=f"Stability of the total — run '{info['run']}' ({info['tier']} tier, policy {policy})",
+                  caption=f"full set: {result['prompts']} prompts, total {_n(result['full_total'])}; "
+                          f"{trials} random subsets per size, seed {seed}")
+    for col in ("subset", "prompts", "mean", "std", "min", "max", "mean − full"):
+        table.add_column(col, justify="right")
+    for s in result["subsets"]:
+        t = s["total"]
+        table.add_row(f"{s['fraction']:.0%}", str(s["prompts"]), _n(t["mean"]), _n(t["std"]), _n(t["min"]), _n(t["max"]),
+                      "—" if t["mean_minus_full"] is None else f"{t['mean_minus_full']:+.3f}")
+    cli.out.print(table)
+
+
+def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding both runs."),
+                runs: List[str] = typer.Option(..., "--run", help="Give twice: --run A --run B."),
+                draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=10, help="Bootstrap resamples."),
+                seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed."),
+                failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="strict or reference (default: run A's)."),
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Paired comparison A − B on the prompts both runs hold: difference with a bootstrap CI and win shares."""
+    from ..dimensions import DIMENSIONS
+    from ..stats import compare
+
+    cli = _cli()
+    if len(runs) != 2:
+        cli._fail("compare needs exactly two runs: --run A --run B", cli.EXIT_BAD_INPUT)
+    store, info_a = cli._open_run(out_dir, runs[0])
+    store.close()
+    store, info_b = cli._open_run(out_dir, runs[1])
+    if info_a["tier"] != info_b["tier"]:
+        store.close()
+        cli._fail(f"run '{runs[0]}' is {info_a['tier']}-tier and '{runs[1]}' is {info_b['tier']}-tier; "
+                  "tiers are never compared", cli.EXIT_BAD_INPUT)
+    policy = _policy(cli, info_a, failure_policy)
+    rows_a, rows_b = store.results(runs[0]), store.results(runs[1])
+    store.close()
+    result = compare(rows_a, rows_b, policy, draws, seed)
+    if result["shared_prompts"] == 0:
+        cli._fail(f"runs '{runs[0]}' and '{runs[1]}' share no prompts; compare needs the same suite", cli.EXIT_NOT_FOUND)
+    result.update(a=runs[0], b=runs[1], tier=info_a["tier"])
+    if as_json:
+        cli._emit_json(result)
+        return
+    table = Table(title=f"'{runs[0]}' (A) − '{runs[1]}' (B), {result['shared_prompts']} shared prompts, policy {policy}",
+                  caption=f"CI: 95 % paired bootstrap over shared prompts ({draws} resamples, seed {seed}). "
+                          "Wins: share of prompts scored in both where the run's video scored higher.")
+    for col in ("dimension", "A", "B", "A − B", "95% CI", "A wins", "B wins", "ties", "prompts"):
+        table.add_column(col, justify="left" if col == "dimension" else "right")
+    pct = lambda v: "—" if v is None else f"{v:.0%}"  # noqa: E731
+    for d, r in result["dimensions"].items():
+        ci = "—" if r["ci"] is None else f"[{r['ci'][0]:+.1f}, {r['ci'][1]:+.1f}]"
+        table.add_row(DIMENSIONS[d].display, _n(r["a"], 1), _n(r["b"], 1), "—" if r["diff"] is None else f"{r['diff']:+.1f}",
+                      ci, pct(r["a_wins"]), pct(r["b_wins"]), pct(r["ties"]), str(r["paired_prompts"]))
+    t = result["total"]
+    ci = "—" if t["ci"] is None else f"[{t['ci'][0]:+.2f}, {t['ci'][1]:+.2f}]"
+    table.add_row("Total", _n(t["a"]), _n(t["b"]), "—" if t["diff"] is None else f"{t['diff']:+.2f}", ci, "", "", "", "",
+                  style="bold")
+    cli.out.print(table)
+    if result["only_a"] or result["only_b"]:
+        cli.err.print(f"note: {result['only_a']} prompt(s) only in A and {result['only_b']} only in B are left out")
+
+
+def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
+                    published: Optional[Path] = typer.Option(None, "--published", help="CSV of published raw means (as for `total --raw`)."),
+                    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+                    as_markdown: bool = typer.Option(False, "--markdown", help="Markdown tables."),
+                    as_csv: bool = typer.Option(False, "--csv", help="CSV (one row per entry, tier column)."),
+                    failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="Override every run's policy."),
+                    draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=0, help="Bootstrap resamples (0: no CIs)."),
+                    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed.")) -> None:
+    """Rank every run in the store, one table per tier (lite and paper are never ranked together)."""
+    from .. import leaderboard as lb
+    from ..dimensions import DIMENSION_IDS, DIMENSIONS
+    from ..score import POLICIES
+    from ..store import Store
+
+    cli = _cli()
+    if sum((as_json, as_markdown, as_csv)) > 1:
+        cli._fail("choose one of --json, --markdown, --csv", cli.EXIT_BAD_INPUT)
+    if failure_policy and failure_policy not in POLICIES:
+        cli._fail(f"unknown failure policy '{failure_policy}'", cli.EXIT_BAD_INPUT)
+    try:
+        store = Store.open_existing(out_dir)
+    except FileNotFoundError as exc:
+        cli._fail(str(exc), cli.EXIT_NOT_FOUND)
+    try:
+        tables = lb.build(store, published, failure_policy, draws, seed)
+    except (OSError, ValueError) as exc:
+        cli._fail(str(exc), cli.EXIT_BAD_INPUT)
+    finally:
+        store.close()
+    if not tables:
+        cli._fail(f"no run with results in {out_dir}", cli.EXIT_NOT_FOUND)
+    if as_json:
+        cli._emit_json(lb.as_json(tables))
+        return
+    if as_markdown or as_csv:
+        import sys
+
+        sys.stdout.write(lb.as_markdown(tables) if as_markdown else lb.as_csv(tables))
+        return
+    for tier, entries in tables.items():
+        table = Table(title=lb.tier_label(tier), caption="dimension cells: score [95 % CI] (raw mean); CI: bootstrap over prompts")
+        for col in ("rank", "run", "total", "95% CI", "coverage", "videos"):
+            table.add_column(col, justify="left" if col == "run" else "right")
+        for d in DIMENSION_IDS:
+            table.add_column(DIMENSIONS[d].display, justify="right")
+        for e in entries:
+            cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
+            table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
+                          "—" if e.n_videos is None else str(e.n_videos), *cells)
+        cli.out.print(table)
+
+
+def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
+               runs: Optional[List[str]] = typer.Option(None, "--run", help="Runs to detail (repeatable; default all)."),
+               output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
+               published: Optional[Path] = typer.Option(None, "--published", help="CSV of published raw means for the leaderboard."),
+               media: bool = typer.Option(True, "--media/--no-media", help="Keyframes and spectrograms in the drill-down."),
+               draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=0, help="Bootstrap resamples (0: no CIs)."),
+               seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed.")) -> None:
+    """One self-contained HTML report: leaderboard, charts, per-video drill-down, failure gallery, provenance."""
+    from . import build_report
+
+    cli = _cli()
+    try:
+        path = build_report(out_dir, output, runs or None, published=published, media=media, ci_draws=draws, seed=seed)
+    except (FileNotFoundError, LookupError) as exc:
+        cli._fail(str(exc), cli.EXIT_NOT_FOUND)
+    except (ValueError, OSError) as exc:
+        cli._fail(str(exc), cli.EXIT_BAD_INPUT)
+    cli.out.print(f"report: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stability")(stability_cmd)
+    app.command("compare")(compare_cmd)
+    app.command("leaderboard")(leaderboard_cmd)
+    app.command("report")(report_cmd)

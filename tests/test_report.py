@@ -1,0 +1,264 @@
+"""The HTML report: escaping, self-containedness, drill-down content, secrets, tiers; demo; a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from avgenbench.cli import app
+from avgenbench.report import build_report
+from avgenbench.suite import safe_filename
+from avgenbench.synthetic.encode import write_clip
+from stored_rows import full_rows, row, write_run
+
+runner = CliRunner()
+INJECTED = '<script>alert("pwned")</script>'
+SECRET_ENV_VALUE = "s3cr3t-value-from-env-1234"
+API_KEY = "sk-abcdefghijklmnopqrstuvwxyz123456"
+GOOD, CORRUPT, MISSING = "Good Clip", f"Corrupt {INJECTED}", "Missing Clip"
+
+
+def _good_clip(path: Path) -> None:
+    frames = []
+    for i in range(36):
+        image = np.zeros((64, 96, 3), np.uint8)
+        image[:, : 8 + i * 2] = (40, 160, 220)  # a bar that grows: keyframes differ
+        frames.append(image)
+    t = np.arange(int(1.5 * 48000)) / 48000
+    write_clip(path, frames, fps=24, audio=0.3 * np.sin(2 * np.pi * 440 * t), sample_rate=48000)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    suite = root / "suite"
+    (suite / "prompts").mkdir(parents=True)
+    (suite / "prompts" / "ads.json").write_text(json.dumps([
+        {"content": GOOD, "prompt": f"A blue bar grows. {INJECTED} The sign reads 'SALE'."},
+        {"content": MISSING, "prompt": "Nothing was generated for this one."}]), encoding="utf-8")
+    (suite / "prompts" / "news.json").write_text(json.dumps([{"content": CORRUPT, "prompt": "An anchor speaks."}]),
+                                                  encoding="utf-8")
+    videos = root / "videos"
+    good_path = videos / "ads" / f"{safe_filename(GOOD)}.mp4"
+    _good_clip(good_path)
+    corrupt_path = videos / "news" / f"{safe_filename(CORRUPT)}.mp4"
+    corrupt_path.parent.mkdir(parents=True)
+    corrupt_path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    good, corrupt, missing = f"ads/{safe_filename(GOOD)}", f"news/{safe_filename(CORRUPT)}", f"ads/{safe_filename(MISSING)}"
+    rows = [
+        row("lite-run", good, "vis", "ok", 0.72, video_path=str(good_path), content=GOOD,
+            evidence={"laplacian_var": 15.678912, "note": INJECTED, "api_key": API_KEY}),
+        row("lite-run", good, "text", "ok", 40.0, video_path=str(good_path), content=GOOD,
+            evidence={"required_text": ["SALE", "NOW"], "found_text": ["SALE", "N0W <b>bold</b>"],
+                      "detections": [{"text": "SALE", "t": 0.5, "conf": 0.91}, {"text": "N0W", "t": 1.0, "conf": 0.4}]}),
+        row("lite-run", good, "hi_phy", "ok", 55.0, video_path=str(good_path), content=GOOD,
+            evidence={"judge_model": "judge-test-7", "template_version": "hi-phy-v2",
+                      "verdict": f"plausible {INJECTED}", "authorization": "Bearer xyz"}),
+        row("lite-run", good, "aud", "error", None, video_path=str(good_path), content=GOOD,
+            message=f"backend crashed with token {SECRET_ENV_VALUE}"),
+        row("lite-run", corrupt, "vis", "unreadable", None, video_path=str(corrupt_path), content=CORRUPT,
+            message="the file could not be opened"),
+        row("lite-run", corrupt, "text", "ok", 90.0, video_path=str(corrupt_path), content=CORRUPT),
+        row("lite-run", missing, "vis", "missing_video", None, content=MISSING, message="no video file for this prompt"),
+        row("lite-run", missing, "text", "not_applicable", None, content=MISSING, message="the prompt asks for no text"),
+    ]
+    write_run(root / "out", "lite-run", rows, suite_dir=str(suite), videos_dir=str(videos))
+    write_run(root / "out", "paper-run", full_rows("paper-run", {"vis": [0.5, 0.6]}, tier="paper"), tier="paper")
+    html_path = root / "report.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AVGENBENCH_TEST_API_TOKEN", SECRET_ENV_VALUE)
+        build_report(root / "out", html_path, ci_draws=200, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    return {"root": root, "html": html_path.read_text(encoding="utf-8"), "path": html_path}
+
+
+def _video_block(html: str, content_fragment: str) -> str:
+    for block in re.findall(r'<details class="video".*?</details>\n', html, flags=re.S):
+        if content_fragment in block:
+            return block
+    raise AssertionError(f"no drill-down for {content_fragment}")
+
+
+def test_injected_markup_renders_as_text(built):
+    html = built["html"]
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;" in html
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+
+
+def test_self_contained(built):
+    html = built["html"]
+    assert not re.search(r'(?:src|href)\s*=\s*["\']?\s*(?:https?:)?//', html, flags=re.I)
+    assert "<link" not in html.lower() and "@import" not in html and "url(" not in html
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
+    assert len(sources) >= 7 and all(s.startswith("data:image/") for s in sources)
+    assert all(h.startswith("#") for h in re.findall(r'href="([^"]*)"', html))
+
+
+def test_drilldown_content(built):
+    html = built["html"]
+    good = _video_block(html, GOOD)
+    assert "A blue bar grows." in good and "The sign reads &#39;SALE&#39;." in good
+    assert good.count("data:image/jpeg") == 5  # four keyframes and the spectrogram
+    assert "audio spectrogram" in good
+    for text in ("required text", "found text", "SALE", "N0W", "detections", "conf", "0.91", "15.68", "judge-test-7"):
+        assert text in good, text
+    assert "vis-signal" not in good and "test-backend 1.0" in good
+    assert "tool fault (excluded)" in good and "backend crashed" in good
+    corrupt = _video_block(html, "Corrupt")
+    assert "could not decode the video" in corrupt and "data:image/jpeg" not in corrupt
+    assert "scored as the worst value (strict policy)" in corrupt
+    missing = _video_block(html, MISSING)
+    assert "no video file was found" in missing and "not scored" in missing
+
+
+def test_secrets_never_rendered(built):
+    html = built["html"]
+    assert API_KEY not in html and "Bearer xyz" not in html and SECRET_ENV_VALUE not in html
+    assert "[redacted]" in html
+
+
+def test_leaderboard_tiers_and_run_sections(built):
+    html = built["html"]
+    tables = dict(re.findall(r'<table class="leaderboard" data-tier="(\w+)">(.*?)</table>', html, flags=re.S))
+    assert set(tables) == {"lite", "paper"}
+    assert "lite-run" in tables["lite"] and "paper-run" not in tables["lite"]
+    assert "paper-run" in tables["paper"] and "lite-run" not in tables["paper"]
+    assert "partial coverage" in tables["lite"]
+    assert re.search(r'<td class="ci">\[\d+\.\d\d, \d+\.\d\d\]</td>', tables["lite"])
+    assert 'id="run-lite-run"' in html and 'id="run-paper-run"' in html
+    assert "Generated 2026-01-02 00:00 UTC" in html
+
+
+def test_failure_gallery_and_provenance(built):
+    html = built["html"]
+    gallery = html.split('id="run-lite-run-failures"')[1].split('id="run-lite-run-videos"')[0]
+    assert "unreadable" in gallery and "the file could not be opened" in gallery
+    assert "missing_video" in gallery and "error" in gallery and "not_applicable" in gallery
+    assert gallery.index(">Vis<") < gallery.index(f'{safe_filename(GOOD)}</a>')
+    prov = html.split('id="run-lite-run-provenance"')[1].split("</section>")[0]
+    for text in ("strict", "test-backend 1.0", "judge_model", "judge-test-7", "template_version", "hi-phy-v2",
+                 "percentile bootstrap", "200 resamples"):
+        assert text in prov, text
+
+
+def test_report_command(built, tmp_path):
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(built["root"] / "out"), "--run", "paper-run", "-o", str(out),
+                                 "--no-media", "--draws", "50"])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.stdout.replace("\n", "")
+    html = out.read_text(encoding="utf-8")
+    assert 'id="run-paper-run"' in html and 'id="run-lite-run"' not in html and "lite-run" in html  # leaderboard: all
+    assert runner.invoke(app, ["report", str(built["root"] / "out"), "--run", "nope", "-o", str(out)]).exit_code == 3
+    assert runner.invoke(app, ["report", str(tmp_path / "empty"), "-o", str(out)]).exit_code == 3
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = runner.invoke(app, ["demo", "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return out, result.stdout
+
+
+def test_demo_ends_with_report(demo_report):
+    out, stdout = demo_report
+    path = out / "report.html"
+    assert "report:" in stdout and str(path) in stdout.replace("\n", "")
+    html = path.read_text(encoding="utf-8")
+    assert 'data-tier="lite"' in html and html.count('<details class="video"') == 5
+
+
+# A real browser ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail("CI is set but no chromium is installed: the report must be checked in a real browser")
+    pytest.skip("chromium not installed (apt-get install chromium); the browser check runs in CI")
+
+
+def _browse(browser: str, html_path: Path, tmp_path: Path, shot_name: str) -> tuple[str, str, Path]:
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    url = html_path.resolve().as_uri()
+    dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+    shot = tmp_path / shot_name
+    snap = subprocess.run(common + [f"--screenshot={shot}", "--window-size=1280,2000", url], capture_output=True,
+                          text=True, timeout=120)
+    assert dom.returncode == 0 and snap.returncode == 0, dom.stderr[-2000:] + snap.stderr[-2000:]
+    artifacts = os.environ.get("AVGENBENCH_ARTIFACTS")
+    if artifacts and shot.is_file():
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(artifacts) / shot_name)
+    return dom.stdout, dom.stderr + snap.stderr, shot
+
+
+def _console_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def test_browser_renders_demo_report(chromium, demo_report, tmp_path):
+    from PIL import Image
+
+    out, _ = demo_report
+    dom, stderr, shot = _browse(chromium, out / "report.html", tmp_path, "demo-report.png")
+    assert _console_lines(stderr) == []
+    assert '<table class="leaderboard" data-tier="lite">' in dom
+    assert re.search(r'<details class="video" id="[^"]+" open="">', dom)
+    assert '<table class="measure">' in dom and "How to read this page" in dom
+    image = Image.open(shot).convert("L")
+    assert image.size == (1280, 2000)
+    assert np.asarray(image).std() > 10  # something was drawn, not a blank page
+
+
+def test_browser_shows_injected_markup_as_text(chromium, built, tmp_path):
+    dom, stderr, _ = _browse(chromium, built["path"], tmp_path, "injected-report.png")
+    assert _console_lines(stderr) == []  # an executed or blocked script would log here
+    assert "<script" not in dom.lower().replace("&lt;script", "")
+    assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom
+
+
+def test_expected_versus_found_is_marked(built):
+    good = _video_block(built["html"], GOOD)
+    cmp = re.search(r'<div class="cmp">.*?</div>', good, flags=re.S).group(0)
+    assert "required text vs found text" in cmp
+    assert re.search(r'class="chip hit"[^>]*>✓ SALE<', cmp) and re.search(r'class="chip miss"[^>]*>✗ NOW<', cmp)
+    assert "also found:" in cmp and "N0W &lt;b&gt;bold&lt;/b&gt;" in cmp
+
+
+def test_comparison_pairs_from_evidence():
+    from avgenbench.report.data import comparisons
+
+    pairs = comparisons({"expected_ids": 2, "detected_ids": 3, "notes": {"expected": ["C4", "E4"], "detected": ["c4 ", "G4"]},
+                         "required_words": ["hi"], "other": 1})
+    single, notes = pairs
+    assert single["single"] and single["items"] == [{"value": 2, "found": False}] and single["found_value"] == 3
+    assert notes["expected_key"] == "notes.expected" and notes["found_key"] == "notes.detected"
+    assert notes["items"] == [{"value": "C4", "found": True}, {"value": "E4", "found": False}] and notes["extra"] == ["G4"]
+
+
+def test_preview_of_a_silent_clip(tmp_path):
+    from avgenbench.report.media_preview import preview
+
+    path = write_clip(tmp_path / "silent.mp4", [np.full((48, 64, 3), 30 * i, np.uint8) for i in range(8)], fps=8)
+    result = preview(str(path))
+    assert len(result.thumbnails) == 4 and result.spectrogram is None
+    assert result.notes == ["no audio stream"]
+    times = [t["time"] for t in result.thumbnails]
+    assert times == sorted(times) and times[-1] > times[0]
