@@ -120,6 +120,12 @@ def babble(duration: float, sr: int, seed: int = 0, amplitude: float = 0.5) -> n
     noise = rng.standard_normal(n)
     noise = np.diff(noise, prepend=0.0) * 0.02
     out = (wave_ / (np.max(np.abs(wave_)) or 1.0) + noise) * env_s
+    # Fricatives ('s', 'f'): short high-passed noise bursts before some syllables.
+    for start, _ in envelope_points:
+        if rng.random() < 0.4:
+            length = int(rng.uniform(0.05, 0.09) * sr)
+            burst = np.diff(np.diff(rng.standard_normal(length + 2))) * np.hanning(length) * 0.08
+            mix_into(out, burst, max(0.0, start - length / sr * 0.5), sr)
     peak = float(np.max(np.abs(out))) or 1.0
     return (amplitude * out / peak).astype(np.float32)
 
