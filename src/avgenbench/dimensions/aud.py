@@ -18,7 +18,9 @@ dynamics 0.5, DC 0.5, dropouts 0.5: spotless audio gets 9 (Audiobox PQ rarely go
 
 Where speech dominates (Silero VAD speech fraction f of the clip), DNSMOS P.835 OVRL (the ONNX model shipped in the
 `speechmos` wheel, run with onnxruntime on 9 s windows) is mapped to 1–10 by 1 + 8 · (OVRL − 1.5) / 2 (clamped) and
-blended in: raw = (1 − w) · signal PQ + w · DNSMOS PQ, w = 0.5 · clamp((f − 0.2) / 0.3, 0, 1).
+blended in: raw = (1 − w) · signal PQ + w · min(signal PQ, DNSMOS PQ), w = 0.5 · clamp((f − 0.2) / 0.3, 0, 1).
+DNSMOS can pull the score down (muffled, distorted or noisy speech), never lift it above the signal score: a voice
+DNSMOS likes does not make up for a fault the signal measures found.
 
 A silent track (peak below −80 dBFS) gets raw 1 (the worst value) with evidence `silent`: the generator was asked
 for sound and produced none, which is the video's fault, not the tool's.
@@ -272,7 +274,7 @@ def assess(audio48: np.ndarray, audio16: np.ndarray) -> Measurement:
     if weight > 0:
         mos = Dnsmos.score(audio16)
         dns = dnsmos_pq(mos["ovrl"])
-        raw = (1 - weight) * sig + weight * dns
+        raw = (1 - weight) * sig + weight * min(sig, dns)
         evidence["dnsmos"] = {**{k: round(v, 2) for k, v in mos.items()}, "pq": round(dns, 2), "weight": round(weight, 2)}
     worst = min(measures, key=lambda k: measures[k]["q"])
     evidence["weakest"] = worst if measures[worst]["q"] < 1 else None
