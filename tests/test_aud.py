@@ -118,3 +118,24 @@ def test_silent_track_scores_worst_with_evidence(aac_scores):
 def test_declaration_unchanged():
     assert (DIMENSION.id, DIMENSION.group, DIMENSION.worst_raw, DIMENSION.normalize(5.0)) == ("aud", "basic", 1.0, 50.0)
     assert 48000 in DIMENSION.needs.audio_rates and DIMENSION.needs.needs_audio
+
+
+def test_aud_probes_meet_their_truths(tmp_path):
+    from avgenbench.synthetic.speech_probes import aud_probes
+
+    item = PromptItem("test", 0, "aud", "aud")
+
+    def measure(path, annotation):
+        return run_unit(Unit(item, path, ["aud"], "lite", annotation, {})).measurements[0][3]
+
+    probes = aud_probes(tmp_path)
+    assert {p["truth"]["content"] for p in probes} == {"music", "babble", "impacts", "silence"}
+    for probe in probes:
+        m = measure(probe["path"], probe["annotation"])
+        truth = probe["truth"]
+        if truth["content"] == "silence":
+            assert (m.raw, m.evidence.get("silent")) == (1.0, True)
+            continue
+        assert m.raw >= truth["clean_raw_min"], (truth, m.raw)
+        for pert in probe["perturbations"]:
+            assert measure(pert["path"], probe["annotation"]).raw < m.raw, (truth["content"], pert["name"])

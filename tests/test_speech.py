@@ -154,3 +154,20 @@ def test_eval_has_whisper_model_flag():
 def test_declaration_unchanged():
     assert (DIMENSION.id, DIMENSION.group, DIMENSION.worst_raw, DIMENSION.normalize(42.0)) == ("speech", "fine", 0.0, 42.0)
     assert DIMENSION.needs.audio_rates == (16000,) and "lite" in DIMENSION.backends
+
+
+def test_speech_probes_meet_their_truths(tmp_path):
+    from avgenbench.synthetic.speech_probes import speech_probes
+
+    probes = speech_probes(tmp_path)
+    assert len(probes) >= 3
+    for probe in probes:
+        assert set(probe) == {"path", "truth", "annotation", "perturbations"}
+        PromptAnnotation.model_validate(probe["annotation"])
+        m = _measure(probe["path"], probe["annotation"])
+        truth = probe["truth"]
+        assert m.status == truth["status"], (probe["path"], m)
+        if "raw_min" in truth:
+            assert truth["raw_min"] <= m.raw <= truth["raw_max"], (probe["path"], m.raw)
+        for pert in probe["perturbations"]:
+            assert _measure(pert["path"], probe["annotation"]).raw < m.raw, pert["name"]
