@@ -11,10 +11,11 @@ quality factor q in [0, 1] (1 = no problem found):
 | loudness | integrated LUFS (pyloudnorm, BS.1770) | 1 in [−28, −8], linear to 0 at −50 and at 0 |
 | dynamics | crest factor (99.99th-percentile peak over RMS) | (crest − 5 dB) / 5 dB |
 | DC offset | mean sample value | 1 − (abs(dc) − 0.005) / 0.05 |
-| dropouts | 10–500 ms digital silences (< −70 dBFS) cut abruptly into one continuing sound (the 10 ms on each side above −40 dBFS and within 6 dB of the 100 ms around, i.e. no fade; the same spectral shape on both sides, i.e. not a speech stop) | 1 − 0.25 · dropouts per 10 s |
+| dropouts | 10–500 ms digital silences (< −70 dBFS) cut abruptly into one continuing sound (the 10 ms on each side above −40 dBFS and within 6 dB of the 100 ms around, i.e. no fade; the same spectral shape on both sides, i.e. not a speech stop) | max(0.3, 1 − 0.25 · dropouts per 10 s) (floored: the least certain measure never decides alone) |
 
-(all q clamped to [0, 1]). Signal PQ = 1 + 8 · Π q^w with weights snr 1, clipping 1, bandwidth 1, loudness 0.5,
-dynamics 0.5, DC 0.5, dropouts 0.5: spotless audio gets 9 (Audiobox PQ rarely goes higher), one fatal fault gives 1.
+(all q clamped to [0, 1]; SNR reported up to 100 dB, the floor down to −120 dBFS). Signal PQ = 1 + 8 · Π q^w with
+weights snr 1, clipping 1, bandwidth 1, loudness 0.5, dynamics 0.5, DC 0.5, dropouts 0.5: spotless audio gets 9
+(Audiobox PQ rarely goes higher); any one fatal fault other than dropouts gives 1.
 
 Where speech dominates (Silero VAD speech fraction f of the clip), DNSMOS P.835 OVRL (the ONNX model shipped in the
 `speechmos` wheel, run with onnxruntime on 9 s windows) is mapped to 1–10 by 1 + 8 · (OVRL − 1.5) / 2 (clamped) and
@@ -75,7 +76,7 @@ def snr_db(x: np.ndarray, sr: int) -> tuple[float, float]:
     noise = float(floor.sum())
     loud = frame_power >= np.percentile(frame_power, 95) / 100.0  # frames within 20 dB of the loud ones
     signal = float(frame_power[loud].mean())
-    return _db(signal / max(noise, 1e-20)), _db(noise / 2048)
+    return min(100.0, _db(signal / max(noise, 1e-20))), max(-120.0, _db(noise / 2048))
 
 
 def bandwidth_hz(x: np.ndarray, sr: int) -> float:
@@ -177,7 +178,7 @@ def signal_measures(x: np.ndarray, sr: int) -> dict[str, dict]:
         "loudness": {"lufs": round(lufs, 1), "q": round(q_loud, 3)},
         "dynamics": {"crest_db": round(crest, 1), "q": round(_clamp((crest - 5) / 5), 3)},
         "dc": {"offset": round(dc, 4), "q": round(_clamp(1 - (abs(dc) - 0.005) / 0.05), 3)},
-        "dropouts": {"count": len(gaps), "at_s": gaps[:8], "q": round(_clamp(1 - 0.25 * len(gaps) * 10 / max(duration, 1.0)), 3)},
+        "dropouts": {"count": len(gaps), "at_s": gaps[:8], "q": round(max(0.3, 1 - 0.25 * len(gaps) * 10 / max(duration, 1.0)), 3)},
     }
 
 
