@@ -171,3 +171,23 @@ def test_speech_probes_meet_their_truths(tmp_path):
             assert truth["raw_min"] <= m.raw <= truth["raw_max"], (probe["path"], m.raw)
         for pert in probe["perturbations"]:
             assert _measure(pert["path"], probe["annotation"]).raw < m.raw, pert["name"]
+
+
+def test_babble_has_speech_like_pitch_and_syllable_rate():
+    sr = 16000
+    x = synth.babble(8.0, sr, seed=9).astype(np.float64)
+    # Syllabic envelope: above the phrase rate (< 2 Hz), the modulation spectrum of the 10 ms energy envelope peaks
+    # at 3-6 Hz.
+    env = np.sqrt(np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    spec = np.abs(np.fft.rfft(env - env.mean()))
+    freqs = np.fft.rfftfreq(len(env), 0.01)
+    band = (freqs > 2.0) & (freqs < 20)
+    assert 3.0 <= freqs[band][np.argmax(spec[band])] <= 6.0
+    # Voicing: the autocorrelation peak of a loud 40 ms stretch sits at a 100–200 Hz period.
+    centre = int(np.argmax(np.convolve(x**2, np.ones(640), mode="same")))
+    seg = x[centre - 320:centre + 320]
+    ac = np.correlate(seg, seg, mode="full")[len(seg) - 1:]
+    lag = int(np.argmax(ac[sr // 220: sr // 90])) + sr // 220
+    assert 100 <= sr / lag <= 200
+    with pytest.raises(ValueError):
+        synth.non_speech(1.0, sr, "birdsong")

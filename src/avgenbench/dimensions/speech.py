@@ -61,6 +61,8 @@ class SpeechVadLite(Backend):
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         audio = clip.audio_at(RATE)
+        if audio.size == 0:
+            return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
         ann = ctx.annotation
         found = vad.detect(audio)
         lines = [line for line in ann.speech_lines if line.strip()]
