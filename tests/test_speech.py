@@ -191,3 +191,25 @@ def test_babble_has_speech_like_pitch_and_syllable_rate():
     assert 100 <= sr / lag <= 200
     with pytest.raises(ValueError):
         synth.non_speech(1.0, sr, "birdsong")
+
+
+def test_verbatim_score_from_a_transcript(clips, tmp_path, monkeypatch):
+    """The ASR scoring path with a recogniser that returns a known transcript (no Whisper weights exist offline)."""
+    from avgenbench.asr import Transcript
+    from avgenbench.dimensions import speech as speech_dim
+
+    class KnownTranscript:
+        name = "known"
+
+        def transcribe(self, audio16):
+            assert audio16.ndim == 1 and len(audio16) > 16000
+            return Transcript("Good morning and welcome to the show about gardens and the bats that visit them")
+
+    (tmp_path / "model.bin").write_bytes(b"x")
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr(speech_dim, "load_asr", lambda path: KnownTranscript())
+    m = _measure(clips["babble"], _ann(True, [LINE]), {"whisper_model": str(tmp_path)})
+    assert m.status == "ok" and m.raw == pytest.approx(100 * (1 - 1 / 15))
+    assert m.evidence["wording_checked"] is True and m.evidence["wer"]["substitutions"] == 1
+    # No speech found: the transcript is not consulted and the score is 0.
+    assert _measure(clips["hum"], _ann(True, [LINE]), {"whisper_model": str(tmp_path)}).raw == 0.0
