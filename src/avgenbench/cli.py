@@ -113,6 +113,7 @@ def eval_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Videos evaluated in parallel processes."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
+    whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
     """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video."""
@@ -129,7 +130,8 @@ def eval_cmd(
     suite = _load_suite_or_exit(suite_dir)
     run = run or videos_dir.resolve().name
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force,
-                        {"failure_policy": failure_policy}, quiet=as_json)
+                        {"failure_policy": failure_policy, **({"whisper_model": str(whisper_model)} if whisper_model else {})},
+                        quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)
     if as_json:

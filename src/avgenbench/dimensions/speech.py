@@ -1,14 +1,104 @@
-"""Speech: required speech present and correct (0–100, higher is better)."""
+"""Speech: required speech present and correct (0–100, higher is better).
+
+Lite backend (`speech-vad`): voice activity from the Silero VAD model bundled with faster-whisper, on 16 kHz audio,
+judged against the prompt annotation (`speech_required`, `speech_lines`):
+
+- speech not required -> `not_applicable`, whatever the audio holds (the prompt asks nothing of speech; any speech
+  found is listed in the evidence);
+- required, no speech segment (>= 0.2 s) found -> ok, raw 0;
+- required and present -> raw = 100 · coverage · cut, where coverage = min(1, speech seconds / needed seconds),
+  needed = expected words / 3.5 words per second (a brisk 210 wpm, so normal and fast speakers get full credit and
+  clearly too little speech does not; 1 s when the prompt gives no verbatim lines), and cut = 0.9 when speech runs
+  into the last 0.1 s of the clip (the line is probably cut off), else 1.
+
+The wording is NOT checked in lite; the evidence says so. With a local Whisper model (option `whisper_model`, CLI
+`--whisper-model PATH`) and verbatim lines, raw = 100 · max(0, 1 − WER) of the transcript against the lines joined,
+in place of the coverage rule; an invalid model directory is a tool error, never a silent fallback.
+"""
 
 from __future__ import annotations
 
-from ..media import MediaNeeds
-from .base import Dimension, scale
+from typing import Any
+
+from .. import vad
+from ..asr import AsrError, load_asr, model_dir_problem, normalize_words, word_error_rate
+from ..media import Clip, MediaNeeds
+from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+
+RATE = vad.RATE
+WORDS_PER_SECOND = 3.5
+NO_LINES_NEEDED_S = 1.0
+CUT_MARGIN_S, CUT_FACTOR = 0.1, 0.9
+LITE_NOTE = ("lite tier: speech presence and timing only (voice activity); the wording was NOT checked. "
+             "Pass --whisper-model PATH (a local faster-whisper model folder) for a verbatim score.")
+
+
+def presence_score(speech_seconds: float, expected_words: int, last_end: float | None, duration: float) -> tuple[float, dict]:
+    """The lite rule for required speech that is present (see module docstring)."""
+    needed = expected_words / WORDS_PER_SECOND if expected_words else NO_LINES_NEEDED_S
+    coverage = min(1.0, speech_seconds / needed) if needed > 0 else 1.0
+    cut = last_end is not None and last_end >= duration - CUT_MARGIN_S
+    score = 100.0 * coverage * (CUT_FACTOR if cut else 1.0)
+    return score, {"needed_seconds": round(needed, 2), "coverage": round(coverage, 3), "cut_at_end": cut}
+
+
+class SpeechVadLite(Backend):
+    name = "speech-vad"
+    version = "1.0"
+    tier = "lite"
+
+    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+        try:
+            vad.model_path()
+        except RuntimeError as exc:
+            return str(exc)
+        model = options.get("whisper_model")
+        if model:
+            problem = model_dir_problem(model)
+            if problem:
+                return f"--whisper-model: {problem}"
+        return None
+
+    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
+        audio = clip.audio_at(RATE)
+        if audio.size == 0:
+            return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
+        ann = ctx.annotation
+        found = vad.detect(audio)
+        lines = [line for line in ann.speech_lines if line.strip()]
+        expected_words = sum(len(normalize_words(line)) for line in lines)
+        evidence: dict[str, Any] = {"speech_required": ann.speech_required, "expected_lines": lines[:6],
+                                    "expected_words": expected_words, "vad": found.summary()}
+        if not ann.speech_required:
+            evidence["note"] = "the prompt requires no speech; speech found (if any) is listed, not scored"
+            return Measurement(Status.NOT_APPLICABLE, evidence=evidence, message="prompt requires no speech")
+        if not found.segments:
+            evidence["finding"] = "speech required, none detected"
+            evidence["wording_checked"] = False
+            return Measurement(Status.OK, 0.0, evidence, "speech required but no speech detected")
+        last_end = found.segments[-1][1]
+        score, detail = presence_score(found.speech_seconds, expected_words, last_end, found.duration)
+        evidence["presence"] = {**detail, "score": round(score, 1), "first_onset_s": round(found.segments[0][0], 2)}
+        model = ctx.options.get("whisper_model")
+        if not model or not lines:
+            evidence["wording_checked"] = False
+            evidence["note"] = LITE_NOTE if not model else "a Whisper model was given but the prompt has no verbatim lines"
+            return Measurement(Status.OK, score, evidence, "presence and timing only; wording not checked")
+        try:
+            transcript = load_asr(model).transcribe(audio)
+        except AsrError as exc:
+            return Measurement(Status.ERROR, evidence=evidence, message=str(exc))
+        wer = word_error_rate(" ".join(lines), transcript.text)
+        verbatim = 100.0 * max(0.0, 1.0 - wer.wer)
+        evidence.update({"wording_checked": True, "asr": "faster-whisper", "transcript": transcript.text[:300],
+                         "wer": wer.as_dict(), "verbatim_score": round(verbatim, 1)})
+        return Measurement(Status.OK, verbatim, evidence, f"WER {wer.wer:.2f} against the expected lines")
+
 
 DIMENSION = Dimension(
     id="speech", display="Speech", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(needs_audio=True),
+    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("speech_required", "speech_lines"),
-    backends={},
+    backends={"lite": SpeechVadLite},
     description="Speech the prompt asks for.",
 )

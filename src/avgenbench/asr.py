@@ -1,0 +1,153 @@
+"""Speech recognition for the Speech dimension, and word error rate against the prompt's lines.
+
+`Asr` is the interface: `transcribe(audio16) -> Transcript`. `FasterWhisperAsr` loads a LOCAL CTranslate2 Whisper
+model directory (the `whisper_model` option, CLI `--whisper-model PATH`); nothing is downloaded. Without a model the
+Speech dimension measures presence and timing only, and says so.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODEL_FILES = ("model.bin", "config.json")
+
+
+class AsrError(RuntimeError):
+    """The recogniser cannot be loaded or run (missing or invalid model, missing package)."""
+
+
+@dataclass
+class Transcript:
+    text: str
+    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    language: str | None = None
+
+
+class Asr(Protocol):
+    name: str
+
+    def transcribe(self, audio16: np.ndarray) -> Transcript: ...
+
+
+def model_dir_problem(path: str | Path | None) -> str | None:
+    """Why `path` is not a usable faster-whisper model directory; None when it looks usable."""
+    if not path:
+        return "no Whisper model directory given"
+    path = Path(path)
+    if not path.exists():
+        return f"Whisper model directory {path} does not exist"
+    if not path.is_dir():
+        return f"Whisper model path {path} is not a directory"
+    missing = [name for name in MODEL_FILES if not (path / name).is_file()]
+    if missing:
+        return (f"{path} is not a CTranslate2 Whisper model directory (missing {', '.join(missing)}); "
+                "convert or download one, e.g. Systran/faster-whisper-small, and pass its folder")
+    return None
+
+
+class FasterWhisperAsr:
+    """faster-whisper on CPU (int8) from a local model directory; the model loads on first use."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: str | Path, language: str | None = "en", beam_size: int = 5):
+        problem = model_dir_problem(model_dir)
+        if problem:
+            raise AsrError(problem)
+        self.model_dir = Path(model_dir)
+        self.language = language
+        self.beam_size = beam_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from faster_whisper import WhisperModel
+                except ImportError as exc:
+                    raise AsrError(f"faster-whisper is not installed: {exc}") from exc
+                try:
+                    self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
+                                               local_files_only=True)
+                except Exception as exc:
+                    raise AsrError(f"cannot load Whisper model from {self.model_dir}: {type(exc).__name__}: {exc}") from exc
+            return self._model
+
+    def transcribe(self, audio16: np.ndarray) -> Transcript:
+        model = self._load()
+        try:
+            segments, info = model.transcribe(np.asarray(audio16, np.float32), language=self.language,
+                                              beam_size=self.beam_size, vad_filter=False, condition_on_previous_text=False)
+            parts = [(float(s.start), float(s.end), s.text.strip()) for s in segments]
+        except Exception as exc:
+            raise AsrError(f"Whisper transcription failed: {type(exc).__name__}: {exc}") from exc
+        return Transcript(" ".join(p[2] for p in parts).strip(), parts, getattr(info, "language", None))
+
+
+_CACHE: dict[str, FasterWhisperAsr] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_asr(model_dir: str | Path) -> FasterWhisperAsr:
+    """One recogniser per model directory per process. Raises AsrError with a clear message."""
+    key = str(Path(model_dir).resolve())
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = FasterWhisperAsr(model_dir)
+        return _CACHE[key]
+
+
+_NON_WORD = re.compile(r"[^\w']+")
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lower-case words without punctuation ("Keep it tea." -> ['keep', 'it', 'tea']); apostrophes inside words kept."""
+    words = _NON_WORD.sub(" ", text.lower().replace("’", "'")).split()
+    return [w.strip("'") for w in words if w.strip("'")]
+
+
+@dataclass
+class WerResult:
+    wer: float
+    substitutions: int
+    deletions: int
+    insertions: int
+    reference_words: int
+    hypothesis_words: int
+
+    def as_dict(self) -> dict:
+        return {"wer": round(self.wer, 4), "substitutions": self.substitutions, "deletions": self.deletions,
+                "insertions": self.insertions, "reference_words": self.reference_words,
+                "hypothesis_words": self.hypothesis_words}
+
+
+def word_error_rate(reference: str, hypothesis: str) -> WerResult:
+    """(S + D + I) / N over normalised words, by Levenshtein alignment. An empty reference gives 0 when the
+    hypothesis is empty too, else 1."""
+    ref, hyp = normalize_words(reference), normalize_words(hypothesis)
+    n, m = len(ref), len(hyp)
+    # cost[i][j] = (edits, subs, dels, ins) aligning ref[:i] with hyp[:j]
+    prev = [(j, 0, 0, j) for j in range(m + 1)]
+    for i in range(1, n + 1):
+        cur = [(i, 0, i, 0)]
+        for j in range(1, m + 1):
+            if ref[i - 1] == hyp[j - 1]:
+                best = prev[j - 1]
+            else:
+                sub, dele, ins = prev[j - 1], prev[j], cur[j - 1]
+                best = min((sub[0] + 1, sub[1] + 1, sub[2], sub[3]),
+                           (dele[0] + 1, dele[1], dele[2] + 1, dele[3]),
+                           (ins[0] + 1, ins[1], ins[2], ins[3] + 1))
+            cur.append(best)
+        prev = cur
+    edits, subs, dels, ins = prev[m]
+    if n == 0:
+        return WerResult(0.0 if m == 0 else 1.0, 0, 0, m, 0, m)
+    return WerResult(edits / n, subs, dels, ins, n, m)

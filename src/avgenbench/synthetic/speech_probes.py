@@ -1,0 +1,102 @@
+"""Ground-truth probes for the Speech and Aud dimensions (used by `avgenbench calibrate`).
+
+Each probe is a small clip (320x180 flat frames + audio) with what is known about it:
+{"path", "truth": {...}, "annotation": PromptAnnotation dict, "perturbations": [{"name", "path"}]}.
+Speech truths give the expected status and raw range; Aud truths say that every perturbation must score lower than
+the clean clip (and a silent track scores the worst value, 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..annotations import PromptAnnotation
+from .audio_faults import add_noise, clean_signal, hard_clip, low_pass
+from .encode import write_clip
+from .speech import babble, espeak_available, non_speech, speak
+
+SR = 48000
+FPS = 12
+SIZE = (180, 320)
+LINE = "Welcome back everyone, today we are going to learn how to bake fresh bread at home."
+
+
+def _write(path: Path, audio: np.ndarray, shade: int = 90) -> str:
+    duration = len(audio) / SR
+    frame = np.full((*SIZE, 3), shade, np.uint8)
+    write_clip(path, (frame for _ in range(max(2, int(round(duration * FPS))))), FPS, audio, SR)
+    return str(path)
+
+
+def _pad(audio: np.ndarray, duration: float, start: float = 0.3) -> np.ndarray:
+    out = np.zeros(int(duration * SR), np.float32)
+    n = min(len(audio), len(out) - int(start * SR))
+    out[int(start * SR):int(start * SR) + n] = audio[:n]
+    return out
+
+
+def speech_probes(out_dir: Path | str) -> list[dict]:
+    """Speech present/absent against required/not-required prompts; perturbations remove or shorten the speech."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    required = PromptAnnotation(speech_required=True, speech_lines=[LINE]).model_dump()
+    not_required = PromptAnnotation(speech_required=False).model_dump()
+    hum = _write(out / "speech_hum.mp4", non_speech(6.0, SR, "hum"))
+    music = _write(out / "speech_music.mp4", non_speech(6.0, SR, "music"))
+    short = _write(out / "speech_short.mp4", _pad(babble(1.0, SR, seed=5), 6.0))
+    probes = [{
+        "path": _write(out / "speech_babble.mp4", _pad(babble(5.4, SR, seed=3), 6.0)),
+        "truth": {"dimension": "speech", "speech_present": True, "status": "ok", "raw_min": 80.0, "raw_max": 100.0,
+                  "wording_checked": False},
+        "annotation": required,
+        "perturbations": [{"name": "speech_replaced_by_hum", "path": hum},
+                          {"name": "speech_replaced_by_music", "path": music},
+                          {"name": "speech_cut_to_1s", "path": short}],
+    }, {
+        "path": music,
+        "truth": {"dimension": "speech", "speech_present": False, "status": "ok", "raw_min": 0.0, "raw_max": 0.0},
+        "annotation": required, "perturbations": [],
+    }, {
+        "path": hum,
+        "truth": {"dimension": "speech", "speech_present": False, "status": "not_applicable"},
+        "annotation": not_required, "perturbations": [],
+    }]
+    if espeak_available():
+        voice = speak(LINE, SR)
+        probes.append({
+            "path": _write(out / "speech_espeak.mp4", _pad(voice, len(voice) / SR + 0.8)),
+            "truth": {"dimension": "speech", "speech_present": True, "status": "ok", "raw_min": 80.0, "raw_max": 100.0,
+                      "text": LINE},
+            "annotation": required,
+            "perturbations": [{"name": "speech_replaced_by_hum", "path": hum}],
+        })
+    return probes
+
+
+def aud_probes(out_dir: Path | str) -> list[dict]:
+    """Clean music-like, speech-like and impact sounds; white noise, clipping and a 4 kHz low-pass must each lower
+    Aud. A silent track must score 1 (evidence `silent`)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    annotation = PromptAnnotation().model_dump()
+    probes = []
+    for kind in ("music", "babble", "impacts"):
+        clean = clean_signal(kind, 5.0, SR, seed=7)
+        faults = {"white_noise_10db": add_noise(clean, 10.0), "pink_noise_10db": add_noise(clean, 10.0, "pink"),
+                  "clipped_12db": hard_clip(clean, 12.0), "lowpass_4khz": low_pass(clean, SR, 4000.0)}
+        probes.append({
+            "path": _write(out / f"aud_{kind}_clean.mp4", clean),
+            "truth": {"dimension": "aud", "content": kind, "perturbations_lower": True, "clean_raw_min": 6.0},
+            "annotation": annotation,
+            "perturbations": [{"name": name, "path": _write(out / f"aud_{kind}_{name}.mp4", audio)}
+                              for name, audio in faults.items()],
+        })
+    probes.append({
+        "path": _write(out / "aud_silent.mp4", np.zeros(int(4.0 * SR), np.float32)),
+        "truth": {"dimension": "aud", "content": "silence", "status": "ok", "raw_min": 1.0, "raw_max": 1.0,
+                  "evidence": "silent"},
+        "annotation": annotation, "perturbations": [],
+    })
+    return probes

@@ -1,0 +1,215 @@
+"""Speech lite: VAD presence/timing against the annotation, statuses, ASR error handling and WER."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from avgenbench import vad
+from avgenbench.asr import AsrError, FasterWhisperAsr, model_dir_problem, normalize_words, word_error_rate
+from avgenbench.annotations import PromptAnnotation
+from avgenbench.cli import app
+from avgenbench.dimensions.speech import DIMENSION, presence_score
+from avgenbench.runner import Unit, run_unit
+from avgenbench.suite import PromptItem
+from avgenbench.synthetic import speech as synth
+from avgenbench.synthetic.encode import write_clip
+
+SR = 48000
+LINE = "Good morning, and welcome to the show about gardens and the birds that visit them."  # 15 words
+ITEM = PromptItem("test", 0, "speech", "speech")
+
+
+def _ann(required: bool, lines: list[str] | None = None) -> dict:
+    return PromptAnnotation(speech_required=required, speech_lines=lines or []).model_dump()
+
+
+def _measure(path, annotation, options=None):
+    return run_unit(Unit(ITEM, str(path), ["speech"], "lite", annotation, options or {})).measurements[0][3]
+
+
+def _pad(audio: np.ndarray, duration: float, start: float = 0.3) -> np.ndarray:
+    out = np.zeros(int(duration * SR), np.float32)
+    out[int(start * SR):int(start * SR) + len(audio)] = audio[: len(out) - int(start * SR)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("speech")
+    frame = np.full((180, 320, 3), 70, np.uint8)
+    audios = {
+        "babble": _pad(synth.babble(5.4, SR, seed=4), 6.0),
+        "babble_short": _pad(synth.babble(1.0, SR, seed=4), 6.0),
+        "hum": synth.non_speech(6.0, SR, "hum"),
+        "noise": synth.non_speech(6.0, SR, "noise"),
+        "music": synth.non_speech(6.0, SR, "music"),
+    }
+    return {name: write_clip(folder / f"{name}.mp4", (frame for _ in range(72)), 12, audio, SR)
+            for name, audio in audios.items()}
+
+
+def test_vad_finds_babble_and_not_non_speech():
+    assert vad.detect(synth.babble(6.0, 16000, seed=1)).fraction > 0.5
+    for kind in ("hum", "noise", "music"):
+        assert vad.detect(synth.non_speech(6.0, 16000, kind)).segments == [], kind
+    assert vad.detect(np.zeros(16000 * 3, np.float32)).segments == []
+
+
+def test_required_speech_present_scores_high_and_says_wording_unchecked(clips):
+    m = _measure(clips["babble"], _ann(True, [LINE]))
+    assert m.status == "ok" and m.raw >= 80, m
+    assert m.evidence["wording_checked"] is False and "NOT checked" in m.evidence["note"]
+    assert m.evidence["expected_words"] == 15
+    assert m.evidence["vad"]["segments"][0][0] < 0.6
+
+
+@pytest.mark.parametrize("kind", ["hum", "noise", "music"])
+def test_required_speech_absent_scores_zero(clips, kind):
+    m = _measure(clips[kind], _ann(True, [LINE]))
+    assert (m.status, m.raw) == ("ok", 0.0)
+    assert m.evidence["finding"] == "speech required, none detected"
+
+
+def test_too_little_speech_for_the_lines_scores_lower(clips):
+    full, short = _measure(clips["babble"], _ann(True, [LINE])), _measure(clips["babble_short"], _ann(True, [LINE]))
+    assert 0 < short.raw < 40 < full.raw
+    # Fewer expected words: the same short speech covers them.
+    assert _measure(clips["babble_short"], _ann(True, ["Hello there."])).raw == 100.0
+
+
+def test_not_required_is_not_applicable_and_lists_found_speech(clips):
+    with_speech = _measure(clips["babble"], _ann(False))
+    assert with_speech.status == "not_applicable" and with_speech.raw is None
+    assert with_speech.evidence["vad"]["speech_seconds"] > 2
+    assert _measure(clips["hum"], _ann(False)).status == "not_applicable"
+
+
+def test_presence_rule_cut_at_end():
+    score, detail = presence_score(5.0, 10, last_end=5.98, duration=6.0)
+    assert detail["cut_at_end"] and score == pytest.approx(90.0)
+    assert presence_score(1.0, 0, last_end=2.0, duration=6.0)[0] == 100.0
+
+
+def test_espeak_speech_is_detected(tmp_path):
+    if not synth.espeak_available():
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng); babble covers presence meanwhile")
+    voice = synth.speak(LINE, SR)
+    assert voice.dtype == np.float32 and 3.0 < len(voice) / SR < 8.0
+    frame = np.full((180, 320, 3), 70, np.uint8)
+    path = write_clip(tmp_path / "voice.mp4", (frame for _ in range(120)), 12, _pad(voice, len(voice) / SR + 1.0), SR)
+    m = _measure(path, _ann(True, [LINE]))
+    assert m.status == "ok" and m.raw >= 80
+
+
+def test_speak_without_espeak_raises_clearly(monkeypatch):
+    monkeypatch.setattr(synth.shutil, "which", lambda name: None)
+    assert synth.espeak_available() is False
+    with pytest.raises(RuntimeError, match="espeak-ng is not installed"):
+        synth.speak("hello", 16000)
+
+
+def test_wer_on_known_strings():
+    assert word_error_rate("Keep it tea.", "keep it tea").wer == 0.0
+    one_sub = word_error_rate("keep it tea", "keep it tee")
+    assert one_sub.wer == pytest.approx(1 / 3) and one_sub.substitutions == 1
+    dels = word_error_rate("the quick brown fox", "the fox")
+    assert (dels.deletions, dels.wer) == (2, 0.5)
+    ins = word_error_rate("hello world", "hello big world")
+    assert (ins.insertions, ins.wer) == (1, 0.5)
+    assert word_error_rate("a b", "").wer == 1.0
+    assert word_error_rate("", "").wer == 0.0
+    assert normalize_words("Don't STOP, it’s 87 seconds!") == ["don't", "stop", "it's", "87", "seconds"]
+
+
+def test_asr_model_dir_errors(tmp_path):
+    assert "does not exist" in model_dir_problem(tmp_path / "nope")
+    (tmp_path / "file.bin").write_bytes(b"x")
+    assert "not a directory" in model_dir_problem(tmp_path / "file.bin")
+    assert "missing model.bin" in model_dir_problem(tmp_path)
+    with pytest.raises(AsrError, match="does not exist"):
+        FasterWhisperAsr(tmp_path / "nope")
+    (tmp_path / "model.bin").write_bytes(b"not a model")
+    (tmp_path / "config.json").write_text("{}")
+    assert model_dir_problem(tmp_path) is None
+    with pytest.raises(AsrError, match="cannot load Whisper model"):
+        FasterWhisperAsr(tmp_path).transcribe(np.zeros(16000, np.float32))
+
+
+def test_invalid_whisper_model_gives_error_status(clips, tmp_path):
+    missing = _measure(clips["babble"], _ann(True, [LINE]), {"whisper_model": str(tmp_path / "absent")})
+    assert missing.status == "error" and "--whisper-model" in missing.message and "does not exist" in missing.message
+    (tmp_path / "model.bin").write_bytes(b"not a model")
+    (tmp_path / "config.json").write_text("{}")
+    broken = _measure(clips["babble"], _ann(True, [LINE]), {"whisper_model": str(tmp_path)})
+    assert broken.status == "error" and "cannot load Whisper model" in broken.message
+
+
+def test_eval_has_whisper_model_flag():
+    result = CliRunner().invoke(app, ["eval", "--help"])
+    assert result.exit_code == 0 and "--whisper-model" in result.output
+
+
+def test_declaration_unchanged():
+    assert (DIMENSION.id, DIMENSION.group, DIMENSION.worst_raw, DIMENSION.normalize(42.0)) == ("speech", "fine", 0.0, 42.0)
+    assert DIMENSION.needs.audio_rates == (16000,) and "lite" in DIMENSION.backends
+
+
+def test_speech_probes_meet_their_truths(tmp_path):
+    from avgenbench.synthetic.speech_probes import speech_probes
+
+    probes = speech_probes(tmp_path)
+    assert len(probes) >= 3
+    for probe in probes:
+        assert set(probe) == {"path", "truth", "annotation", "perturbations"}
+        PromptAnnotation.model_validate(probe["annotation"])
+        m = _measure(probe["path"], probe["annotation"])
+        truth = probe["truth"]
+        assert m.status == truth["status"], (probe["path"], m)
+        if "raw_min" in truth:
+            assert truth["raw_min"] <= m.raw <= truth["raw_max"], (probe["path"], m.raw)
+        for pert in probe["perturbations"]:
+            assert _measure(pert["path"], probe["annotation"]).raw < m.raw, pert["name"]
+
+
+def test_babble_has_speech_like_pitch_and_syllable_rate():
+    sr = 16000
+    x = synth.babble(8.0, sr, seed=9).astype(np.float64)
+    # Syllabic envelope: above the phrase rate (< 2 Hz), the modulation spectrum of the 10 ms energy envelope peaks
+    # at 3-6 Hz.
+    env = np.sqrt(np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    spec = np.abs(np.fft.rfft(env - env.mean()))
+    freqs = np.fft.rfftfreq(len(env), 0.01)
+    band = (freqs > 2.0) & (freqs < 20)
+    assert 3.0 <= freqs[band][np.argmax(spec[band])] <= 6.0
+    # Voicing: the autocorrelation peak of a loud 40 ms stretch sits at a 100–200 Hz period.
+    centre = int(np.argmax(np.convolve(x**2, np.ones(640), mode="same")))
+    seg = x[centre - 320:centre + 320]
+    ac = np.correlate(seg, seg, mode="full")[len(seg) - 1:]
+    lag = int(np.argmax(ac[sr // 220: sr // 90])) + sr // 220
+    assert 100 <= sr / lag <= 200
+    with pytest.raises(ValueError):
+        synth.non_speech(1.0, sr, "birdsong")
+
+
+def test_verbatim_score_from_a_transcript(clips, tmp_path, monkeypatch):
+    """The ASR scoring path with a recogniser that returns a known transcript (no Whisper weights exist offline)."""
+    from avgenbench.asr import Transcript
+    from avgenbench.dimensions import speech as speech_dim
+
+    class KnownTranscript:
+        name = "known"
+
+        def transcribe(self, audio16):
+            assert audio16.ndim == 1 and len(audio16) > 16000
+            return Transcript("Good morning and welcome to the show about gardens and the bats that visit them")
+
+    (tmp_path / "model.bin").write_bytes(b"x")
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr(speech_dim, "load_asr", lambda path: KnownTranscript())
+    m = _measure(clips["babble"], _ann(True, [LINE]), {"whisper_model": str(tmp_path)})
+    assert m.status == "ok" and m.raw == pytest.approx(100 * (1 - 1 / 15))
+    assert m.evidence["wording_checked"] is True and m.evidence["wer"]["substitutions"] == 1
+    # No speech found: the transcript is not consulted and the score is 0.
+    assert _measure(clips["hum"], _ann(True, [LINE]), {"whisper_model": str(tmp_path)}).raw == 0.0
