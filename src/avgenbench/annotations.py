@@ -229,7 +229,9 @@ def _without_quotes(prompt: str, spans: list[tuple[int, int, str]]) -> str:
 # ---- music ----
 
 _NOTE = r"(?P<{p}l>[A-G])(?P<{p}a>[#♯♭]|b(?![a-z]))?"
-_QUAL = "|".join(sorted((re.escape(q) for q in CHORD_QUALITIES), key=len, reverse=True))
+# Bare-number qualities ("G7", "E5") read as chords only before "chord"; otherwise they are octaves.
+_QUAL = "|".join(sorted((re.escape(q) if not q.isdigit() else q + r"(?=\s+(?:power\s+)?chords?)"
+                         for q in CHORD_QUALITIES), key=len, reverse=True))
 _SCALE_NAMES = "|".join(sorted((re.escape(s) for s in SCALE_STEPS), key=len, reverse=True))
 _MUSIC_TOKEN = re.compile(
     r"(?<![\w#♯♭])(?:"
