@@ -174,6 +174,7 @@ def test_hand_checked_sample_precision_and_recall(by_index):
     ("A narrator says, 'Look at the sign,' and a wooden 'EXIT' sign swings.", ["EXIT"], ["Look at the sign"]),
     ("The presenter explains the rules while the scoreboard displays 'HOME 3 AWAY 1'.", ["HOME 3 AWAY 1"], []),
     ("A voiceover states, 'The title is yours,' as gold confetti falls.", [], ["The title is yours"]),
+    ("At the crossing the sign says 'STOP' in red, and the guard says, 'Wait here.'", ["STOP"], ["Wait here."]),
 ])
 def test_tricky_quotes(prompt, text, lines):
     ann = annotate_prompt(prompt)

@@ -36,6 +36,9 @@ TEXT_NOUNS_AFTER = [
 ]
 # Cues before a quote (same sentence) meaning the quote is visible text.
 TEXT_CUES_BEFORE = [
+    # first, so it wins over "sign": a visible thing that "says" is text ("the sign says 'STOP'"); it ends where
+    # "says" ends, and text wins that tie
+    r"(?:sign|screen|banner|card|label|caption|title|board|display|text|poster|t-shirt)\s+(?:says|said|shows|reads)",
     r"on-?screen text", r"text", r"texts", r"text overlays?", r"reads", r"reading", r"titled", r"title cards?",
     r"titles?", r"captions?", r"captioned", r"signs?", r"displaying", r"displays", r"logo", r"labels?", r"labell?ed",
     r"banners?", r"headlines?", r"lower thirds?", r"words?", r"letters", r"written", r"writing", r"writes", r"spelling",
@@ -191,7 +194,7 @@ def _classify(prompt: str, spans: list[tuple[int, int, str]]) -> list[str]:
         if text_at < 0 and speech_at < 0:
             kinds.append("none")
         else:
-            kinds.append("text" if text_at > speech_at else "speech")
+            kinds.append("text" if text_at >= speech_at else "speech")
     return kinds
 
 
