@@ -58,13 +58,17 @@ def test_clean_text_scores_high(measured):
         assert r["first_seen_s"] == 0 and r["last_seen_s"] == 3
 
 
-def test_garbled_text_drops_in_proportion(measured):
+def test_garbled_text_drops_in_proportion(measured, probes):
     scores = [measured[f"garble-{k}"].raw for k in GARBLE_EDITS]
     assert scores == sorted(scores, reverse=True) and scores[-1] < measured["clean"].raw
+    garbled = {p["name"]: p for p in probes["perturbations"] if p["name"].startswith("garble")}
     for k, score in zip(GARBLE_EDITS, scores):
-        lengths = [len(normalize_text(s)) for s in PROBE_STRINGS]
-        expected = 100 * np.mean([max(0.0, 1 - (k / n) / SEEN_CER) for n in lengths])
+        truth = garbled[f"garble-{k}"]["expected_cer"]
+        assert truth == [pytest.approx(k / len(normalize_text(s)), abs=1e-3) for s in PROBE_STRINGS]
+        expected = 100 * np.mean([max(0.0, 1 - c / SEEN_CER) for c in truth])
         assert score == pytest.approx(expected, abs=8), (k, score, expected)
+        measured_cer = [r["best_cer"] for r in measured[f"garble-{k}"].evidence["required"]]
+        assert measured_cer == [pytest.approx(c, abs=0.06) for c in truth]
 
 
 def test_missing_text_scores_zero(measured):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import unicodedata
 from collections import Counter
 from pathlib import Path

@@ -2,7 +2,7 @@
 
 `text_probes(out_dir)` writes one clean clip and its perturbations, and returns for each clean clip
 {"path", "truth": {"strings"}, "annotation": PromptAnnotation dict, "perturbations": [{"name", "path", ...}]}.
-Perturbations: garble-N (N letter substitutions per string: expected CER N/len), partial (text only in the first
+Perturbations: garble-N (N letter substitutions per string: expected CER N/len, in "expected_cer"), partial (text only in the first
 quarter), flicker (text on every other second), removed (no text at all: expected score 0).
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..annotations import PromptAnnotation
+from ..dimensions.text import normalize_text
 from .encode import write_clip
 from .text_render import draw_text, garble, text_size
 
@@ -64,7 +65,8 @@ def text_probes(out_dir: Path | str, width: int = 960, height: int = 540, second
     for edits in GARBLE_EDITS:
         damaged = tuple(garble(s, edits, seed=edits) for s in strings)
         perturbations.append({"name": f"garble-{edits}", "path": write(f"garble{edits}", damaged, always),
-                              "strings": list(damaged), "edits_per_string": edits})
+                              "strings": list(damaged), "edits_per_string": edits,
+                              "expected_cer": [round(edits / len(normalize_text(s)), 4) for s in strings]})
     perturbations.append({"name": "partial", "path": write("partial", strings, lambda t: t < seconds / 4),
                           "shown_seconds": seconds / 4})
     perturbations.append({"name": "flicker", "path": write("flicker", strings, lambda t: int(t) % 2 == 0)})
