@@ -109,16 +109,34 @@ def test_clean_rendered_text_cer_under_five_percent(backend):
     assert np.mean(rates) <= 0.05 and max(rates) <= 0.1, (rates, lines)
 
 
-def test_string_split_over_boxes_is_joined(backend, tmp_path):
+def test_string_split_over_boxes_and_lines_is_joined(backend, tmp_path):
     def frames():
         for _ in range(36):
             image = np.full((360, 640, 3), 30, np.uint8)
-            draw_text(image, "BOOK", 40, 150, 36)
-            draw_text(image, "NOW", 430, 150, 36)  # far apart: two OCR boxes on one line
+            draw_text(image, "BOOK", 40, 60, 36)
+            draw_text(image, "NOW", 430, 60, 36)  # far apart: two OCR boxes on one line
+            draw_text(image, "THE LAST DOOR", 120, 180, 34)  # a title wrapped over two lines
+            draw_text(image, "IN HOLLOW STREET", 100, 240, 34)
             yield image
     clip = decode(write_clip(tmp_path / "split.mp4", frames(), fps=12), DIMENSION.needs)
-    m = backend.measure(clip, ItemContext(ITEM, PromptAnnotation(required_text=["Book now"])))
-    assert m.raw >= 95 and m.evidence["required"][0]["best_cer"] == 0
+    ann = PromptAnnotation(required_text=["Book now", "THE LAST DOOR IN HOLLOW STREET"])
+    m = backend.measure(clip, ItemContext(ITEM, ann))
+    assert m.raw >= 95 and [r["best_cer"] for r in m.evidence["required"]] == [0, 0]
+
+
+def test_engine_never_downloads(monkeypatch):
+    from rapidocr.utils.download_file import DownloadFile
+
+    from avgenbench.dimensions.text import OcrEngine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rapidocr tried to download a file")
+
+    monkeypatch.setattr(DownloadFile, "run", refuse)
+    image = np.full((120, 400, 3), 20, np.uint8)
+    draw_text(image, "OFFLINE", 20, 30, 40)
+    lines = join_lines(OcrEngine(threads=1).read(image))
+    assert [normalize_text(text) for text, _ in lines] == ["offline"]
 
 
 def test_runner_measures_text_from_one_decode(probes):
