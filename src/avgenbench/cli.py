@@ -305,6 +305,9 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
         out.print(cat)
 
 
+from . import calibrate as _calibrate, generate as _generate; _calibrate.register(app); _generate.register(app)  # noqa: E402,E702
+
+
 def main() -> None:
     app()
 

@@ -278,9 +278,26 @@ def garble_text(src, out, edits: int = 3, seed: int = 1) -> dict[str, Any]:
     return _rerender(src, out, change, {"name": "garble_text", "edits": edits, "seed": seed})
 
 
+def drift_identity(src, out, at: float | None = None) -> dict[str, Any]:
+    """Every face switches to a different identity at `at` seconds (default: mid-clip); re-rendered from the spec."""
+    from .faces import list_identities
+
+    def change(spec):
+        at_s = spec["duration"] / 2 if at is None else at
+        known = list_identities()
+        faces = []
+        for f in spec.get("faces", []):
+            other = next(i for i in known if i != f["identity"])
+            faces += [{**f, "end": at_s}, {**f, "start": at_s, "identity": other}]
+        return {**spec, "faces": faces}
+
+    return _rerender(src, out, change, {"name": "drift_identity", "at": at})
+
+
 PERTURBATIONS: dict[str, Callable[..., dict[str, Any]]] = {
     f.__name__: f for f in (shift_audio, replace_audio, silence, add_noise, clip_audio, lowpass, pitch_shift, blur,
-                            frame_noise, recompress, freeze, drop_frames, flicker, remove_text, garble_text)
+                            frame_noise, recompress, freeze, drop_frames, flicker, remove_text, garble_text,
+                            drift_identity)
 }
 
 
