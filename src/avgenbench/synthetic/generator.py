@@ -298,6 +298,10 @@ class _Faces:
             return
         self.paste = paste_face
         for face in spec.faces:
+            if face.identity.startswith("#"):  # '#k': the k-th identity the faces module offers
+                from .faces import list_identities
+
+                face.identity = list_identities()[int(face.identity[1:])]
             end = spec.duration if face.end is None else min(face.end, spec.duration)
             truth["faces"].append({"identity": face.identity, "variant": face.variant, "start": face.start, "end": end,
                                    "cx": round(face.cx * spec.width), "cy": round(face.cy * spec.height),

@@ -57,7 +57,7 @@ class TextItem:
 
 @dataclass
 class FaceItem:
-    identity: str
+    identity: str  # a name from faces.list_identities(), or '#k' for the k-th of them
     cx: float = 0.5  # centre as a fraction of width/height
     cy: float = 0.45
     height: float = 0.5  # fraction of frame height
