@@ -153,7 +153,7 @@ def _notes(raw: dict[str, Any]) -> list[Note]:
             pitches = [_pitch(x) for x in p] if isinstance(p, list) else [_pitch(p)]
             out.append(Note(pitches, start + i * step, **common))
         return out
-    for key in ("chord", "midi", "note"):
+    for key in ("pitches", "chord", "midi", "note"):
         if key in raw:
             value = raw[key]
             pitches = [_pitch(x) for x in value] if isinstance(value, list) else [_pitch(value)]
