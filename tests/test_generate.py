@@ -84,3 +84,24 @@ def test_synthetic_provider_renders_the_demo_suite(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.mp4")}
     paths = generate_for_suite(suite, tmp_path)  # the demo's entry point: resumes, rewrites nothing
     assert sorted(paths) == sorted(before) and all(p.stat().st_mtime_ns == before[p] for p in paths)
+
+
+def test_generate_command_writes_then_resumes(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    suite = tmp_path / "suite"
+    (suite / "prompts").mkdir(parents=True)
+    (suite / "prompts" / "sports.json").write_text(json.dumps([
+        {"content": "Ball", "prompt": "A ball bounces.", "synthetic": {"width": 160, "height": 90, "duration": 1.0, "impacts": [0.5]}},
+        {"content": "No spec", "prompt": "Something a renderer cannot draw."}]))
+    args = ["generate", str(tmp_path / "videos"), "--suite", str(suite), "--json"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0 and json.loads(first.stdout)["counts"] == {"written": 1, "unsupported": 1}
+    assert read_truth(tmp_path / "videos" / "sports" / "Ball.mp4")["impacts"][0]["time"] == 0.5
+    second = CliRunner().invoke(app, args)
+    assert json.loads(second.stdout)["counts"] == {"exists": 1, "unsupported": 1}
+    assert CliRunner().invoke(app, args + ["--provider", "nope"]).exit_code == 2

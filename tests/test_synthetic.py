@@ -188,3 +188,34 @@ def test_faces_and_speech_render_through_their_modules(tmp_path):
     face = truth["faces"][0]
     region = images[:, face["cy"] - 20:face["cy"] + 20, face["cx"] - 20:face["cx"] + 20]
     assert np.abs(region - images[:, 5:45, 5:45]).mean() > 10  # something other than backdrop at the face
+
+
+def test_mouth_follows_the_speech_envelope_with_the_given_lag(tmp_path, monkeypatch):
+    """The faces/speech calling contract, with stand-in renderers: the mouth opening tracks the voice, lagged."""
+    import types
+
+    calls: list[tuple] = []
+
+    def paste_face(frame, identity, cx, cy, height, mouth_open=0.0, variant="plain"):
+        calls.append((identity, cx, cy, height, round(mouth_open, 4), variant))
+
+    def speak(text, sr):  # two bursts of voice-like tone: 0.0-0.5 s and 1.0-1.5 s of the line
+        t = np.arange(int(1.5 * sr)) / sr
+        return (np.sin(2 * np.pi * 150 * t) * ((t < 0.5) | (t >= 1.0))).astype(np.float32)
+
+    monkeypatch.setitem(sys.modules, "avgenbench.synthetic.faces",
+                        types.SimpleNamespace(paste_face=paste_face, list_identities=lambda: ["ann", "bob"]))
+    monkeypatch.setitem(sys.modules, "avgenbench.synthetic.speech", types.SimpleNamespace(speak=speak, babble=None))
+    mouths = {}
+    for lag in (0, 3):
+        calls.clear()
+        truth = render({"width": 160, "height": 120, "duration": 2.5, "fps": 24, "background": "flat",
+                        "faces": [{"identity": "#1", "lip_offset_frames": lag}], "speech": [{"text": "x", "start": 0.5}]},
+                       tmp_path / f"lag{lag}.mp4")
+        assert truth["skipped"] == [] and truth["identities"] == ["bob"] and truth["faces"][0]["lip_sync"]
+        assert all(c[0] == "bob" and (c[1], c[2], c[3]) == (80, 54, 60) for c in calls) and len(calls) == 60
+        mouths[lag] = np.array([c[4] for c in calls])
+    open_frames = np.flatnonzero(mouths[0] > 0.5)
+    voiced = [i for i in range(60) if 0.5 <= i / 24 < 1.0 or 1.5 <= i / 24 < 2.0]
+    assert set(open_frames) <= set(range(11, 50)) and len(set(open_frames) & set(voiced)) >= 0.9 * len(voiced)
+    assert np.array_equal(mouths[3][3:], mouths[0][:-3]) and np.all(mouths[3][:3] == 0)

@@ -23,6 +23,7 @@ from .runner import Unit, run_unit
 from .suite import FaceRange, PromptItem
 from .synthetic import probes as probe_defs
 from .synthetic.generator import GENERATOR_VERSION, read_truth, render
+from .synthetic.perturb import PERTURB_VERSION
 from .synthetic.perturb import apply as apply_perturbation
 
 MONOTONICITY_TARGET = 0.95
@@ -47,7 +48,7 @@ def clip_path(cache: Path, clip: probe_defs.ProbeClip) -> Path:
 
 
 def perturbed_path(cache: Path, source: Path, pert: probe_defs.Perturbation) -> Path:
-    path = source.with_name(f"{source.stem}--{pert.label}-{_digest(pert.fn, pert.params)}.mp4")
+    path = source.with_name(f"{source.stem}--{pert.label}-{_digest(PERTURB_VERSION, pert.fn, pert.params)}.mp4")
     if not (path.is_file() and read_truth(path)):
         apply_perturbation(pert.fn, source, path, **pert.params)
     return path

@@ -17,6 +17,7 @@ from ..media import _to_mono_float
 from .encode import write_clip
 from .generator import read_truth, render, write_truth
 
+PERTURB_VERSION = "perturb-1"  # bump when a transform changes (calibrate caches by it)
 CRF = 18  # re-encode quality: high, so the perturbation and not the re-encode dominates
 
 
