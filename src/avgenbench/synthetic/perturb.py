@@ -1,6 +1,6 @@
 """Degrade any clip (synthetic or real) in one known way and re-encode it to mp4.
 
-Every function decodes the source with PyAV, transforms the decoded frames or audio, writes `out` and a truth sidecar
+Every function decodes the source with PyAV (frames streamed one at a time, the audio mixed to mono), transforms the decoded frames or audio, writes `out` and a truth sidecar
 `<out stem>.truth.json` ({"source", "perturbation", "source_truth"}), and returns the perturbation record: its name,
 parameters and what was measured while applying it (e.g. the achieved SNR).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -23,42 +23,61 @@ CRF = 18  # re-encode quality: high, so the perturbation and not the re-encode d
 
 @dataclass
 class Media:
-    frames: np.ndarray  # (N, H, W, 3) uint8 RGB
+    """A source clip: its audio decoded in full (small); its frames decoded again, one at a time, when iterated."""
+
+    path: Path
     fps: float
+    n_frames: int
     audio: np.ndarray | None  # (n,) float32 mono on the video timeline (sample 0 = t 0)
     sample_rate: int
 
+    def frames(self) -> Iterator[np.ndarray]:
+        import av
+
+        with av.open(str(self.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24")
+
 
 def load(path: Path | str) -> Media:
+    """Decode the audio (mixed to mono, aligned so sample 0 is video time 0) and count the video frames."""
     import av
 
+    path = Path(path)
     with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise ValueError(f"{path} has no video stream")
         vstream = container.streams.video[0]
         astream = container.streams.audio[0] if container.streams.audio else None
         fps = float(vstream.average_rate or vstream.guessed_rate or 24)
-        images, chunks, audio_start = [], [], None
         sr = astream.codec_context.sample_rate if astream is not None else 48000
+        n_frames, chunks, audio_start = 0, [], None
         streams = [vstream] + ([astream] if astream is not None else [])
         for packet in container.demux(*streams):
+            if packet.stream.type == "video":
+                n_frames += 1 if packet.size else 0
+                continue
             for frame in packet.decode():
-                if packet.stream.type == "video":
-                    images.append(frame.to_ndarray(format="rgb24"))
-                else:
-                    if audio_start is None:
-                        audio_start = float(frame.time or 0.0)
-                    chunks.append(_to_mono_float(frame))
+                if audio_start is None:
+                    audio_start = float(frame.time or 0.0)
+                chunks.append(_to_mono_float(frame))
     audio = None
     if astream is not None:
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         shift = int(round((audio_start or 0.0) * sr))
         audio = np.concatenate([np.zeros(shift, np.float32), audio]) if shift > 0 else audio[-shift:]
-        audio = audio[: int(round(len(images) / fps * sr))]
-    return Media(np.stack(images), fps, audio, sr)
+        n = int(round(n_frames / fps * sr))
+        audio = np.concatenate([audio, np.zeros(max(0, n - len(audio)), np.float32)])[:n]
+    return Media(path, fps, n_frames, audio, sr)
 
 
-def save(media: Media, out: Path | str, source: Path | str, record: dict[str, Any], bitrate: int | None = None) -> dict[str, Any]:
-    write_clip(out, media.frames, media.fps, media.audio, media.sample_rate, crf=CRF, bitrate=bitrate)
-    write_truth(out, {"source": str(source), "perturbation": record, "source_truth": read_truth(source)})
+def save(media: Media, out: Path | str, record: dict[str, Any], frames: Iterable[np.ndarray] | None = None,
+         bitrate: int | None = None) -> dict[str, Any]:
+    write_clip(out, media.frames() if frames is None else frames, media.fps, media.audio, media.sample_rate,
+               crf=CRF, bitrate=bitrate)
+    write_truth(out, {"source": str(media.path), "perturbation": record, "source_truth": read_truth(media.path)})
     return record
 
 
@@ -80,12 +99,14 @@ def shift_audio(src, out, ms: float) -> dict[str, Any]:
     audio = _needs_audio(m, "shift_audio")
     k = int(round(ms / 1000 * m.sample_rate))
     shifted = np.zeros_like(audio)
-    if k >= 0:
+    if abs(k) >= len(audio):
+        pass  # shifted past the end: nothing of the track is left
+    elif k >= 0:
         shifted[k:] = audio[: len(audio) - k]
     else:
         shifted[: len(audio) + k] = audio[-k:]
     m.audio = shifted
-    return save(m, out, src, {"name": "shift_audio", "ms": ms, "samples": k})
+    return save(m, out, {"name": "shift_audio", "ms": ms, "samples": k})
 
 
 def replace_audio(src, out, other) -> dict[str, Any]:
@@ -96,16 +117,16 @@ def replace_audio(src, out, other) -> dict[str, Any]:
 
     if o.sample_rate != m.sample_rate:
         donor = resample_poly(donor, m.sample_rate, o.sample_rate).astype(np.float32)
-    n = int(round(len(m.frames) / m.fps * m.sample_rate))
+    n = len(m.audio) if m.audio is not None else int(round(m.n_frames / m.fps * m.sample_rate))
     m.audio = np.resize(donor, n) if donor.size else np.zeros(n, np.float32)
-    return save(m, out, src, {"name": "replace_audio", "donor": str(other)})
+    return save(m, out, {"name": "replace_audio", "donor": str(other)})
 
 
 def silence(src, out) -> dict[str, Any]:
     m = load(src)
-    n = int(round(len(m.frames) / m.fps * m.sample_rate))
+    n = len(m.audio) if m.audio is not None else int(round(m.n_frames / m.fps * m.sample_rate))
     m.audio = np.zeros(n, np.float32)
-    return save(m, out, src, {"name": "silence"})
+    return save(m, out, {"name": "silence"})
 
 
 def noise_signal(n: int, color: str, rng: np.random.Generator) -> np.ndarray:
@@ -134,7 +155,7 @@ def add_noise(src, out, snr_db: float, color: str = "white", seed: int = 0) -> d
     gain = min(1.0, 0.98 / peak) if peak else 1.0  # scale both so nothing clips; the SNR is unchanged
     m.audio = (mixed * gain).astype(np.float32)
     achieved = 20 * np.log10(signal_rms / _rms(noise))
-    return save(m, out, src, {"name": "add_noise", "snr_db": snr_db, "color": color, "seed": seed,
+    return save(m, out, {"name": "add_noise", "snr_db": snr_db, "color": color, "seed": seed,
                               "achieved_snr_db": round(float(achieved), 3), "gain": round(gain, 4)})
 
 
@@ -144,7 +165,7 @@ def clip_audio(src, out, drive_db: float = 12.0) -> dict[str, Any]:
     audio = _needs_audio(m, "clip_audio") * 10 ** (drive_db / 20)
     clipped = float(np.mean(np.abs(audio) >= 1.0))
     m.audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
-    return save(m, out, src, {"name": "clip_audio", "drive_db": drive_db, "clipped_fraction": round(clipped, 5)})
+    return save(m, out, {"name": "clip_audio", "drive_db": drive_db, "clipped_fraction": round(clipped, 5)})
 
 
 def lowpass(src, out, cutoff_hz: float = 1000.0, order: int = 8) -> dict[str, Any]:
@@ -155,7 +176,7 @@ def lowpass(src, out, cutoff_hz: float = 1000.0, order: int = 8) -> dict[str, An
     audio = _needs_audio(m, "lowpass")
     sos = butter(order, cutoff_hz, btype="low", fs=m.sample_rate, output="sos")
     m.audio = sosfiltfilt(sos, audio).astype(np.float32)
-    return save(m, out, src, {"name": "lowpass", "cutoff_hz": cutoff_hz, "order": order})
+    return save(m, out, {"name": "lowpass", "cutoff_hz": cutoff_hz, "order": order})
 
 
 def pitch_shift(src, out, semitones: float) -> dict[str, Any]:
@@ -163,7 +184,7 @@ def pitch_shift(src, out, semitones: float) -> dict[str, Any]:
     m = load(src)
     audio = _needs_audio(m, "pitch_shift")
     m.audio = shift_pitch(audio, semitones)
-    return save(m, out, src, {"name": "pitch_shift", "semitones": semitones})
+    return save(m, out, {"name": "pitch_shift", "semitones": semitones})
 
 
 def shift_pitch(audio: np.ndarray, semitones: float, n_fft: int = 2048, hop: int = 256) -> np.ndarray:
@@ -206,51 +227,66 @@ def blur(src, out, sigma: float = 3.0) -> dict[str, Any]:
     from scipy.ndimage import gaussian_filter
 
     m = load(src)
-    m.frames = np.stack([gaussian_filter(f, sigma=(sigma, sigma, 0)) for f in m.frames])
-    return save(m, out, src, {"name": "blur", "sigma": sigma})
+    frames = (gaussian_filter(f, sigma=(sigma, sigma, 0)) for f in m.frames())
+    return save(m, out, {"name": "blur", "sigma": sigma}, frames)
 
 
 def frame_noise(src, out, sigma: float = 25.0, seed: int = 0) -> dict[str, Any]:
     """Independent Gaussian noise (std `sigma` in 0..255 units) on every pixel of every frame."""
     m = load(src)
     rng = np.random.default_rng(seed)
-    m.frames = np.stack([np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8) for f in m.frames])
-    return save(m, out, src, {"name": "frame_noise", "sigma": sigma, "seed": seed})
+    frames = (np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8) for f in m.frames())
+    return save(m, out, {"name": "frame_noise", "sigma": sigma, "seed": seed}, frames)
 
 
 def recompress(src, out, bitrate: int = 60_000) -> dict[str, Any]:
     """Re-encode the video at a very low bitrate (bits/s)."""
     m = load(src)
-    write_clip(out, m.frames, m.fps, m.audio, m.sample_rate, bitrate=bitrate)
-    record = {"name": "recompress", "bitrate": bitrate}
-    write_truth(out, {"source": str(src), "perturbation": record, "source_truth": read_truth(src)})
-    return record
+    return save(m, out, {"name": "recompress", "bitrate": bitrate}, bitrate=bitrate)
 
 
 def freeze(src, out, start: float, duration: float) -> dict[str, Any]:
     """Hold the frame at `start` for `duration` seconds (timing and audio untouched)."""
     m = load(src)
-    i0 = min(len(m.frames) - 1, int(round(start * m.fps)))
-    i1 = min(len(m.frames), int(round((start + duration) * m.fps)))
-    m.frames[i0:i1] = m.frames[i0]
-    return save(m, out, src, {"name": "freeze", "start": start, "duration": duration, "frames": [i0, i1]})
+    i0 = min(m.n_frames - 1, int(round(start * m.fps)))
+    i1 = min(m.n_frames, int(round((start + duration) * m.fps)))
+
+    def frames():
+        held = None
+        for i, f in enumerate(m.frames()):
+            if i == i0:
+                held = f
+            yield held if (i0 <= i < i1 and held is not None) else f
+
+    return save(m, out, {"name": "freeze", "start": start, "duration": duration, "frames": [i0, i1]}, frames())
 
 
 def drop_frames(src, out, every: int = 3) -> dict[str, Any]:
     """Drop every `every`-th frame; the previous frame is shown in its place so duration and sync are kept."""
+    if every < 2:
+        raise ValueError("drop_frames needs every >= 2")
     m = load(src)
-    dropped = list(range(every - 1, len(m.frames), every))
-    for i in dropped:
-        m.frames[i] = m.frames[i - 1]
-    return save(m, out, src, {"name": "drop_frames", "every": every, "dropped": len(dropped)})
+
+    def frames():
+        prev = None
+        for i, f in enumerate(m.frames()):
+            if i % every == every - 1 and prev is not None:
+                f = prev
+            prev = f
+            yield f
+
+    return save(m, out, {"name": "drop_frames", "every": every, "dropped": m.n_frames // every}, frames())
 
 
 def flicker(src, out, depth: float = 0.35, hz: float = 6.0) -> dict[str, Any]:
     """Brightness multiplied by 1 + depth * square wave at `hz`."""
     m = load(src)
-    gains = [1.0 + depth * (1 if np.sin(2 * np.pi * hz * i / m.fps + 0.1) >= 0 else -1) for i in range(len(m.frames))]
-    m.frames = np.stack([np.clip(f * g, 0, 255).astype(np.uint8) for f, g in zip(m.frames, gains)])
-    return save(m, out, src, {"name": "flicker", "depth": depth, "hz": hz})
+
+    def gain(i: int) -> float:
+        return 1.0 + depth * (1 if np.sin(2 * np.pi * hz * i / m.fps + 0.1) >= 0 else -1)
+
+    frames = (np.clip(f * gain(i), 0, 255).astype(np.uint8) for i, f in enumerate(m.frames()))
+    return save(m, out, {"name": "flicker", "depth": depth, "hz": hz}, frames)
 
 
 # text (synthetic clips only: re-rendered from their spec) ---------------------
