@@ -137,8 +137,10 @@ def _recovery(dim_id: str, probes: probe_defs.ProbeSet, clips) -> dict[str, Any]
         row = {"clip": clip.name, "status": m.status, "raw": m.raw, **probes.recover(m, truth)}
         rows.append(row)
     passed = sum(1 for r in rows if r.get("ok"))
-    return {"applicable": True, "clips": rows, "passed": passed, "total": len(rows),
-            "measurable": all(r.get("measurable") for r in rows), "ok": passed == len(rows)}
+    worst = {key: max(r[key] for r in rows if key in r)
+             for key in ("error_ms", "error_frames", "cer", "wrong", "onset_error_s") if any(key in r for r in rows)}
+    return {"applicable": True, "target": probes.target, "clips": rows, "passed": passed, "total": len(rows),
+            "worst": worst, "measurable": all(r.get("measurable") for r in rows), "ok": passed == len(rows)}
 
 
 def _monotonicity(dim_id: str, probes: probe_defs.ProbeSet, clips, cache: Path) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class ProbeSet:
     perturbations: list[Perturbation]
     recover: Callable[[Measurement, dict[str, Any]], dict[str, Any]] | None = None
     requires: tuple[str, ...] = ()  # synthetic modules the clips need (e.g. 'faces', 'speech')
+    target: str = ""  # the recovery target, in words
 
 
 PROBES: dict[str, Callable[[bool], ProbeSet]] = {}
@@ -118,7 +119,7 @@ def av_probes(fast: bool) -> ProbeSet:
                                                  background="gradient"),
                        "A ball bounces on the floor; each landing knocks.", clean=(o == 0)) for o in offsets]
     perts = [Perturbation("shift+200", "shift_audio", {"ms": 200}), Perturbation("shift-200", "shift_audio", {"ms": -200})]
-    return ProbeSet(clips, perts[:1] if fast else perts, av_recovery)
+    return ProbeSet(clips, perts[:1] if fast else perts, av_recovery, target=f"offset error <= {AV_TARGET_MS:g} ms")
 
 
 # Music --------------------------------------------------------------------------
@@ -170,7 +171,8 @@ def music_probes(fast: bool) -> ProbeSet:
                   "A single guitar note, G3.", _music_annotation("note", ["G3"])),
     ]
     perts = [Perturbation("pitch+1", "pitch_shift", {"semitones": 1}), Perturbation("pitch-2", "pitch_shift", {"semitones": -2})]
-    return ProbeSet(clips[:2] if fast else clips, perts[:1] if fast else perts, music_recovery)
+    return ProbeSet(clips[:2] if fast else clips, perts[:1] if fast else perts, music_recovery,
+                    target="exact MIDI notes; exact pitch-class set on chords")
 
 
 # Text ---------------------------------------------------------------------------
@@ -236,7 +238,8 @@ def text_probes(fast: bool) -> ProbeSet:
                   "Small caption 'Limited Edition' in the corner.")]
     perts = [Perturbation("garble-3", "garble_text", {"edits": 3}), Perturbation("no-text", "remove_text", {}),
              Perturbation("blur-s4", "blur", {"sigma": 4.0})]
-    return ProbeSet(clips[:1] if fast else clips, perts[:2] if fast else perts, text_recovery)
+    return ProbeSet(clips[:1] if fast else clips, perts[:2] if fast else perts, text_recovery,
+                    target=f"CER <= {CER_TARGET:.0%} against the rendered strings")
 
 
 # Face, Lip, Speech (their renderers live in synthetic/faces.py and synthetic/speech.py) --------------------------
@@ -265,7 +268,7 @@ def face_probes(fast: bool) -> ProbeSet:
         clips.append(ProbeClip(f"face-{n}", _base(fast, faces=faces, background="gradient"), f"{n} people face the camera.",
                                {"faces": {"min_ids": n, "max_ids": n}}))
     perts = [Perturbation("identity-drift", "drift_identity", {})]
-    return ProbeSet(clips, perts, face_recovery, requires=("faces",))
+    return ProbeSet(clips, perts, face_recovery, requires=("faces",), target="identity count exact")
 
 
 def lip_recovery(m: Measurement, truth: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +292,8 @@ def lip_probes(fast: bool) -> ProbeSet:
                              background="gradient"),
                        "A presenter speaks to the camera.", {"speech_required": True}, clean=(o == 0)) for o in offsets]
     perts = [Perturbation("shift+208", "shift_audio", {"ms": 208}), Perturbation("shift-208", "shift_audio", {"ms": -208})]
-    return ProbeSet(clips, perts[:1] if fast else perts, lip_recovery, requires=("faces", "speech"))
+    return ProbeSet(clips, perts[:1] if fast else perts, lip_recovery, requires=("faces", "speech"),
+                    target=f"offset error <= {LIP_TARGET_FRAMES:g} frame")
 
 
 def speech_recovery(m: Measurement, truth: dict[str, Any]) -> dict[str, Any]:
@@ -317,4 +321,5 @@ def speech_probes(fast: bool) -> ProbeSet:
                            "A piano melody with no voice.", {"speech_required": False}, clean=False))
     perts = [Perturbation("white-0db", "add_noise", {"snr_db": 0.0}), Perturbation("lowpass-500", "lowpass", {"cutoff_hz": 500.0}),
              Perturbation("silence", "silence", {})]
-    return ProbeSet(clips, perts[:2] if fast else perts, speech_recovery, requires=("speech",))
+    return ProbeSet(clips, perts[:2] if fast else perts, speech_recovery, requires=("speech",),
+                    target=f"presence right; onset within {SPEECH_ONSET_TARGET_S:g} s")
