@@ -154,3 +154,19 @@ def test_probe_needing_unmerged_renderers_is_reported_not_crashed(cache, monkeyp
     monkeypatch.setattr("avgenbench.calibrate.get_backend", lambda d, t: FaceLite())
     result = calibrate(["face"], cache, fast=True)["dimensions"]["face"]
     assert result["status"] == "probe_unavailable" and "faces" in result["message"]
+
+
+def test_text_probes_are_readable_by_the_lite_ocr(cache):
+    """The probe is fair: the OCR package of the lite tier reads every probe string at CER <= 5 % on a middle frame."""
+    rapidocr = pytest.importorskip("rapidocr")
+    from avgenbench.calibrate import clip_path
+    from avgenbench.media import FrameSpec, MediaNeeds, decode
+    from avgenbench.synthetic.generator import read_truth
+
+    engine = rapidocr.RapidOCR()
+    for clip in probes.PROBES["text"](False).clips:
+        path = clip_path(cache, clip)
+        frames = decode(path, MediaNeeds(frames=(FrameSpec(fps=1),))).frames_for(FrameSpec(fps=1)).images
+        read = " ".join(engine(frames[len(frames) // 2]).txts or ())
+        for item in read_truth(path)["texts"]:
+            assert probes.cer(probes._best_window(read, item["rendered"]), item["rendered"]) <= probes.CER_TARGET, read

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import typer
 
 from .dimensions import DIMENSION_IDS, get_backend, get_dimension
-from .dimensions.base import Measurement, Status, status_kind
+from .dimensions.base import Measurement, status_kind
 from .runner import Unit, run_unit
 from .suite import FaceRange, PromptItem
 from .synthetic import probes as probe_defs
