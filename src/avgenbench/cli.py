@@ -327,6 +327,7 @@ def _ci_caption(card: ScoreCard) -> str:
 
 
 from .report.commands import register as _register_report; _register_report(app)  # noqa: E402,E702
+from . import calibrate as _calibrate, generate as _generate; _calibrate.register(app); _generate.register(app)  # noqa: E402,E702
 
 
 def main() -> None:
