@@ -113,6 +113,10 @@ def eval_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Videos evaluated in parallel processes."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
+    judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
+    judge_repeats: int = typer.Option(1, "--judge-repeats", min=1, help="Ask the judge K times per video and report its variance."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
     """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video."""
@@ -128,14 +132,19 @@ def eval_cmd(
         _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
     suite = _load_suite_or_exit(suite_dir)
     run = run or videos_dir.resolve().name
-    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force,
-                        {"failure_policy": failure_policy}, quiet=as_json)
+    from .judge.cli import judge_options, judge_report
+
+    options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
+    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)
+        judged = judge_report(options, store.results(run))
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), **({"judge": judged} if judged else {})})
     else:
         _print_card(card)
+        if judged:
+            err.print(judged["text"], highlight=False)
         out.print(f"results: {Path(out_dir) / 'avgenbench.sqlite'} (run '{run}', {summary.rows_written} rows new, "
                   f"{summary.rows_skipped} kept from before)")
     if summary.interrupted:
@@ -303,6 +312,10 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
         for name, c in card.categories.items():
             cat.add_row(name, _fmt(c["total"], 2), f"{c['coverage']:.2f}", str(c["n_videos"]))
         out.print(cat)
+
+
+from .judge.cli import register as _register_judge  # noqa: E402
+_register_judge(app)
 
 
 def main() -> None:

@@ -1,0 +1,36 @@
+"""Token usage -> USD with a configurable price table (USD per million tokens)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .spec import JudgeSpec
+
+DEFAULT_TABLE = Path(__file__).with_name("prices.json")
+
+
+def load_table() -> dict[str, tuple[float, float]]:
+    table = {k: tuple(v) for k, v in json.loads(DEFAULT_TABLE.read_text()).items() if not k.startswith("_")}
+    override = os.environ.get("AVGENBENCH_JUDGE_PRICES")
+    if override:
+        extra = json.loads(Path(override).read_text())
+        table.update({k: tuple(v) for k, v in extra.items() if not k.startswith("_")})
+    return table  # type: ignore[return-value]
+
+
+def price_for(spec: JudgeSpec, table: dict[str, tuple[float, float]] | None = None) -> tuple[float, float] | None:
+    """(input, output) USD per million tokens for the spec's model; None when unknown."""
+    if spec.get("price_in") or spec.get("price_out"):
+        return spec.number("price_in"), spec.number("price_out")
+    table = load_table() if table is None else table
+    model = spec.model.lower().rsplit("/", 1)[-1]
+    matches = [k for k in table if model.startswith(k.lower())]
+    return table[max(matches, key=len)] if matches else None
+
+
+def cost_of(prices: tuple[float, float] | None, input_tokens: int, output_tokens: int) -> float:
+    if prices is None:
+        return 0.0
+    return (input_tokens * prices[0] + output_tokens * prices[1]) / 1_000_000
