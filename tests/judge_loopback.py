@@ -31,7 +31,7 @@ def instance_from_schema(schema: dict[str, Any]) -> Any:
 class Loopback:
     def __init__(self, answer: Callable[[dict[str, Any] | None, dict[str, Any]], Any] | None = None):
         self.answer = answer or (lambda schema, body: instance_from_schema(schema or {}))
-        self.script: deque = deque()  # per model call: "ok", 429, 500, "malformed", "truncated", ("sleep", s), ("status", code, text)
+        self.script: deque = deque()  # per model call: "ok", 429, 500, "malformed", "truncated", ("sleep", s), ("status", code, text), ("text", answer)
         self.requests: list[dict[str, Any]] = []
         self.files: dict[str, int] = {}
         self.deleted: list[str] = []
@@ -59,6 +59,8 @@ class Loopback:
             return self.script.popleft() if self.script else "ok"
 
     def _answer_text(self, schema, body, step) -> str:
+        if isinstance(step, tuple) and step[0] == "text":
+            return step[1]
         data = self.answer(schema, body)
         text = data if isinstance(data, str) else json.dumps(data)
         if step == "malformed":
@@ -82,7 +84,10 @@ class Loopback:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
 
             def _record(self, body: bytes) -> Any:
                 try:
@@ -142,7 +147,7 @@ class Loopback:
                         "usageMetadata": {"promptTokenCount": loop.usage[0], "candidatesTokenCount": loop.usage[1],
                                           "totalTokenCount": sum(loop.usage)}})
                 fmt = body.get("response_format") or {}
-                schema = (fmt.get("json_schema") or {}).get("schema")
+                schema = (fmt.get("json_schema") or {}).get("schema") or _schema_in_text(body)
                 text = loop._answer_text(schema, body, step)
                 return self._send(200, {
                     "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
@@ -154,3 +159,14 @@ class Loopback:
     def _file(self, name: str) -> dict[str, Any]:
         return {"name": name, "uri": f"{self.url}/v1beta/{name}", "mimeType": "video/mp4", "state": "ACTIVE",
                 "sizeBytes": str(self.files.get(name, 0))}
+
+
+def _schema_in_text(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema a client wrote into its prompt when the server does not enforce one."""
+    for message in body.get("messages", []):
+        content = message.get("content")
+        for part in content if isinstance(content, list) else []:
+            text = part.get("text", "") if part.get("type") == "text" else ""
+            if "following this JSON schema:" in text:
+                return json.loads(text.split("following this JSON schema:", 1)[1])
+    return None

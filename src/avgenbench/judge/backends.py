@@ -7,6 +7,7 @@ for the rest. Messages never carry the API key.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
 from abc import ABC, abstractmethod
@@ -146,6 +147,9 @@ class GeminiBackend(JudgeBackend):
 
 # OpenAI-compatible -------------------------------------------------------------
 
+SCHEMA_HINT = "Answer with one JSON object and nothing else, following this JSON schema:\n"
+
+
 class OpenAIBackend(JudgeBackend):
     """openai SDK against any OpenAI-compatible server; video as a video_url part or as frames plus audio."""
 
@@ -174,9 +178,12 @@ class OpenAIBackend(JudgeBackend):
         import openai
 
         client = self._get_client(timeout)
-        messages = [{"role": "system", "content": request.system},
-                    {"role": "user", "content": [c for p in request.parts for c in self._content(p)]}]
+        parts = [c for p in request.parts for c in self._content(p)]
         while True:
+            content = list(parts)
+            if self.response_format != "json_schema":  # the server will not enforce the schema: state it
+                content.append({"type": "text", "text": SCHEMA_HINT + json.dumps(request.schema)})
+            messages = [{"role": "system", "content": request.system}, {"role": "user", "content": content}]
             kwargs: dict[str, Any] = dict(model=self.model, messages=messages, temperature=request.temperature,
                                           max_tokens=int(self.spec.number("max_output_tokens")) or None)
             if self.response_format == "json_schema":

@@ -76,10 +76,9 @@ class JudgeClient:
             raise BudgetExhausted(f"judge budget of ${limit:.2f} reached; no new judge calls are made")
         started = time.perf_counter()
         usage = Usage()
-        calls = 0
+        tally = [0]  # network calls, counted even when the attempts end in an error
         try:
-            reply, n = self._send_with_retries(request)
-            calls += n
+            reply = self._send_with_retries(request, tally)
             usage.input_tokens += reply.usage.input_tokens
             usage.output_tokens += reply.usage.output_tokens
             data, problem = _parse(reply.text, request.schema)
@@ -88,8 +87,7 @@ class JudgeClient:
                 again = replace(request, parts=list(request.parts) + [TextPart(
                     f"Your previous answer could not be used: {problem}. Reply again with only one JSON object that "
                     "follows the response schema exactly.")])
-                reply, n = self._send_with_retries(again)
-                calls += n
+                reply = self._send_with_retries(again, tally)
                 usage.input_tokens += reply.usage.input_tokens
                 usage.output_tokens += reply.usage.output_tokens
                 data, problem = _parse(reply.text, request.schema)
@@ -98,25 +96,26 @@ class JudgeClient:
         except JudgeError as exc:
             message = self.redact(str(exc))
             cost = cost_of(self.prices, usage.input_tokens, usage.output_tokens)
-            self.cache.record(self.settings.session, *ids, "error", False, calls, usage.input_tokens,
+            self.cache.record(self.settings.session, *ids, "error", False, tally[0], usage.input_tokens,
                               usage.output_tokens, cost, message)
             raise JudgeError(message) from None
         cost = cost_of(self.prices, usage.input_tokens, usage.output_tokens)
         self.cache.put(key, self.backend.name, self.backend.model, ids[2], data, reply.text,
                        usage.input_tokens, usage.output_tokens)
-        self.cache.record(self.settings.session, *ids, "ok", False, calls, usage.input_tokens, usage.output_tokens, cost)
+        self.cache.record(self.settings.session, *ids, "ok", False, tally[0], usage.input_tokens, usage.output_tokens, cost)
         return JudgeResponse(data, reply.text, usage, time.perf_counter() - started, self.backend.name,
-                             self.backend.model, calls=calls, cost=cost)
+                             self.backend.model, calls=tally[0], cost=cost)
 
-    def _send_with_retries(self, request: JudgeRequest):
+    def _send_with_retries(self, request: JudgeRequest, tally: list[int]):
         attempts = max(0, self.settings.retries) + 1
         last = ""
         for attempt in range(attempts):
             self._respect_rpm()
             with self._slots:
                 self.cache.note_send(self.backend.name, self.backend.model)
+                tally[0] += 1
                 try:
-                    return self.backend.send(request, self.settings.timeout), attempt + 1
+                    return self.backend.send(request, self.settings.timeout)
                 except TransientError as exc:
                     last = self.redact(str(exc))
             if attempt + 1 < attempts:
