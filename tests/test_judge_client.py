@@ -268,3 +268,34 @@ def test_missing_keys_are_reported(monkeypatch):
     with pytest.raises(JudgeError, match="OPENAI_API_KEY"):
         make_backend(parse_spec("openai:gpt-4o"))
     assert make_backend(parse_spec("openai:local"), "http://127.0.0.1:1/v1").secrets == []
+
+
+def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
+    from avgenbench.judge import stages
+    from avgenbench.suite import PromptItem
+
+    def answer(schema, body):
+        props = schema["properties"]
+        if "presence" in props:
+            return {"text_required": True, "presence": "required", "legibility": 90, "temporal_stability": 70,
+                    "spatial_stability": 80, "completeness": 50, "prompt_match": 60}
+        if "score" in props:
+            return {"score": 85, "reasons": ["on topic"]}
+        return {"verdicts": [{"index": 0, "verdict": "satisfied", "reason": ""},
+                             {"index": 1, "verdict": "partial", "reason": ""}]}
+
+    lb.answer = answer
+    client = make_client(lb, "openai:gpt-4o", tmp_path)
+    item = PromptItem("ads", 0, "Shop", "A shop sign reads OPEN while a clerk says 'welcome in'.")
+    text = stages.text_judge(client, item, ["OPEN"], [{"text": "OPEN", "start": 0.0, "end": 2.0, "conf": 0.9}])
+    assert text["score"] == pytest.approx(70.0)
+    sent = lb.model_calls()[0]["json"]["messages"][1]["content"][0]["text"]
+    assert '"OPEN"' in sent and "A shop sign reads OPEN" in sent
+    verbatim = stages.speech_judge(client, item, ["Welcome in!"], "welcome in")
+    assert verbatim["mode"] == "verbatim" and verbatim["score"] == 100.0 and verbatim["passed"]
+    assert len(lb.model_calls()) == 1  # verbatim mode makes no judge call
+    contextual = stages.speech_judge(client, item, [], "hello and welcome")
+    assert contextual == {"mode": "contextual", "score": 85.0, "passed": True, "reasons": ["on topic"]}
+    music = stages.music_judge(client, item, [{"kind": "note", "notes": ["A4"]}, {"kind": "chord", "notes": ["C", "E", "G"]},
+                                              {"kind": "note", "notes": ["B3"]}], [{"onset": 0.1, "offset": 0.5, "note": "A4"}])
+    assert music["score"] == pytest.approx(50.0)  # (1 + 0.5 + 0) / 3
