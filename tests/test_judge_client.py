@@ -121,10 +121,12 @@ def test_gemini_inline_request_shape(lb, clip_file, tmp_path):
 
 
 def test_gemini_large_video_goes_through_files_api_and_is_deleted(lb, clip_file, tmp_path):
+    lb.script.extend([429, "malformed"])  # a retry and a re-ask reuse the one upload
     client = make_client(lb, "gemini:gemini-2.5-pro?inline_mb=0.001", tmp_path)
-    client.ask(request("lo_phy.judge", video(clip_file)))
+    assert client.ask(request("lo_phy.judge", video(clip_file))).calls == 3
     uploads = [r for r in lb.requests if r["path"].startswith("/upload-session/")]
     assert len(uploads) == 1 and uploads[0]["size"] == clip_file.stat().st_size
+    assert client.backend.uploads == 1 and client.backend.deleted == 1
     parts = lb.model_calls()[0]["json"]["contents"][0]["parts"]
     file_part = next(p for p in parts if "fileData" in p)
     name = "files/" + field(file_part["fileData"], "file_uri").rsplit("/", 1)[1]

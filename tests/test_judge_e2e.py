@@ -269,3 +269,22 @@ def test_lo_phy_judge_backend_is_labelled_and_scores_the_rating(bench, env, serv
     m = backend.measure(clip, ItemContext(item, PromptAnnotation(), "paper", options))
     assert m.status == "ok" and m.raw == 4.0 and "not VideoPhy-2" in m.evidence["method"]
     assert "not-videophy2" in backend.name
+
+
+def test_human_output_prints_the_judge_summary(bench, env, server):
+    args = [a for a in eval_args(bench, env / "out", server) if a != "--json"]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "judge openai:gpt-4o?backoff=0.01&timeout=5: 10 requests, 10 API calls, 0 cache hits" in result.output
+    assert "cost $0.00" in result.output and KEY not in result.output
+    assert "judge 10 calls, 0 cached, 0" in result.output  # the progress line
+
+
+def test_bad_spec_or_missing_key_fails_fast(bench, env, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    base = ("eval", bench / "videos", "--suite", bench / "suite", "--out", env / "out", "--tier", "paper")
+    missing = cli(*base, "--judge", "gemini:gemini-2.5-pro")
+    assert missing.exit_code == 2 and "GEMINI_API_KEY" in missing.output
+    bad = cli(*base, "--judge", "claude:opus")
+    assert bad.exit_code == 2 and "unknown judge backend" in bad.output

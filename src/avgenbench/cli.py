@@ -144,7 +144,7 @@ def eval_cmd(
     else:
         _print_card(card)
         if judged:
-            err.print(judged["text"], highlight=False)
+            err.print(judged["text"], highlight=False, markup=False, soft_wrap=True)
         out.print(f"results: {Path(out_dir) / 'avgenbench.sqlite'} (run '{run}', {summary.rows_written} rows new, "
                   f"{summary.rows_skipped} kept from before)")
     if summary.interrupted:
@@ -153,6 +153,7 @@ def eval_cmd(
 
 
 def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
+    from .judge.cli import judge_progress
     from .runner import evaluate
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -165,7 +166,8 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
 
         def on_progress(result) -> None:
             bad = sum(1 for m in result.measurements if status_kind(m[3].status) == "tool_fault" and m[3].status == "error")
-            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else ""))
+            judged = judge_progress(options)
+            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else "") + judged)
 
         try:
             return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)

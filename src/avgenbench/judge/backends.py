@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from typing import Any
 
 from .spec import JudgeSpec
@@ -50,6 +52,11 @@ class JudgeBackend(ABC):
         return {"backend": self.name, "model": self.model,
                 "media": {k: v for k, v in sorted(self.spec.settings.items()) if k in media_keys}}
 
+    @contextmanager
+    def media_session(self):
+        """Spans every attempt of one question; backends that upload media release it on exit."""
+        yield
+
     @abstractmethod
     def send(self, request: JudgeRequest, timeout: float) -> RawReply: ...
 
@@ -66,8 +73,23 @@ class GeminiBackend(JudgeBackend):
     def __init__(self, spec, base_url, api_key):
         super().__init__(spec, base_url, api_key)
         self._client = None
+        self._local = threading.local()  # uploads of the current question, per thread: sha256 -> File
         self.uploads = 0
         self.deleted = 0
+
+    @contextmanager
+    def media_session(self):
+        self._local.files = {}
+        try:
+            yield
+        finally:
+            files, self._local.files = self._local.files, None
+            for file in files.values():
+                try:
+                    self._client.files.delete(name=file.name)
+                    self.deleted += 1
+                except Exception:
+                    pass  # the service expires uploads after 48 h anyway
 
     def _get_client(self, timeout: float):
         if self._client is None:
@@ -79,30 +101,27 @@ class GeminiBackend(JudgeBackend):
         return self._client
 
     def send(self, request: JudgeRequest, timeout: float) -> RawReply:
+        client = self._get_client(timeout)
+        if getattr(self._local, "files", None) is None:  # called outside the client: own session
+            with self.media_session():
+                return self._send(client, request, timeout)
+        return self._send(client, request, timeout)
+
+    def _send(self, client, request: JudgeRequest, timeout: float) -> RawReply:
         from google.genai import types
 
-        client = self._get_client(timeout)
-        uploaded: list[str] = []
-        try:
-            parts = [self._part(p, client, uploaded, timeout) for p in request.parts]
-            config: dict[str, Any] = dict(
-                system_instruction=request.system, temperature=request.temperature,
-                response_mime_type="application/json", response_json_schema=request.schema,
-                max_output_tokens=int(self.spec.number("max_output_tokens")) or None,
-                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-            )
-            if self.spec.get("media_resolution"):
-                config["media_resolution"] = "MEDIA_RESOLUTION_" + self.spec.get("media_resolution").upper()
-            response = _call(lambda: client.models.generate_content(
-                model=self.model, contents=[types.Content(role="user", parts=parts)],
-                config=types.GenerateContentConfig(**config)))
-        finally:
-            for name in uploaded:
-                try:
-                    client.files.delete(name=name)
-                    self.deleted += 1
-                except Exception:
-                    pass  # the service expires uploads after 48 h anyway
+        parts = [self._part(p, client, timeout) for p in request.parts]
+        config: dict[str, Any] = dict(
+            system_instruction=request.system, temperature=request.temperature,
+            response_mime_type="application/json", response_json_schema=request.schema,
+            max_output_tokens=int(self.spec.number("max_output_tokens")) or None,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+        if self.spec.get("media_resolution"):
+            config["media_resolution"] = "MEDIA_RESOLUTION_" + self.spec.get("media_resolution").upper()
+        response = _call(lambda: client.models.generate_content(
+            model=self.model, contents=[types.Content(role="user", parts=parts)],
+            config=types.GenerateContentConfig(**config)))
         usage = response.usage_metadata
         tokens_in = (usage.prompt_token_count or 0) if usage else 0
         tokens_out = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)) if usage else 0
@@ -112,7 +131,7 @@ class GeminiBackend(JudgeBackend):
             text = ""
         return RawReply(text, Usage(tokens_in, tokens_out))
 
-    def _part(self, part, client, uploaded: list[str], timeout: float):
+    def _part(self, part, client, timeout: float):
         from google.genai import types
 
         if isinstance(part, TextPart):
@@ -121,10 +140,13 @@ class GeminiBackend(JudgeBackend):
             sampling = types.VideoMetadata(fps=self.spec.number("fps") or None)
             if part.size() <= self.spec.number("inline_mb") * 1_000_000:
                 return types.Part(inline_data=types.Blob(data=part.read(), mime_type=part.mime_type), video_metadata=sampling)
-            file = _call(lambda: client.files.upload(file=part.path, config=types.UploadFileConfig(mime_type=part.mime_type)))
-            uploaded.append(file.name)
-            self.uploads += 1
-            file = self._wait_active(client, file, timeout)
+            file = self._local.files.get(part.sha256)
+            if file is None:
+                file = _call(lambda: client.files.upload(file=part.path, config=types.UploadFileConfig(mime_type=part.mime_type)))
+                self._local.files[part.sha256] = file
+                self.uploads += 1
+                file = self._wait_active(client, file, timeout)
+                self._local.files[part.sha256] = file
             return types.Part(file_data=types.FileData(file_uri=file.uri, mime_type=part.mime_type), video_metadata=sampling)
         if isinstance(part, AudioPart):
             return types.Part(inline_data=types.Blob(data=part.wav, mime_type="audio/wav"))

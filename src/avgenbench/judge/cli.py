@@ -31,12 +31,27 @@ def judge_options(judge: str | None, base_url: str | None, max_cost: float | Non
     """Picklable run options for the judge (the client is built lazily in each worker process)."""
     if not judge:
         return {}
+    from .backends import make_backend
+    from .types import JudgeError
+
     try:
-        parse_spec(judge)
-    except ValueError as exc:
+        make_backend(parse_spec(judge), base_url)  # fail now on a bad spec or a missing key, not per video
+    except (ValueError, JudgeError) as exc:
         _fail(str(exc))
     return {"judge": judge, "judge_base_url": base_url, "judge_cache": str(default_cache_path()),
             "judge_session": uuid.uuid4().hex, "max_cost": max_cost, "judge_repeats": repeats}
+
+
+def judge_progress(options: dict[str, Any]) -> str:
+    """' judge: N calls, M cached, F failed' for the progress bar ('' without a judge)."""
+    if not options.get("judge"):
+        return ""
+    cache = JudgeCache(options["judge_cache"])
+    try:
+        s = cache.session_summary(options["judge_session"])
+    finally:
+        cache.close()
+    return f" · judge {s['api_calls']} calls, {s['cache_hits']} cached, {s['failed']} failed"
 
 
 def judge_report(options: dict[str, Any], rows) -> dict[str, Any] | None:
@@ -142,6 +157,6 @@ def register(app: typer.Typer) -> None:
             for f in failures[:20]:
                 err.print(f"failed: {f['key']}: {f['message']}", highlight=False)
             if report:
-                err.print(report["text"], highlight=False)
+                err.print(report["text"], highlight=False, markup=False, soft_wrap=True)
         if failures:
             raise typer.Exit(1)

@@ -78,21 +78,8 @@ class JudgeClient:
         usage = Usage()
         tally = [0]  # network calls, counted even when the attempts end in an error
         try:
-            reply = self._send_with_retries(request, tally)
-            usage.input_tokens += reply.usage.input_tokens
-            usage.output_tokens += reply.usage.output_tokens
-            data, problem = _parse(reply.text, request.schema)
-            if problem:
-                log.info("judge answer unusable (%s); asking again once", problem)
-                again = replace(request, parts=list(request.parts) + [TextPart(
-                    f"Your previous answer could not be used: {problem}. Reply again with only one JSON object that "
-                    "follows the response schema exactly.")])
-                reply = self._send_with_retries(again, tally)
-                usage.input_tokens += reply.usage.input_tokens
-                usage.output_tokens += reply.usage.output_tokens
-                data, problem = _parse(reply.text, request.schema)
-                if problem:
-                    raise JudgeError(f"invalid judge answer after one re-ask: {problem}")
+            with self.backend.media_session():  # e.g. one Files API upload for all attempts, deleted after
+                data, reply = self._exchange(request, tally, usage)
         except JudgeError as exc:
             message = self.redact(str(exc))
             cost = cost_of(self.prices, usage.input_tokens, usage.output_tokens)
@@ -105,6 +92,25 @@ class JudgeClient:
         self.cache.record(self.settings.session, *ids, "ok", False, tally[0], usage.input_tokens, usage.output_tokens, cost)
         return JudgeResponse(data, reply.text, usage, time.perf_counter() - started, self.backend.name,
                              self.backend.model, calls=tally[0], cost=cost)
+
+    def _exchange(self, request: JudgeRequest, tally: list[int], usage: Usage):
+        """Ask, parse and check; on an unusable answer ask once more, quoting the problem."""
+        reply = self._send_with_retries(request, tally)
+        usage.input_tokens += reply.usage.input_tokens
+        usage.output_tokens += reply.usage.output_tokens
+        data, problem = _parse(reply.text, request.schema)
+        if problem:
+            log.info("judge answer unusable (%s); asking again once", problem)
+            again = replace(request, parts=list(request.parts) + [TextPart(
+                f"Your previous answer could not be used: {problem}. Reply again with only one JSON object that "
+                "follows the response schema exactly.")])
+            reply = self._send_with_retries(again, tally)
+            usage.input_tokens += reply.usage.input_tokens
+            usage.output_tokens += reply.usage.output_tokens
+            data, problem = _parse(reply.text, request.schema)
+            if problem:
+                raise JudgeError(f"invalid judge answer after one re-ask: {problem}")
+        return data, reply
 
     def _send_with_retries(self, request: JudgeRequest, tally: list[int]):
         attempts = max(0, self.settings.retries) + 1

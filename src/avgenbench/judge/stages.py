@@ -107,7 +107,7 @@ def hi_phy_once(client: JudgeClient, clip: Clip, item: PromptItem, expectations:
     violations = vis.data["violations"]
     visual = scoring.hi_phy_visual(violations)
     return {"score": scoring.hi_phy_overall(semantic, visual), "semantic": semantic, "visual": visual,
-            "deductions": deductions, "violations": [_short(v) for v in violations],
+            "deductions": deductions, "violations": [_short(v) for v in violations[:12]],
             "calls": sem.calls + vis.calls, "cached": int(sem.cached) + int(vis.cached)}
 
 
