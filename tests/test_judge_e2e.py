@@ -288,3 +288,15 @@ def test_bad_spec_or_missing_key_fails_fast(bench, env, monkeypatch):
     assert missing.exit_code == 2 and "GEMINI_API_KEY" in missing.output
     bad = cli(*base, "--judge", "claude:opus")
     assert bad.exit_code == 2 and "unknown judge backend" in bad.output
+
+
+def test_changing_the_judge_redoes_judge_rows(bench, env, server):
+    out = env / "out"
+    assert cli(*eval_args(bench, out, server)).exit_code == 0
+    same = json.loads(cli(*eval_args(bench, out, server)).stdout)
+    assert same["eval"]["rows_skipped"] == 4 and same["eval"]["rows_written"] == 0
+    args = list(eval_args(bench, out, server))
+    args[args.index("--judge") + 1] = "openai:gpt-4o-mini?backoff=0.01"
+    other = json.loads(cli(*args).stdout)
+    assert other["eval"]["rows_written"] == 4 and other["judge"]["api_calls"] == 10
+    assert {r["evidence"]["judge"] for r in results(out)} == {"openai:gpt-4o-mini"}

@@ -12,6 +12,7 @@ from .types import BudgetExhausted, JudgeError
 
 class JudgeBackendBase(Backend):
     tier = "paper"
+    uses_judge = True  # the runner redoes stored rows when the run's --judge changes
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         return judge_unavailable_reason(options)
