@@ -36,6 +36,8 @@ class Loopback:
         self.files: dict[str, int] = {}
         self.deleted: list[str] = []
         self.usage = (100, 20)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -131,6 +133,16 @@ class Loopback:
                 self._send(404, {"error": {"message": f"no route {path}"}})
 
             def _model_call(self, body, gemini: bool):
+                with loop.lock:
+                    loop.in_flight += 1
+                    loop.max_in_flight = max(loop.max_in_flight, loop.in_flight)
+                try:
+                    self._model_reply(body, gemini)
+                finally:
+                    with loop.lock:
+                        loop.in_flight -= 1
+
+            def _model_reply(self, body, gemini: bool):
                 step = loop._next()
                 if isinstance(step, tuple) and step[0] == "sleep":
                     time.sleep(min(step[1], 5.0))

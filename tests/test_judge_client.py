@@ -301,3 +301,15 @@ def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
     music = stages.music_judge(client, item, [{"kind": "note", "notes": ["A4"]}, {"kind": "chord", "notes": ["C", "E", "G"]},
                                               {"kind": "note", "notes": ["B3"]}], [{"onset": 0.1, "offset": 0.5, "note": "A4"}])
     assert music["score"] == pytest.approx(50.0)  # (1 + 0.5 + 0) / 3
+
+
+def test_concurrency_limit_per_backend(lb, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    lb.max_in_flight = 0
+    lb.script.extend([("sleep", 0.3)] * 6)
+    client = make_client(lb, "openai:gpt-4o", tmp_path, concurrency=2)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: client.ask(request("speech.judge", prompt=f"p{i}", transcript="t")), range(6)))
+    assert all(a.ok and not a.cached for a in answers)
+    assert lb.max_in_flight == 2

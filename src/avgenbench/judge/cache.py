@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,17 @@ class JudgeCache:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path else default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        self._conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.RLock()  # one connection shared by a client's threads
+
+    @property
+    def _db(self) -> "_Locked":
+        return _Locked(self._conn, self._lock)
 
     def close(self) -> None:
-        self._db.close()
+        self._conn.close()
 
     # answers
     def get(self, key: str) -> dict[str, Any] | None:
@@ -118,3 +124,26 @@ class JudgeCache:
             self._db.execute("DELETE FROM sends")
         self._db.execute("VACUUM")
         return removed
+
+
+class _Locked:
+    """Serialises statements on a shared sqlite3 connection."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock):
+        self._conn, self._lock = conn, lock
+
+    def execute(self, sql: str, params: tuple = ()) -> "_Rows":
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            return _Rows(cursor.fetchall(), cursor.rowcount)
+
+
+class _Rows:
+    def __init__(self, rows: list, rowcount: int):
+        self._rows, self.rowcount = rows, rowcount
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list:
+        return self._rows
