@@ -300,3 +300,26 @@ def test_changing_the_judge_redoes_judge_rows(bench, env, server):
     other = json.loads(cli(*args).stdout)
     assert other["eval"]["rows_written"] == 4 and other["judge"]["api_calls"] == 10
     assert {r["evidence"]["judge"] for r in results(out)} == {"openai:gpt-4o-mini"}
+
+
+def test_annotate_official_prompts_keeps_the_suites_face_labels(official_suite_dir, env, server):
+    from avgenbench.judge.annotate import annotate
+    from avgenbench.judge.client import client_from_options
+    from avgenbench.suite import Suite, load_suite
+
+    suite = load_suite(official_suite_dir)
+    with_faces = [i for i in suite.items if i.expected_faces][:6]
+    without = [i for i in suite.items if not i.expected_faces][:6]
+    subset = Suite(suite.root, with_faces + without)
+    client = client_from_options({"judge": "openai:gpt-4o?backoff=0.01", "judge_base_url": f"{server.url}/v1",
+                                  "judge_cache": str(env / "cache" / "judge.sqlite"), "judge_session": "official"})
+    doc, failures = annotate(subset, client)
+    assert failures == [] and len(doc["items"]) == 12
+    for item in with_faces:
+        ann = doc["items"][item.key]
+        assert ann["faces"] == item.expected_faces.model_dump() and ann["judge"]["requirements"]["faces_from"] == "suite"
+    for item in without:
+        ann = doc["items"][item.key]
+        assert ann["faces"] == {"min_ids": 1, "max_ids": 2} and ann["judge"]["requirements"]["faces_from"] == "judge"
+    sent = [c["json"]["messages"][1]["content"][0]["text"] for c in server.model_calls()]
+    assert all(any(item.prompt in text for text in sent) for item in subset.items)  # each real prompt went in verbatim
