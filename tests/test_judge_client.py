@@ -306,6 +306,9 @@ def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
 def test_concurrency_limit_per_backend(lb, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
+    deadline = time.monotonic() + 6
+    while lb.in_flight and time.monotonic() < deadline:  # an abandoned slow reply from a timeout test
+        time.sleep(0.05)
     lb.max_in_flight = 0
     lb.script.extend([("sleep", 0.3)] * 6)
     client = make_client(lb, "openai:gpt-4o", tmp_path, concurrency=2)
@@ -313,3 +316,14 @@ def test_concurrency_limit_per_backend(lb, tmp_path):
         answers = list(pool.map(lambda i: client.ask(request("speech.judge", prompt=f"p{i}", transcript="t")), range(6)))
     assert all(a.ok and not a.cached for a in answers)
     assert lb.max_in_flight == 2
+
+
+def test_answer_must_cover_every_expectation_id(lb, tmp_path):
+    partial = '{"checks": [{"id": "E1", "verdict": "match", "severity": "none", "evidence": ""}]}'
+    full = ('{"checks": [{"id": "E1", "verdict": "match", "severity": "none", "evidence": ""},'
+            ' {"id": "E2", "verdict": "missing", "severity": "none", "evidence": ""}]}')
+    lb.script.extend([("text", partial), ("text", full)])
+    client = make_client(lb, "openai:gpt-4o", tmp_path)
+    answer = client.ask(request("hi_phy.semantic", [], 0, {"checks": ["E1", "E2"]}, prompt="p", expectations="[]"))
+    assert [c["id"] for c in answer.data["checks"]] == ["E1", "E2"]
+    assert "no entry for id(s) E2" in lb.model_calls()[1]["json"]["messages"][1]["content"][-1]["text"]

@@ -98,7 +98,7 @@ class JudgeClient:
         reply = self._send_with_retries(request, tally)
         usage.input_tokens += reply.usage.input_tokens
         usage.output_tokens += reply.usage.output_tokens
-        data, problem = _parse(reply.text, request.schema)
+        data, problem = _parse(reply.text, request)
         if problem:
             log.info("judge answer unusable (%s); asking again once", problem)
             again = replace(request, parts=list(request.parts) + [TextPart(
@@ -107,7 +107,7 @@ class JudgeClient:
             reply = self._send_with_retries(again, tally)
             usage.input_tokens += reply.usage.input_tokens
             usage.output_tokens += reply.usage.output_tokens
-            data, problem = _parse(reply.text, request.schema)
+            data, problem = _parse(reply.text, request)
             if problem:
                 raise JudgeError(f"invalid judge answer after one re-ask: {problem}")
         return data, reply
@@ -142,14 +142,19 @@ class JudgeClient:
                 time.sleep(max(0.05, oldest + 60 - time.time()))
 
 
-def _parse(text: str, schema: dict[str, Any]) -> tuple[Any, str]:
+def _parse(text: str, request: JudgeRequest) -> tuple[Any, str]:
     try:
         data = extract_json(text)
     except ValueError as exc:
         return None, f"not valid JSON ({exc})"
-    errors = schema_errors(data, schema)
+    errors = schema_errors(data, request.schema)
     if errors:
         return None, "does not follow the schema: " + "; ".join(errors[:5])
+    for field_name, ids in request.required_ids.items():
+        answered = {entry.get("id") for entry in data.get(field_name, []) if isinstance(entry, dict)}
+        missing = [i for i in ids if i not in answered]
+        if missing:
+            return None, f"'{field_name}' has no entry for id(s) {', '.join(missing[:10])}; answer every listed id"
     return data, ""
 
 

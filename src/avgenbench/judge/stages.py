@@ -28,10 +28,11 @@ VIDEO_NEEDS = MediaNeeds(frames=(JUDGE_FRAMES,))
 AV_NEEDS = MediaNeeds(frames=(JUDGE_FRAMES,), audio_rates=(JUDGE_AUDIO_RATE,), needs_audio=True)
 
 
-def request(template_id: str, parts: list[Part] | None = None, repeat: int = 0, **values: Any) -> JudgeRequest:
+def request(template_id: str, parts: list[Part] | None = None, repeat: int = 0,
+            required_ids: dict[str, list[str]] | None = None, **values: Any) -> JudgeRequest:
     tpl = load(template_id)
     return JudgeRequest(tpl.id, tpl.version, tpl.system, [TextPart(tpl.render(**values))] + list(parts or []),
-                        tpl.schema, temperature=0.0, repeat=repeat)
+                        tpl.schema, temperature=0.0, repeat=repeat, required_ids=required_ids or {})
 
 
 def media_parts(client: JudgeClient, clip: Clip, with_audio: bool) -> list[Part]:
@@ -100,8 +101,8 @@ def frozen_or_ask(annotation_judge: dict[str, Any], stage: str, ask: Callable[[]
 def hi_phy_once(client: JudgeClient, clip: Clip, item: PromptItem, expectations: list[dict[str, Any]],
                 repeat: int = 0) -> dict[str, Any]:
     video = media_parts(client, clip, with_audio=False)
-    sem = client.ask(request("hi_phy.semantic", video, repeat, prompt=item.prompt,
-                             expectations=json.dumps(expectations, ensure_ascii=False)))
+    sem = client.ask(request("hi_phy.semantic", video, repeat, {"checks": [e["id"] for e in expectations]},
+                             prompt=item.prompt, expectations=json.dumps(expectations, ensure_ascii=False)))
     vis = client.ask(request("hi_phy.visual", video, repeat))
     semantic, deductions = scoring.hi_phy_semantic(expectations, sem.data["checks"])
     violations = vis.data["violations"]
@@ -114,7 +115,8 @@ def hi_phy_once(client: JudgeClient, clip: Clip, item: PromptItem, expectations:
 def holistic_once(client: JudgeClient, clip: Clip, item: PromptItem, requirements: dict[str, list[dict[str, Any]]],
                   repeat: int = 0) -> dict[str, Any]:
     parts = media_parts(client, clip, with_audio=True)
-    answer = client.ask(request("holistic.check", parts, repeat, prompt=item.prompt,
+    ids = [r["id"] for reqs in requirements.values() for r in reqs]
+    answer = client.ask(request("holistic.check", parts, repeat, {"items": ids}, prompt=item.prompt,
                                 requirements=json.dumps(requirements, ensure_ascii=False)))
     subscores, deductions = scoring.holistic_subscores(requirements, answer.data["items"], answer.data["other_issues"])
     return {"score": round(scoring.holistic_total(subscores), 3), "subscores": subscores, "deductions": deductions,

@@ -72,12 +72,14 @@ class JudgeRequest:
     schema: dict[str, Any]
     temperature: float = 0.0
     repeat: int = 0  # 0: the cached answer; k > 0: the k-th extra sample for judge variance
+    # Ids the answer must cover: {"checks": ["E1", "E2"]} means every id needs an entry in answer["checks"].
+    required_ids: dict[str, list[str]] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         payload = {
             "template": [self.template_id, self.template_version], "system": self.system,
             "parts": [p.fingerprint() for p in self.parts], "schema": self.schema,
-            "temperature": self.temperature, "repeat": self.repeat,
+            "temperature": self.temperature, "repeat": self.repeat, "required_ids": self.required_ids,
         }
         return json.dumps(payload, sort_keys=True)
 
