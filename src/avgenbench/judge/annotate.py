@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,21 +62,29 @@ def templates_version() -> str:
 def annotate(suite: Suite, client: JudgeClient | None,
              on_item: Callable[[PromptItem, str], None] | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The annotations document and the prompts that failed (left out, so eval falls back for them)."""
-    items: dict[str, Any] = {}
-    failures: list[dict[str, str]] = []
-    for item in suite.items:
+    def one(item: PromptItem) -> tuple[PromptItem, dict[str, Any] | None, str, str]:
         try:
             ann = judge_annotation(client, item) if client else annotate_rules(item)
-            items[item.key] = ann.model_dump(mode="json")
-            status = "ok"
+            return item, ann.model_dump(mode="json"), "ok", ""
         except BudgetExhausted as exc:
-            failures.append({"key": item.key, "message": str(exc)})
-            status = "budget"
+            return item, None, "budget", str(exc)
         except JudgeError as exc:
-            failures.append({"key": item.key, "message": str(exc)})
-            status = "error"
-        if on_item:
-            on_item(item, status)
+            return item, None, "error", str(exc)
+
+    done: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, str]] = []
+    workers = client.settings.concurrency if client else 1
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # prompts in parallel, bounded like every judge call
+        for future in as_completed([pool.submit(one, item) for item in suite.items]):
+            item, ann, status, message = future.result()
+            if ann is not None:
+                done[item.key] = ann
+            else:
+                failures.append({"key": item.key, "message": message})
+            if on_item:
+                on_item(item, status)
+    items = {item.key: done[item.key] for item in suite.items if item.key in done}  # suite order
+    failures.sort(key=lambda f: f["key"])
     made_by = {"judge": client.label if client else None, "rules_version": RULES_VERSION,
                "templates": {t: load(t).version for t in JUDGE_TEMPLATES} if client else {},
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

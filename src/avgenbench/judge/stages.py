@@ -11,6 +11,7 @@ import io
 import json
 import statistics
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
@@ -101,9 +102,13 @@ def frozen_or_ask(annotation_judge: dict[str, Any], stage: str, ask: Callable[[]
 def hi_phy_once(client: JudgeClient, clip: Clip, item: PromptItem, expectations: list[dict[str, Any]],
                 repeat: int = 0) -> dict[str, Any]:
     video = media_parts(client, clip, with_audio=False)
-    sem = client.ask(request("hi_phy.semantic", video, repeat, {"checks": [e["id"] for e in expectations]},
-                             prompt=item.prompt, expectations=json.dumps(expectations, ensure_ascii=False)))
-    vis = client.ask(request("hi_phy.visual", video, repeat))
+    semantic_request = request("hi_phy.semantic", video, repeat, {"checks": [e["id"] for e in expectations]},
+                               prompt=item.prompt, expectations=json.dumps(expectations, ensure_ascii=False))
+    # the two questions are independent: ask them side by side (the client bounds concurrency per backend)
+    with ThreadPoolExecutor(2) as pool:
+        sem_future = pool.submit(client.ask, semantic_request)
+        vis_future = pool.submit(client.ask, request("hi_phy.visual", video, repeat))
+        sem, vis = sem_future.result(), vis_future.result()
     semantic, deductions = scoring.hi_phy_semantic(expectations, sem.data["checks"])
     violations = vis.data["violations"]
     visual = scoring.hi_phy_visual(violations)
