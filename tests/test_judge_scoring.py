@@ -144,3 +144,11 @@ def test_templates_are_versioned_and_render():
         assert t.version and t.schema["type"] == "object" and t.system
     text = templates["hi_phy.semantic"].render(prompt="A ball drops", expectations="[]")
     assert "A ball drops" in text and "$" not in text
+
+
+def test_price_table_override_file(tmp_path, monkeypatch):
+    table = tmp_path / "prices.json"
+    table.write_text('{"my-omni": [1.0, 3.0], "gpt-4o": [9, 9]}')
+    monkeypatch.setenv("AVGENBENCH_JUDGE_PRICES", str(table))
+    assert price_for(parse_spec("openai:Org/my-omni-7b")) == (1.0, 3.0)
+    assert price_for(parse_spec("openai:gpt-4o")) == (9, 9)

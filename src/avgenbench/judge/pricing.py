@@ -8,11 +8,23 @@ from pathlib import Path
 
 from .spec import JudgeSpec
 
-DEFAULT_TABLE = Path(__file__).with_name("prices.json")
+# USD per million tokens (input, output). Defaults to check against your provider's current price list; override
+# with AVGENBENCH_JUDGE_PRICES=file.json ({"model-prefix": [input, output]}) or price_in/price_out in the judge spec.
+# The longest matching model-name prefix wins; unknown models (local servers) cost 0.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gemini-2.5-pro": (1.25, 10.0),
+    "gemini-2.5-flash-lite": (0.10, 0.40),
+    "gemini-2.5-flash": (0.30, 2.50),
+    "gemini-2.0-flash": (0.10, 0.40),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.0),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+}
 
 
 def load_table() -> dict[str, tuple[float, float]]:
-    table = {k: tuple(v) for k, v in json.loads(DEFAULT_TABLE.read_text()).items() if not k.startswith("_")}
+    table = dict(DEFAULT_PRICES)
     override = os.environ.get("AVGENBENCH_JUDGE_PRICES")
     if override:
         extra = json.loads(Path(override).read_text())
