@@ -114,6 +114,10 @@ def eval_cmd(
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
     whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
+    judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
+    judge_repeats: int = typer.Option(1, "--judge-repeats", min=1, help="Ask the judge K times per video and report its variance."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
     """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video."""
@@ -129,15 +133,21 @@ def eval_cmd(
         _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
     suite = _load_suite_or_exit(suite_dir)
     run = run or videos_dir.resolve().name
-    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force,
-                        {"failure_policy": failure_policy, **({"whisper_model": str(whisper_model)} if whisper_model else {})},
-                        quiet=as_json)
+    from .judge.cli import judge_options, judge_report
+
+    options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
+    if whisper_model:
+        options["whisper_model"] = str(whisper_model)
+    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)
+        judged = judge_report(options, store.results(run))
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict()})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), **({"judge": judged} if judged else {})})
     else:
         _print_card(card)
+        if judged:
+            err.print(judged["text"], highlight=False, markup=False, soft_wrap=True)
         out.print(f"results: {Path(out_dir) / 'avgenbench.sqlite'} (run '{run}', {summary.rows_written} rows new, "
                   f"{summary.rows_skipped} kept from before)")
     if summary.interrupted:
@@ -146,6 +156,7 @@ def eval_cmd(
 
 
 def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
+    from .judge.cli import judge_progress
     from .runner import evaluate
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -158,7 +169,8 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
 
         def on_progress(result) -> None:
             bad = sum(1 for m in result.measurements if m[3].status == "error")
-            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else ""))
+            judged = judge_progress(options)
+            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else "") + judged)
 
         try:
             return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)
@@ -326,8 +338,13 @@ def _ci_caption(card: ScoreCard) -> str:
             "few prompts give wide intervals")
 
 
-from .report.commands import register as _register_report; _register_report(app)  # noqa: E402,E702
-from . import calibrate as _calibrate, generate as _generate; _calibrate.register(app); _generate.register(app)  # noqa: E402,E702
+# Command groups that live beside their code.
+from . import calibrate as _calibrate, generate as _generate  # noqa: E402
+from .judge import cli as _judge_cli  # noqa: E402
+from .report import commands as _report_commands  # noqa: E402
+
+for _module in (_calibrate, _generate, _judge_cli, _report_commands):
+    _module.register(app)
 
 
 def main() -> None:

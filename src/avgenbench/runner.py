@@ -119,9 +119,10 @@ class EvalSummary:
 
 
 def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
-               options: dict[str, Any]) -> tuple[list[Unit], int]:
+               options: dict[str, Any], judge_changed: bool = False) -> tuple[list[Unit], int]:
     """Units still to do, and how many stored rows are kept. A row is kept when its backend is the current one,
-    its video file has not changed and its status is final (errors and no-judge rows are retried)."""
+    its video file has not changed and its status is final (errors and no-judge rows are retried); rows of
+    judge-based backends (`uses_judge`) are redone when the run's judge changed."""
     stored: dict[tuple[str, str], tuple[str, str | None, str]] = {}
     if not force:
         for video_key, dim_id, backend, sha, status in store.iter_finished(run):
@@ -135,7 +136,8 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
         for dim_id in dims:
             prior = stored.get((item.key, dim_id))
             backend_name, _ = _backend_identity(dim_id, tier)
-            if prior and prior[0] == backend_name and prior[1] == sha and prior[2] not in RETRY_STATUSES:
+            stale_judge = judge_changed and getattr(get_backend(dim_id, tier), "uses_judge", False)
+            if prior and prior[0] == backend_name and prior[1] == sha and prior[2] not in RETRY_STATUSES and not stale_judge:
                 kept += 1
             else:
                 todo.append(dim_id)
@@ -150,11 +152,14 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
              on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int], None] | None = None) -> EvalSummary:
     videos_dir = Path(videos_dir)
     options = dict(options or {})
-    config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy",)}}
+    config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
+        prior = store.run_info(run)
+        # rows made by another judge are redone, never mixed with this judge's
+        judge_changed = prior is not None and prior["config"].get("judge") != options.get("judge")
         store.ensure_run(run, tier, str(videos_dir), str(suite.root), __version__, config)
-        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options)
+        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options, judge_changed)
         if on_plan:
             on_plan(len(units))
         executor = make_executor(workers if len(units) > 1 else 1)

@@ -1,0 +1,100 @@
+"""Freeze per-prompt annotations: run every text-only stage once per prompt and write SUITE_DIR/annotations.json.
+
+Without a judge the rule-based annotator writes them. With a judge: required text, speech, music constraints and
+face counts (prompt.requirements), Hi-Phy expectations and the Holistic checklist, each tagged with the judge and
+the template versions that made it. Every later eval of every model reads the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable
+
+from ..annotations import RULES_VERSION, MusicConstraint, PromptAnnotation, annotate_rules
+from ..suite import ANNOTATIONS_FILE, FaceRange, PromptItem, Suite
+from . import stages
+from .client import JudgeClient
+from .templates import load
+from .types import BudgetExhausted, JudgeError
+
+FORMAT = 1
+JUDGE_TEMPLATES = ("prompt.requirements", "hi_phy.expectations", "holistic.requirements")
+_NOTE = re.compile(r"^([A-Ga-g])([#b♯♭]?)(-?\d)?$")
+_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def note_midi(name: str) -> int | None:
+    """'A4' -> 69, 'C#3' -> 49; None for a pitch class without octave or an unreadable name."""
+    m = _NOTE.match(name.strip())
+    if not m or m.group(3) is None:
+        return None
+    shift = {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(m.group(2), 0)
+    return 12 * (int(m.group(3)) + 1) + _PC[m.group(1).upper()] + shift
+
+
+def judge_annotation(client: JudgeClient, item: PromptItem) -> PromptAnnotation:
+    base = annotate_rules(item)
+    req = stages.prompt_requirements(client, item)
+    music = [MusicConstraint(kind=c["kind"], notes=c["notes"], midi=[note_midi(n) for n in c["notes"]],
+                             octave_strict=bool(c["octave_strict"]), source_text=c.get("source_text", ""))
+             for c in req["music"]]
+    faces = item.expected_faces  # the suite's labels win; the judge fills only where the suite has none
+    if faces is None and req["faces"]["max_ids"] >= req["faces"]["min_ids"]:
+        faces = FaceRange(min_ids=req["faces"]["min_ids"], max_ids=req["faces"]["max_ids"])
+    judge = dict(base.judge)
+    judge["hi_phy"] = stages.hi_phy_expectations(client, item)
+    judge["holistic"] = stages.holistic_requirements(client, item)
+    judge["requirements"] = {"template": load("prompt.requirements").tag, "judge": client.label,
+                             "faces_from": "suite" if item.expected_faces else "judge"}
+    return PromptAnnotation(required_text=req["required_text"], speech_required=bool(req["speech_required"]),
+                            speech_lines=req["speech_lines"], music=music, faces=faces,
+                            source=f"judge:{client.label}", version=templates_version(), judge=judge)
+
+
+def templates_version() -> str:
+    return ",".join(load(t).tag for t in JUDGE_TEMPLATES)
+
+
+def annotate(suite: Suite, client: JudgeClient | None,
+             on_item: Callable[[PromptItem, str], None] | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The annotations document and the prompts that failed (left out, so eval falls back for them)."""
+    def one(item: PromptItem) -> tuple[PromptItem, dict[str, Any] | None, str, str]:
+        try:
+            ann = judge_annotation(client, item) if client else annotate_rules(item)
+            return item, ann.model_dump(mode="json"), "ok", ""
+        except BudgetExhausted as exc:
+            return item, None, "budget", str(exc)
+        except JudgeError as exc:
+            return item, None, "error", str(exc)
+
+    done: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, str]] = []
+    workers = client.settings.concurrency if client else 1
+    with ThreadPoolExecutor(max(1, workers)) as pool:  # prompts in parallel, bounded like every judge call
+        for future in as_completed([pool.submit(one, item) for item in suite.items]):
+            item, ann, status, message = future.result()
+            if ann is not None:
+                done[item.key] = ann
+            else:
+                failures.append({"key": item.key, "message": message})
+            if on_item:
+                on_item(item, status)
+    items = {item.key: done[item.key] for item in suite.items if item.key in done}  # suite order
+    failures.sort(key=lambda f: f["key"])
+    made_by = {"judge": client.label if client else None, "rules_version": RULES_VERSION,
+               "templates": {t: load(t).version for t in JUDGE_TEMPLATES} if client else {},
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {"format": FORMAT, "made_by": made_by, "items": items}, failures
+
+
+def write_annotations(doc: dict[str, Any], suite_root: Path, out: Path | None = None) -> Path:
+    path = Path(out) if out else Path(suite_root) / ANNOTATIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
