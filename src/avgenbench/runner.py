@@ -39,9 +39,9 @@ class UnitResult:
     measurements: list[tuple[str, str, str, Measurement, float, float]]  # dim, backend, version, m, started, seconds
 
 
-def _backend_identity(dim_id: str, tier: str) -> tuple[str, str]:
+def _backend_identity(dim_id: str, tier: str, options: dict[str, Any]) -> tuple[str, str]:
     backend = get_backend(dim_id, tier)
-    return (backend.name, backend.version) if backend else ("none", "0")
+    return backend.identity(options) if backend else ("none", "0")
 
 
 def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]) -> Measurement | None:
@@ -87,7 +87,7 @@ def run_unit(unit: Unit) -> UnitResult:
     decode_seconds = time.perf_counter() - t0
     results = []
     for dim_id in unit.dimensions:
-        backend_name, backend_version = _backend_identity(dim_id, unit.tier)
+        backend_name, backend_version = _backend_identity(dim_id, unit.tier, unit.options)
         started = time.time()
         t1 = time.perf_counter()
         measurement = pending[dim_id] or _precheck(dim_id, unit.tier, clip, unit.options)
@@ -119,14 +119,14 @@ class EvalSummary:
 
 
 def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
-               options: dict[str, Any], judge_changed: bool = False) -> tuple[list[Unit], int]:
-    """Units still to do, and how many stored rows are kept. A row is kept when its backend is the current one,
-    its video file has not changed and its status is final (errors and no-judge rows are retried); rows of
-    judge-based backends (`uses_judge`) are redone when the run's judge changed."""
-    stored: dict[tuple[str, str], tuple[str, str | None, str]] = {}
+               options: dict[str, Any]) -> tuple[list[Unit], int]:
+    """Units still to do, and how many stored rows are kept. A row is kept when it was made by the backend identity
+    in use now (name and version, which include e.g. the judge), its video file has not changed and its status is
+    final (errors and no-judge rows are retried)."""
+    stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str]] = {}
     if not force:
-        for video_key, dim_id, backend, sha, status in store.iter_finished(run):
-            stored[(video_key, dim_id)] = (backend, sha, status)
+        for video_key, dim_id, backend, version, sha, status in store.iter_finished(run):
+            stored[(video_key, dim_id)] = ((backend, version), sha, status)
     units: list[Unit] = []
     kept = 0
     for item in suite.items:
@@ -135,9 +135,7 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
         todo = []
         for dim_id in dims:
             prior = stored.get((item.key, dim_id))
-            backend_name, _ = _backend_identity(dim_id, tier)
-            stale_judge = judge_changed and getattr(get_backend(dim_id, tier), "uses_judge", False)
-            if prior and prior[0] == backend_name and prior[1] == sha and prior[2] not in RETRY_STATUSES and not stale_judge:
+            if prior and prior[0] == _backend_identity(dim_id, tier, options) and prior[1] == sha and prior[2] not in RETRY_STATUSES:
                 kept += 1
             else:
                 todo.append(dim_id)
@@ -155,11 +153,8 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
     config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
-        prior = store.run_info(run)
-        # rows made by another judge are redone, never mixed with this judge's
-        judge_changed = prior is not None and prior["config"].get("judge") != options.get("judge")
         store.ensure_run(run, tier, str(videos_dir), str(suite.root), __version__, config)
-        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options, judge_changed)
+        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options)
         if on_plan:
             on_plan(len(units))
         executor = make_executor(workers if len(units) > 1 else 1)

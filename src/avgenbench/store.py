@@ -167,10 +167,11 @@ class Store:
         query += " ORDER BY run, category, video_key, dimension"
         return [self._row(r) for r in self.db.execute(query, args)]
 
-    def iter_finished(self, run: str) -> Iterator[tuple[str, str, str, str | None, str]]:
-        """(video_key, dimension, backend, video_sha256, status) of every stored row of a run."""
-        for r in self.db.execute("SELECT video_key, dimension, backend, video_sha256, status FROM results WHERE run=?", (run,)):
-            yield r["video_key"], r["dimension"], r["backend"], r["video_sha256"], r["status"]
+    def iter_finished(self, run: str) -> Iterator[tuple[str, str, str, str, str | None, str]]:
+        """(video_key, dimension, backend, backend_version, video_sha256, status) of every stored row of a run."""
+        query = "SELECT video_key, dimension, backend, backend_version, video_sha256, status FROM results WHERE run=?"
+        for r in self.db.execute(query, (run,)):
+            yield r["video_key"], r["dimension"], r["backend"], r["backend_version"], r["video_sha256"], r["status"]
 
     def media(self, run: str) -> dict[str, dict[str, Any]]:
         out = {}

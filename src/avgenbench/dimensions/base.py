@@ -99,6 +99,11 @@ class Backend(ABC):
         """Why this backend cannot run here (missing model, package, weights); None when it can."""
         return None
 
+    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+        """(name, version) stored with each row. Override when options change what is measured (a judge, a model):
+        stored rows are kept on resume only while the identity is unchanged."""
+        return self.name, self.version
+
     @abstractmethod
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement: ...
 

@@ -18,6 +18,7 @@ in place of the coverage rule; an invalid model directory is a tool error, never
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import vad
@@ -58,6 +59,11 @@ class SpeechVadLite(Backend):
             if problem:
                 return f"--whisper-model: {problem}"
         return None
+
+    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+        # With a Whisper model the wording is scored too: a different measurement, so a different identity.
+        model = options.get("whisper_model")
+        return (f"{self.name}+whisper", f"{self.version}+{Path(model).name}") if model else (self.name, self.version)
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         audio = clip.audio_at(RATE)

@@ -12,7 +12,10 @@ from .types import BudgetExhausted, JudgeError
 
 class JudgeBackendBase(Backend):
     tier = "paper"
-    uses_judge = True  # the runner redoes stored rows when the run's --judge changes
+
+    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+        # Rows made with another judge are redone, never mixed with this judge's.
+        return self.name, f"{self.version}+{options.get('judge') or 'no-judge'}"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         return judge_unavailable_reason(options)
