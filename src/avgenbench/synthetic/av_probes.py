@@ -75,3 +75,63 @@ def impact_clip(path: Path | str, impacts: list[float], offset_s: float = 0.0, d
         for k, t in enumerate(impacts):
             mix_into(audio, click(SR, seed=seed * 100 + k), t + offset_s, SR)
     return write_clip(path, frames(), fps, audio, SR)
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
+
+
+def _scene(kind: str, seed: int) -> np.ndarray:
+    if kind == "texture":
+        return _texture(420, 720, seed)
+    image = _photo(kind)
+    from skimage.transform import resize
+
+    scale = max(420 / image.shape[0], 720 / image.shape[1])
+    if scale > 1:
+        image = (resize(image, (int(image.shape[0] * scale) + 1, int(image.shape[1] * scale) + 1), order=1) * 255)
+    return image.astype(np.uint8)
+
+
+def scene_frames(kind: str, duration: float = 3.0, fps: float = 24, width: int = 480, height: int = 270,
+                 seed: int = 0) -> list[np.ndarray]:
+    """A slow diagonal pan over a photograph (a skimage.data name) or a procedural texture ('texture')."""
+    scene = _scene(kind, seed)
+    n = int(round(duration * fps))
+    span_x, span_y = scene.shape[1] - width, scene.shape[0] - height
+    out = []
+    for i in range(n):
+        u = i / max(1, n - 1)
+        x, y = int(round(u * min(span_x, 1.5 * n))), int(round(u * min(span_y, 0.5 * n)))
+        out.append(np.ascontiguousarray(scene[y:y + height, x:x + width]))
+    return out
+
+
+def degrade(frames: list[np.ndarray], kind: str, strength: float = 1.0, seed: int = 0) -> list[np.ndarray]:
+    """Frames with one known defect. 'compression' is applied by the encoder (see vis_clip), not here."""
+    rng = np.random.default_rng(seed)
+    if kind == "blur":
+        from scipy.ndimage import gaussian_filter
+
+        sigma = 2.0 * strength
+        return [gaussian_filter(f.astype(np.float32), (sigma, sigma, 0)).round().astype(np.uint8) for f in frames]
+    if kind == "noise":
+        return [np.clip(f + rng.normal(0, 14 * strength, f.shape), 0, 255).astype(np.uint8) for f in frames]
+    if kind == "flicker":
+        gains = 1 + 0.18 * strength * rng.uniform(-1, 1, len(frames))
+        return [np.clip(f * g, 0, 255).astype(np.uint8) for f, g in zip(frames, gains)]
+    if kind == "freeze":
+        hold = max(2, int(round(4 * strength)))
+        return [frames[(i // hold) * hold] for i in range(len(frames))]
+    if kind == "compression":
+        return frames
+    raise ValueError(f"unknown degradation {kind!r}")
+
+
+def vis_clip(path: Path | str, frames: list[np.ndarray], kind: str | None = None, fps: float = 24,
+             strength: float = 1.0) -> Path:
+    """Encode `frames` (clean when kind is None) with a quiet tone track; 'compression' starves the bitrate."""
+    frames = degrade(frames, kind, strength) if kind else frames
+    n = int(len(frames) / fps * SR)
+    audio = (0.05 * np.sin(2 * np.pi * 220 * np.arange(n) / SR)).astype(np.float32)
+    bitrate = int(20_000 / strength) if kind == "compression" else None
+    return write_clip(path, frames, fps, audio, SR, crf=18, bitrate=bitrate)
