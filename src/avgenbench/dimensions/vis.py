@@ -2,9 +2,9 @@
 
 Lite backend `vis-signal`: a no-reference estimate from six interpretable measures.
 
-Measured on grey frames at 2 fps (longer side ≤ 480 px):
-- blur: the re-blur blur effect of Crété-Roffet et al. (skimage.measure.blur_effect), median over frames; 0 = sharp,
-  1 = fully blurred.
+Uniform borders (letterbox bars) are cropped first. Measured on grey frames at 2 fps (longer side ≤ 480 px):
+- blur: the re-blur blur effect of Crété-Roffet et al. (skimage.measure.blur_effect) on 3×3-median-filtered frames
+  (so that noise does not pass for sharpness), median over frames; 0 = sharp, 1 = fully blurred.
 - noise: Immerkær's Laplacian-difference noise sigma (grey levels), taken on the flattest tenth of 16×16 blocks so
   texture is not mistaken for noise; median over frames.
 - exposure: fraction of pixels at the ends of the range (≤ 3 or ≥ 252).
@@ -13,11 +13,12 @@ Measured on grey frames at 0.5 fps and native size (longer side ≤ 1920 px, so 
   phase of the 8-pixel grid, over the median of the other phases, minus 1 (0 = no grid), rows and columns averaged.
 Measured on a small grey stream at the native frame rate (shared with AV):
 - flicker: RMS of the frame-mean brightness minus its 5-frame running median, in % of the mean brightness.
-- freeze: fraction of consecutive frame pairs that are identical (mean absolute change < 0.15 grey levels).
+- freeze: fraction of consecutive frame pairs that are identical (mean absolute change < 0.15 grey levels); a clip with
+  no motion at all counts as frozen.
 
 Mapping to 0–1: Vis = S × Π_k (1 − P_k), where every term is a clipped linear ramp r(x; a, b) = clip((x − a)/(b − a), 0, 1):
-- sharpness S = 1 − 0.85 · r(blur; 0.35, 0.80)
-- P_noise = 0.7 · r(noise; 1.5, 8)
+- sharpness S = 1 − 0.85 · r(blur; 0.40, 0.85)
+- P_noise = 0.7 · r(noise; 1, 7)
 - P_blocking = 0.7 · r(blocking; 0.25, 0.70)
 - P_exposure = 0.5 · r(exposure; 0.05, 0.40)
 - P_flicker = 0.6 · r(flicker; 0.5, 4)
@@ -38,10 +39,11 @@ FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
 FROZEN_CHANGE = 0.15
 BLOCK = 8
+BAR_STD = 1.5  # a border row or column this uniform is a letterbox bar
 # measure -> (weight, a, b): contribution weight · r(x; a, b); sharpness is 1 − its term, the others are penalties.
 RAMPS = {
-    "blur": (0.85, 0.35, 0.80),
-    "noise": (0.7, 1.5, 8.0),
+    "blur": (0.85, 0.40, 0.85),
+    "noise": (0.7, 1.0, 7.0),
     "blocking": (0.7, 0.25, 0.70),
     "exposure": (0.5, 0.05, 0.40),
     "flicker": (0.6, 0.5, 4.0),
@@ -53,13 +55,14 @@ def ramp(x: float, a: float, b: float) -> float:
     return float(np.clip((x - a) / (b - a), 0.0, 1.0))
 
 
-def blur_level(frames: np.ndarray) -> float:
+def blur_level(frames: list[np.ndarray]) -> float:
+    from scipy.ndimage import median_filter
     from skimage.measure import blur_effect
 
-    return float(np.median([blur_effect(f, h_size=11) for f in frames]))
+    return float(np.median([blur_effect(median_filter(f, size=3), h_size=11) for f in frames]))
 
 
-def noise_sigma(frames: np.ndarray, block: int = 16) -> float:
+def noise_sigma(frames: list[np.ndarray], block: int = 16) -> float:
     """Immerkær's estimator on the flattest 10 % of blocks, median over frames (grey levels)."""
     from scipy.signal import convolve2d
 
@@ -87,7 +90,7 @@ def _grid_strength(steps: np.ndarray) -> float:
     return float(phases[k] / max(float(np.median(others)), 1e-3) - 1.0)
 
 
-def blocking_level(frames: np.ndarray) -> float:
+def blocking_level(frames: list[np.ndarray]) -> float:
     values = []
     for f in frames:
         g = f.astype(np.float32)
@@ -97,8 +100,8 @@ def blocking_level(frames: np.ndarray) -> float:
     return float(np.median(values)) if values else 0.0
 
 
-def exposure_clipping(frames: np.ndarray) -> float:
-    return float(np.mean((frames <= 3) | (frames >= 252)))
+def exposure_clipping(frames: list[np.ndarray]) -> float:
+    return float(np.mean([np.mean((f <= 3) | (f >= 252)) for f in frames]))
 
 
 def flicker_percent(frames: np.ndarray) -> float:
@@ -118,7 +121,18 @@ def frozen_fraction(frames: np.ndarray) -> float:
     return float(np.mean(np.asarray(changes) < FROZEN_CHANGE))
 
 
+def crop_bars(frame: np.ndarray) -> np.ndarray:
+    """The frame without uniform borders (letterbox or pillarbox bars), which are framing, not picture."""
+    rows = np.flatnonzero(frame.std(axis=1) >= BAR_STD)
+    cols = np.flatnonzero(frame.std(axis=0) >= BAR_STD)
+    if len(rows) < frame.shape[0] // 4 or len(cols) < frame.shape[1] // 4:
+        return frame  # mostly uniform: keep it whole, the measures will say so
+    return frame[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
 def vis_measures(frames: np.ndarray, grid_frames: np.ndarray, stream: np.ndarray) -> dict[str, float]:
+    frames = [crop_bars(f) for f in frames]
+    grid_frames = [crop_bars(f) for f in grid_frames]
     return {
         "blur": blur_level(frames),
         "noise": noise_sigma(frames),

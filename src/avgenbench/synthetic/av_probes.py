@@ -135,3 +135,41 @@ def vis_clip(path: Path | str, frames: list[np.ndarray], kind: str | None = None
     audio = (0.05 * np.sin(2 * np.pi * 220 * np.arange(n) / SR)).astype(np.float32)
     bitrate = int(20_000 / strength) if kind == "compression" else None
     return write_clip(path, frames, fps, audio, SR, crf=18, bitrate=bitrate)
+
+
+AV_PROBE_OFFSETS = (-0.32, -0.12, 0.0, 0.08, 0.25)
+AV_PROBE_IMPACTS = ((0.6, 1.35, 1.95, 2.8, 3.45), (0.8, 1.4, 2.3, 2.85, 3.6), (0.55, 1.25, 2.15, 3.0, 3.5))
+EXTRA_SHIFT = 0.25
+VIS_PROBE_SCENES = ("texture", "coffee", "chelsea")
+VIS_DEGRADATIONS = ("blur", "noise", "compression", "flicker", "freeze")
+
+
+def av_probes(out_dir: Path | str) -> list[dict]:
+    """Impact clips with known audio offsets; each has a variant shifted EXTRA_SHIFT further from sync (must score worse)."""
+    out = Path(out_dir)
+    probes = []
+    for i, offset in enumerate(AV_PROBE_OFFSETS):
+        impacts = list(AV_PROBE_IMPACTS[i % len(AV_PROBE_IMPACTS)])
+        path = impact_clip(out / f"av_impacts_{i}.mp4", impacts, offset, duration=4.2, seed=i)
+        further = offset + (EXTRA_SHIFT if offset >= 0 else -EXTRA_SHIFT)
+        shifted = impact_clip(out / f"av_impacts_{i}_shifted.mp4", impacts, further, duration=4.2, seed=i)
+        probes.append({
+            "path": str(path), "truth": {"offset_ms": round(offset * 1000, 1), "impacts_s": impacts}, "annotation": {},
+            "perturbations": [{"name": f"shift_{'+' if further >= 0 else '-'}{EXTRA_SHIFT * 1000:g}ms", "path": str(shifted),
+                               "truth": {"offset_ms": round(further * 1000, 1)}}],
+        })
+    return probes
+
+
+def vis_probes(out_dir: Path | str) -> list[dict]:
+    """Clean panned scenes, each with blur, noise, heavy-compression, flicker and freeze variants (each must score worse)."""
+    out = Path(out_dir)
+    probes = []
+    for scene in VIS_PROBE_SCENES:
+        frames = scene_frames(scene, duration=3.0)
+        path = vis_clip(out / f"vis_{scene}_clean.mp4", frames)
+        perturbations = [{"name": kind, "path": str(vis_clip(out / f"vis_{scene}_{kind}.mp4", frames, kind))}
+                         for kind in VIS_DEGRADATIONS]
+        probes.append({"path": str(path), "truth": {"clean": True, "scene": scene}, "annotation": {},
+                       "perturbations": perturbations})
+    return probes
