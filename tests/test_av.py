@@ -64,6 +64,22 @@ def test_other_frame_rates(tmp_path, fps, offset):
     assert abs(m.evidence["offset_ms"] / 1000 - offset) <= TOLERANCE_S, m.evidence
 
 
+def test_impacts_during_a_camera_pan(tmp_path):
+    path = impact_clip(tmp_path / "pan.mp4", [0.7, 1.5, 2.1, 3.0, 3.6, 4.4], 0.2, duration=5.0, pan=3, seed=2)
+    m = measure(path)
+    assert m.status == Status.OK
+    assert abs(m.evidence["offset_ms"] / 1000 - 0.2) <= TOLERANCE_S, m.evidence
+
+
+def test_sound_unrelated_to_motion_scores_near_worst(tmp_path):
+    path = impact_clip(tmp_path / "unrelated.mp4", [0.7, 1.5, 2.1, 3.0, 3.6, 4.4], duration=5.0, seed=2,
+                       sound_times=[0.4, 1.2, 2.6, 3.3, 4.7])
+    m = measure(path)
+    assert m.status == Status.OK
+    assert m.raw >= 0.4, m.evidence
+    assert m.evidence["confidence"] < 0.3 and m.evidence["evidence_weight"] < 0.5
+
+
 def test_provider_clip_is_in_sync(tmp_path):
     path = render_spec({"impacts": [0.8, 1.6, 2.5, 3.2], "duration": 4.0, "width": 480, "height": 270}, tmp_path / "p.mp4")
     m = measure(path)

@@ -8,8 +8,11 @@ at once). Both envelopes are detrended (running median) so steady motion and sus
 
 Lags within ±1 s on a 10 ms grid are scored by normalised correlation c(lag). They are turned into a distribution
 p(lag) ∝ exp((c(lag) − c_max) / τ) with τ = 0.1 · (c_max − median c): lags whose correlation is within a tenth of the
-peak's prominence of the best one keep real weight, so periodic or weak events spread it. The raw value is the expected
-absolute offset E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric, uncertain spread).
+peak's prominence of the best one keep real weight, so periodic events spread it. That distribution is then trusted
+only as far as the peak beats chance: chance_ratio = c_max / (best circular correlation at lags beyond ±1.2 s), weight
+w = clip((ratio − 1) / 0.4, 0, 1), and p ← w·p + (1 − w)·uniform(±1 s). Sound unrelated to the motion thus tends to
+E|offset| = 0.5 s (the worst), not to a lucky small offset. The raw value is the expected absolute offset
+E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric, uncertain spread).
 Evidence also gives the MAP offset (signed, parabolic sub-step interpolation; positive = sound later than picture) and
 a confidence = the probability mass within ±50 ms of the MAP offset.
 
@@ -31,12 +34,17 @@ MOTION_FRAMES = FrameSpec(fps=None, max_side=160, gray=True)  # shared with Vis 
 MAX_LAG_S = 1.0
 SILENCE_RMS = 1e-4  # about -80 dBFS
 PIXEL_NOISE = 3.0  # grey levels of change ignored as coding noise
+GRID = 4
 STEADY_MOTION = 0.35
+STEADY_JUMP = 0.15
 MIN_VISUAL_EVENT = 0.05  # mean grey levels per pixel for a visual event
 MIN_AUDIO_EVENT = 0.3  # detrended log-flux units for an audio onset (steady noise stays well below)
 EDGE_S = 0.05  # onsets this close to the clip's start are the start itself, not an event
 TAU_FRACTION = 0.1
 CONFIDENCE_WINDOW_S = 0.05
+NULL_GAP_S = 0.2
+MIN_NULL_LAGS = 100  # 1 s of far lags
+RATIO_CHANCE, RATIO_SURE = 1.0, 1.4  # peak / best chance correlation: weight of the correlation vs a uniform spread
 
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
@@ -67,29 +75,38 @@ def _detrend(x: np.ndarray, width: int) -> np.ndarray:
     return np.maximum(x - _running_median(x, width | 1), 0.0).astype(np.float32)
 
 
-def visual_event_envelope(frames: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(times, strength) of abrupt motion changes over the whole frame, one value per inner frame.
+def _cell_means(x: np.ndarray) -> np.ndarray:
+    h, w = (x.shape[0] // GRID) * GRID, (x.shape[1] // GRID) * GRID
+    return x[:h, :w].reshape(GRID, h // GRID, GRID, w // GRID).mean(axis=(1, 3)) / (GRID * GRID)
 
-    Strength = velocity reversal + |change of motion energy| − STEADY_MOTION × motion energy, kept when positive, so
-    that steady motion (a pan, a walking figure) with coding jitter does not count as an event. Whole-frame sums, not
-    cells: an object crossing a cell border would look like an event.
+
+def visual_event_envelope(frames: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(times, strength) of abrupt motion changes, one value per inner frame.
+
+    Strength = Σ over GRID×GRID cells of max(0, reversal − STEADY_MOTION × motion energy) (a bounce, a strike: pixels
+    that change and change back), + max(0, |change of whole-frame motion energy| − STEADY_MOTION × energy) (motion
+    that starts or stops at once). Steady motion (a pan, a walking figure) with coding jitter does not count. Energy
+    jumps are taken over the whole frame: per cell, an object crossing a cell border would look like one.
     """
     n = len(frames)
     energy = np.zeros(n - 1, np.float64)
-    reversal = np.zeros(n - 2, np.float64)
+    cell_energy = np.zeros((n - 1, GRID, GRID), np.float64)
+    cell_reversal = np.zeros((n - 2, GRID, GRID), np.float64)
     prev = None
     for i in range(n - 1):  # one frame pair at a time: long clips stay small in memory
         d = frames[i + 1].astype(np.float32) - frames[i].astype(np.float32)
         d[np.abs(d) < PIXEL_NOISE] = 0.0
-        energy[i] = np.abs(d).mean()
+        cell_energy[i] = _cell_means(np.abs(d))
+        energy[i] = cell_energy[i].sum()
         if prev is not None:
-            reversal[i - 1] = (np.abs(prev) + np.abs(d) - np.abs(prev + d)).mean() / 2
+            cell_reversal[i - 1] = _cell_means(np.abs(prev) + np.abs(d) - np.abs(prev + d)) / 2
         prev = d
-    jump = np.abs(np.diff(energy))
+    steady_cells = (cell_energy[:-1] + cell_energy[1:]) / 2
+    reversal = np.maximum(cell_reversal - STEADY_MOTION * steady_cells, 0.0).sum(axis=(1, 2))
     steady = (energy[:-1] + energy[1:]) / 2
-    strength = np.maximum(reversal + jump - STEADY_MOTION * steady, 0.0)
+    jump = np.maximum(np.abs(np.diff(energy)) - STEADY_JUMP * steady, 0.0)
     fps = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
-    return times[1:-1], _detrend(strength, int(round(0.4 * fps)))
+    return times[1:-1], _detrend(reversal + jump, int(round(0.4 * fps)))
 
 
 def _events(x: np.ndarray, floor: float, distance: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +129,22 @@ def _correlate(a: np.ndarray, v: np.ndarray, max_lag: int) -> np.ndarray:
     lags = np.arange(-max_lag, max_lag + 1)
     c = full[lags % size]
     return c / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
+
+
+def _chance_ratio(a: np.ndarray, v: np.ndarray, peak: float, max_lag: int) -> float | None:
+    """The peak over the best correlation found by chance: the circular correlation at lags far outside the window.
+
+    None when the clip is too short to leave enough far lags (then the peak is taken at face value).
+    """
+    n = max(len(a), len(v))
+    a = np.pad(a, (0, n - len(a))) - a.mean()
+    v = np.pad(v, (0, n - len(v))) - v.mean()
+    circular = np.fft.irfft(np.fft.rfft(a) * np.conj(np.fft.rfft(v)), n) / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
+    distance = np.minimum(np.arange(n), n - np.arange(n))
+    far = circular[distance > max_lag + int(NULL_GAP_S * ENV_RATE)]
+    if len(far) < MIN_NULL_LAGS:
+        return None
+    return float(peak / max(float(far.max()), 1e-6))
 
 
 def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray) -> dict:
@@ -147,11 +180,15 @@ def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray) ->
     tau = max(TAU_FRACTION * prominence, 1e-6)
     p = np.exp((c - c[k]) / tau)
     p /= p.sum()
+    ratio = _chance_ratio(a_env, v_env, float(c[k]), max_lag)
+    weight = 1.0 if ratio is None else float(np.clip((ratio - RATIO_CHANCE) / (RATIO_SURE - RATIO_CHANCE), 0.0, 1.0))
+    p = weight * p + (1.0 - weight) / len(p)
     expected_abs = float(np.sum(p * np.abs(lags)))
     confidence = float(p[np.abs(lags - map_offset) <= CONFIDENCE_WINDOW_S + 1e-9].sum())
     return {
         "status": Status.OK, "expected_abs_offset_s": expected_abs, "map_offset_s": map_offset,
-        "confidence": confidence, "peak_correlation": float(c[k]), "peak_prominence": prominence, **base,
+        "confidence": confidence, "peak_correlation": float(c[k]), "peak_prominence": prominence,
+        "chance_ratio": None if ratio is None else round(ratio, 2), "evidence_weight": round(weight, 3), **base,
     }
 
 

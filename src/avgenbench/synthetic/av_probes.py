@@ -53,27 +53,34 @@ def _ball_height(t: float, impacts: list[float], duration: float) -> float:
 
 def impact_clip(path: Path | str, impacts: list[float], offset_s: float = 0.0, duration: float = 4.0,
                 width: int = 480, height: int = 270, fps: float = 24, seed: int = 0, silent: bool = False,
-                still: bool = False) -> Path:
-    """A bouncing ball with a click at each floor contact; the clicks are shifted by `offset_s` (audio minus video)."""
+                still: bool = False, pan: int = 0, sound_times: list[float] | None = None) -> Path:
+    """A bouncing ball with a click at each floor contact; the clicks are shifted by `offset_s` (audio minus video).
+
+    `still`: the ball never moves; `pan`: the backdrop slides by this many pixels per frame (a camera pan);
+    `sound_times`: click at these times instead (sound unrelated to the motion).
+    """
     impacts = sorted(impacts)
-    backdrop = _texture(height, width, seed)
+    n = int(round(duration * fps))
+    backdrop = _texture(height, width + pan * n, seed)
     floor_y, top_y, radius = height * 0.78, height * 0.18, max(6, height // 14)
-    backdrop[int(floor_y) + radius:] = (110, 100, 90)
+    if not pan:
+        backdrop[int(floor_y) + radius:] = (110, 100, 90)
     yy, xx = np.mgrid[0:height, 0:width]
     cx = width * (0.35 + 0.3 * (seed % 3) / 2)
 
     def frames() -> Iterator[np.ndarray]:
-        for i in range(int(round(duration * fps))):
+        for i in range(n):
             h = 0.0 if still else _ball_height(i / fps, impacts, duration)
             cy = floor_y - (floor_y - top_y) * h
-            img = backdrop.copy()
+            img = backdrop[:, pan * i:pan * i + width].copy()
             img[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2] = (235, 205, 60)
             yield img
 
     audio = np.zeros(int(duration * SR), np.float32)
     if not silent:
-        for k, t in enumerate(impacts):
-            mix_into(audio, click(SR, seed=seed * 100 + k), t + offset_s, SR)
+        times = sound_times if sound_times is not None else [t + offset_s for t in impacts]
+        for k, t in enumerate(times):
+            mix_into(audio, click(SR, seed=seed * 100 + k), t, SR)
     return write_clip(path, frames(), fps, audio, SR)
 
 
