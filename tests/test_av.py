@@ -80,12 +80,14 @@ def test_sound_unrelated_to_motion_scores_near_worst(tmp_path):
     assert m.evidence["confidence"] < 0.3 and m.evidence["evidence_weight"] < 0.5
 
 
-def test_provider_clip_is_in_sync(tmp_path):
-    path = render_spec({"impacts": [0.8, 1.6, 2.5, 3.2], "duration": 4.0, "width": 480, "height": 270}, tmp_path / "p.mp4")
+@pytest.mark.parametrize("impacts,limit", [([0.8, 1.6, 2.5, 3.2], TOLERANCE_S), ([0.5, 1.5, 2.5, 3.5], 0.1)])
+def test_provider_clip_is_in_sync(tmp_path, impacts, limit):
+    """The provider's clips are in sync; evenly spaced impacts leave some ambiguity, but little."""
+    path = render_spec({"impacts": impacts, "duration": 4.0, "width": 480, "height": 270}, tmp_path / "p.mp4")
     m = measure(path)
     assert m.status == Status.OK
     assert abs(m.evidence["offset_ms"]) <= 1000 * TOLERANCE_S
-    assert m.raw <= TOLERANCE_S
+    assert m.raw <= limit, m.evidence
 
 
 def test_silent_audio_is_no_events(tmp_path):

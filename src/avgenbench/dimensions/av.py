@@ -7,9 +7,10 @@ three frames, as when a ball bounces or a stick strikes) plus a jump of the moti
 at once). Both envelopes are detrended (running median) so steady motion and sustained sound do not count.
 
 Lags within ±1 s on a 10 ms grid are scored by normalised correlation c(lag). They are turned into a distribution
-p(lag) ∝ exp((c(lag) − c_max) / τ) with τ = 0.1 · (c_max − median c): lags whose correlation is within a tenth of the
-peak's prominence of the best one keep real weight, so periodic events spread it. That distribution is then trusted
-only as far as the peak beats chance: chance_ratio = c_max / (best circular correlation at lags beyond ±1.2 s), weight
+p(lag) ∝ exp((c(lag) − c_max) / τ) with τ = 0.05 · (c_max − median c): a lag whose correlation is 5 % of the peak's
+prominence below the best keeps weight 1/e, so competing alignments (periodic events) spread it. That distribution is
+trusted only as far as the peak beats chance: the same audio onsets placed at random times (40 draws, fixed seed) give
+a chance level (90th percentile of their best correlation), chance_ratio = c_max / chance level, weight
 w = clip((ratio − 1) / 0.4, 0, 1), and p ← w·p + (1 − w)·uniform(±1 s). Sound unrelated to the motion thus tends to
 E|offset| = 0.5 s (the worst), not to a lucky small offset. The raw value is the expected absolute offset
 E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric, uncertain spread).
@@ -40,10 +41,9 @@ STEADY_JUMP = 0.15
 MIN_VISUAL_EVENT = 0.05  # mean grey levels per pixel for a visual event
 MIN_AUDIO_EVENT = 0.3  # detrended log-flux units for an audio onset (steady noise stays well below)
 EDGE_S = 0.05  # onsets this close to the clip's start are the start itself, not an event
-TAU_FRACTION = 0.1
+TAU_FRACTION = 0.05
 CONFIDENCE_WINDOW_S = 0.05
-NULL_GAP_S = 0.2
-MIN_NULL_LAGS = 100  # 1 s of far lags
+SURROGATES = 40
 RATIO_CHANCE, RATIO_SURE = 1.0, 1.4  # peak / best chance correlation: weight of the correlation vs a uniform spread
 
 
@@ -131,20 +131,20 @@ def _correlate(a: np.ndarray, v: np.ndarray, max_lag: int) -> np.ndarray:
     return c / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
 
 
-def _chance_ratio(a: np.ndarray, v: np.ndarray, peak: float, max_lag: int) -> float | None:
-    """The peak over the best correlation found by chance: the circular correlation at lags far outside the window.
-
-    None when the clip is too short to leave enough far lags (then the peak is taken at face value).
-    """
-    n = max(len(a), len(v))
-    a = np.pad(a, (0, n - len(a))) - a.mean()
-    v = np.pad(v, (0, n - len(v))) - v.mean()
-    circular = np.fft.irfft(np.fft.rfft(a) * np.conj(np.fft.rfft(v)), n) / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
-    distance = np.minimum(np.arange(n), n - np.arange(n))
-    far = circular[distance > max_lag + int(NULL_GAP_S * ENV_RATE)]
-    if len(far) < MIN_NULL_LAGS:
-        return None
-    return float(peak / max(float(far.max()), 1e-6))
+def _chance_ratio(a: np.ndarray, v: np.ndarray, peak: float, max_lag: int) -> float:
+    """The peak over the best correlation that chance gives: the same audio onsets (runs of the gated envelope) put at
+    random times, SURROGATES times (fixed seed); the ratio is taken against the 90th percentile of their best lags."""
+    rng = np.random.default_rng(0)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (a > 0).astype(np.int8), [0]])))
+    runs = [a[s0:s1] for s0, s1 in zip(edges[::2], edges[1::2])]
+    best = []
+    for _ in range(SURROGATES):
+        fake = np.zeros_like(a)
+        for run in runs:
+            start = int(rng.integers(0, max(1, len(a) - len(run))))
+            fake[start:start + len(run)] += run[: len(a) - start]
+        best.append(float(_correlate(fake, v, max_lag).max()))
+    return float(peak / max(float(np.quantile(best, 0.9)), 1e-6))
 
 
 def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray) -> dict:
@@ -181,14 +181,14 @@ def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray) ->
     p = np.exp((c - c[k]) / tau)
     p /= p.sum()
     ratio = _chance_ratio(a_env, v_env, float(c[k]), max_lag)
-    weight = 1.0 if ratio is None else float(np.clip((ratio - RATIO_CHANCE) / (RATIO_SURE - RATIO_CHANCE), 0.0, 1.0))
+    weight = float(np.clip((ratio - RATIO_CHANCE) / (RATIO_SURE - RATIO_CHANCE), 0.0, 1.0))
     p = weight * p + (1.0 - weight) / len(p)
     expected_abs = float(np.sum(p * np.abs(lags)))
     confidence = float(p[np.abs(lags - map_offset) <= CONFIDENCE_WINDOW_S + 1e-9].sum())
     return {
         "status": Status.OK, "expected_abs_offset_s": expected_abs, "map_offset_s": map_offset,
         "confidence": confidence, "peak_correlation": float(c[k]), "peak_prominence": prominence,
-        "chance_ratio": None if ratio is None else round(ratio, 2), "evidence_weight": round(weight, 3), **base,
+        "chance_ratio": round(ratio, 2), "evidence_weight": round(weight, 3), **base,
     }
 
 

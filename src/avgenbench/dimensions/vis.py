@@ -40,6 +40,7 @@ FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
 FROZEN_CHANGE = 0.15
 BLOCK = 8
+FLAT_STEP = 0.05  # grey levels: mean step below which a frame has no measurable grid
 MAX_QUALITY_FRAMES = 6  # blur, noise and exposure use at most this many of the 2 fps frames, spread over the clip
 BAR_STD = 1.5  # a border row or column this uniform is a letterbox bar
 # measure -> (weight, a, b): contribution weight · r(x; a, b); sharpness is 1 − its term, the others are penalties.
@@ -61,7 +62,8 @@ def blur_level(frames: list[np.ndarray]) -> float:
     from scipy.ndimage import median_filter
     from skimage.measure import blur_effect
 
-    return float(np.median([blur_effect(median_filter(f, size=3), h_size=11) for f in frames]))
+    values = [blur_effect(median_filter(f, size=3), h_size=11) for f in frames]
+    return float(np.median([v if np.isfinite(v) else 1.0 for v in values]))  # a flat frame has no edges: fully blurred
 
 
 def noise_sigma(frames: list[np.ndarray], block: int = 16) -> float:
@@ -88,7 +90,9 @@ def _grid_strength(steps: np.ndarray) -> float:
     phases = steps[:n].reshape(-1, BLOCK).mean(axis=0)
     k = int(np.argmax(phases))
     others = np.delete(phases, k)
-    return float(phases[k] / max(float(np.median(others)), 1e-3) - 1.0)
+    if phases[k] < FLAT_STEP:
+        return 0.0  # flat picture: no steps, no grid
+    return max(0.0, float(phases[k] / max(float(np.median(others)), 1e-3) - 1.0))
 
 
 def blocking_level(frames: list[np.ndarray]) -> float:
