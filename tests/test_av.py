@@ -64,6 +64,15 @@ def test_other_frame_rates(tmp_path, fps, offset):
     assert abs(m.evidence["offset_ms"] / 1000 - offset) <= TOLERANCE_S, m.evidence
 
 
+def test_events_late_in_the_clip_count(tmp_path):
+    """The whole clip is aligned, not only its first seconds: here every impact comes after 5 s."""
+    path = impact_clip(tmp_path / "late.mp4", [5.6, 6.4, 7.1, 8.0], -0.25, duration=9.0, seed=4)
+    m = measure(path)
+    assert m.status == Status.OK
+    assert min(m.evidence["audio_onset_times_s"]) > 5.0
+    assert abs(m.evidence["offset_ms"] / 1000 + 0.25) <= TOLERANCE_S, m.evidence
+
+
 def test_impacts_during_a_camera_pan(tmp_path):
     path = impact_clip(tmp_path / "pan.mp4", [0.7, 1.5, 2.1, 3.0, 3.6, 4.4], 0.2, duration=5.0, pan=3, seed=2)
     m = measure(path)

@@ -14,7 +14,7 @@ Measured on grey frames at 0.5 fps and native size (longer side ≤ 1920 px, so 
   phase of the 8-pixel grid, over the median of the other phases, minus 1 (0 = no grid), rows and columns averaged.
 Measured on a small grey stream at the native frame rate (shared with AV):
 - flicker: RMS of the frame-mean brightness minus its 5-frame running median, in % of the mean brightness.
-- freeze: fraction of consecutive frame pairs that are identical (mean absolute change < 0.15 grey levels); a clip with
+- freeze: fraction of consecutive frame pairs that are identical (mean absolute change < 0.02 grey levels); a clip with
   no motion at all counts as frozen.
 
 Mapping to 0–1: Vis = S × Π_k (1 − P_k), where every term is a clipped linear ramp r(x; a, b) = clip((x − a)/(b − a), 0, 1):
@@ -38,7 +38,7 @@ from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
-FROZEN_CHANGE = 0.15
+FROZEN_CHANGE = 0.02  # mean |change| in grey levels on the small stream; a duplicated frame decodes as exactly 0
 BLOCK = 8
 FLAT_STEP = 0.05  # grey levels: mean step below which a frame has no measurable grid
 MAX_QUALITY_FRAMES = 6  # blur, noise and exposure use at most this many of the 2 fps frames, spread over the clip
