@@ -97,3 +97,16 @@ def test_ramp_mapping():
     assert vis.vis_score(perfect)[0] == 1.0
     worst = {"blur": 1.0, "noise": 50.0, "blocking": 5.0, "exposure": 1.0, "flicker": 50.0, "freeze": 1.0}
     assert 0.0 < vis.vis_score(worst)[0] < 0.01
+
+
+def test_small_motion_is_not_frozen(tmp_path):
+    """A still photograph where only a small square moves: little change per frame, but no frame is a duplicate."""
+    scene = scene_frames("coffee", duration=0.1)[0]
+    frames = []
+    for i in range(48):
+        frame = scene.copy()
+        frame[100:124, 100 + 2 * i:124 + 2 * i] = 250
+        frames.append(frame)
+    m = measure(vis_clip(tmp_path / "small_motion.mp4", frames))
+    assert m.evidence["measures"]["freeze"]["value"] < 0.05
+    assert m.evidence["measures"]["freeze"]["factor"] == 1.0
