@@ -217,7 +217,10 @@ class AVOnsetAlignLite(Backend):
             "peak_correlation": round(result["peak_correlation"], 3),
             **{k: v for k, v in result.items() if k not in _ROUNDED},
         }
-        return Measurement(Status.OK, result["expected_abs_offset_s"], evidence)
+        message = (f"sound {evidence['offset_ms']:+.0f} ms vs picture (E|offset| {evidence['expected_abs_offset_ms']:.0f} ms, "
+                   f"confidence {evidence['confidence']:.2f}) from {evidence['audio_onsets']} onsets and "
+                   f"{evidence['visual_events']} motion events")
+        return Measurement(Status.OK, result["expected_abs_offset_s"], evidence, message)
 
 
 DIMENSION = Dimension(

@@ -191,7 +191,9 @@ class VisSignalLite(Backend):
             "worst": min(factors, key=factors.get),
             "frames": {"quality": len(frames), "grid": len(grid), "stream": len(clip.frames_for(MOTION_FRAMES))},
         }
-        return Measurement(Status.OK, score, evidence)
+        worst = evidence["worst"]
+        message = f"quality {score:.2f}; weakest measure: {worst} = {measures[worst]:.3g} (factor {factors[worst]:.2f})"
+        return Measurement(Status.OK, score, evidence, message)
 
 
 DIMENSION = Dimension(
