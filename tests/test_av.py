@@ -1,0 +1,149 @@
+"""AV lite: offsets recovered on impact clips with known audio shifts, no-events statuses, evidence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from avgenbench.annotations import PromptAnnotation
+from avgenbench.dimensions import av
+from avgenbench.dimensions.base import ItemContext, Status
+from avgenbench.media import decode
+from avgenbench.runner import Unit, run_unit
+from avgenbench.suite import PromptItem
+from avgenbench.synthetic.av_probes import SR, _texture, av_probes, impact_clip
+from avgenbench.synthetic.encode import write_clip
+from avgenbench.synthetic.provider import render_spec
+from avgenbench.synthetic.sound import click, mix_into
+
+ITEM = PromptItem("physical_experiment", 0, "bouncing ball", "a ball bounces on the floor")
+TOLERANCE_S = 0.04
+
+
+def measure(path):
+    ctx = ItemContext(ITEM, PromptAnnotation())
+    return av.AVOnsetAlignLite().measure(decode(path, av.DIMENSION.needs), ctx)
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory):
+    return av_probes(tmp_path_factory.mktemp("av_probes"))
+
+
+@pytest.fixture(scope="module")
+def probe_results(probes):
+    return [(p, measure(p["path"]), measure(p["perturbations"][0]["path"])) for p in probes]
+
+
+def test_probe_offsets_recovered_both_signs(probe_results):
+    truths = [p["truth"]["offset_ms"] / 1000 for p, _, _ in probe_results]
+    assert min(truths) < -0.2 and max(truths) > 0.2
+    for probe, m, _ in probe_results:
+        truth = probe["truth"]["offset_ms"] / 1000
+        assert m.status == Status.OK, m.message
+        assert abs(m.evidence["offset_ms"] / 1000 - truth) <= TOLERANCE_S, (truth, m.evidence)
+        assert abs(m.raw - abs(truth)) <= TOLERANCE_S, (truth, m.raw)
+        assert m.evidence["confidence"] > 0.5
+        assert m.evidence["audio_onsets"] == len(probe["truth"]["impacts_s"])
+
+
+def test_larger_shift_scores_worse(probe_results):
+    for probe, clean, shifted in probe_results:
+        truth = probe["perturbations"][0]["truth"]["offset_ms"] / 1000
+        assert shifted.status == Status.OK
+        assert abs(shifted.evidence["offset_ms"] / 1000 - truth) <= TOLERANCE_S, (truth, shifted.evidence)
+        assert shifted.raw > clean.raw + 0.15
+
+
+@pytest.mark.parametrize("fps,offset", [(30, -0.21), (25, 0.37)])
+def test_other_frame_rates(tmp_path, fps, offset):
+    path = impact_clip(tmp_path / "clip.mp4", [0.5, 1.3, 1.9, 2.7, 3.3], offset, duration=4.0, fps=fps, seed=7)
+    m = measure(path)
+    assert abs(m.evidence["offset_ms"] / 1000 - offset) <= TOLERANCE_S, m.evidence
+
+
+def test_events_late_in_the_clip_count(tmp_path):
+    """The whole clip is aligned, not only its first seconds: here every impact comes after 5 s."""
+    path = impact_clip(tmp_path / "late.mp4", [5.6, 6.4, 7.1, 8.0], -0.25, duration=9.0, seed=4)
+    m = measure(path)
+    assert m.status == Status.OK
+    assert min(m.evidence["audio_onset_times_s"]) > 5.0
+    assert abs(m.evidence["offset_ms"] / 1000 + 0.25) <= TOLERANCE_S, m.evidence
+
+
+def test_impacts_during_a_camera_pan(tmp_path):
+    path = impact_clip(tmp_path / "pan.mp4", [0.7, 1.5, 2.1, 3.0, 3.6, 4.4], 0.2, duration=5.0, pan=3, seed=2)
+    m = measure(path)
+    assert m.status == Status.OK
+    assert abs(m.evidence["offset_ms"] / 1000 - 0.2) <= TOLERANCE_S, m.evidence
+
+
+def test_sound_unrelated_to_motion_scores_near_worst(tmp_path):
+    path = impact_clip(tmp_path / "unrelated.mp4", [0.7, 1.5, 2.1, 3.0, 3.6, 4.4], duration=5.0, seed=2,
+                       sound_times=[0.4, 1.2, 2.6, 3.3, 4.7])
+    m = measure(path)
+    assert m.status == Status.OK
+    assert m.raw >= 0.4, m.evidence
+    assert m.evidence["confidence"] < 0.3 and m.evidence["evidence_weight"] < 0.5
+
+
+@pytest.mark.parametrize("impacts,limit", [([0.8, 1.6, 2.5, 3.2], TOLERANCE_S), ([0.5, 1.5, 2.5, 3.5], 0.1)])
+def test_provider_clip_is_in_sync(tmp_path, impacts, limit):
+    """The provider's clips are in sync; evenly spaced impacts leave some ambiguity, but little."""
+    path = render_spec({"impacts": impacts, "duration": 4.0, "width": 480, "height": 270}, tmp_path / "p.mp4")
+    m = measure(path)
+    assert m.status == Status.OK
+    assert abs(m.evidence["offset_ms"]) <= 1000 * TOLERANCE_S
+    assert m.raw <= limit, m.evidence
+
+
+def test_silent_audio_is_no_events(tmp_path):
+    m = measure(impact_clip(tmp_path / "silent.mp4", [0.7, 1.5, 2.4], silent=True, duration=3.0))
+    assert m.status == Status.NO_EVENTS and m.raw is None
+    assert m.evidence["reason"] == "silent audio"
+
+
+def test_no_motion_is_no_events(tmp_path):
+    m = measure(impact_clip(tmp_path / "still.mp4", [0.7, 1.5, 2.4], still=True, duration=3.0))
+    assert m.status == Status.NO_EVENTS
+    assert m.evidence["visual_events"] == 0 and m.evidence["audio_onsets"] == 3
+
+
+def test_steady_pan_with_steady_noise_is_no_events(tmp_path):
+    texture = _texture(300, 640, 3)
+    frames = [texture[10:280, 2 * i:2 * i + 480] for i in range(72)]
+    noise = 0.05 * np.random.default_rng(0).standard_normal(3 * SR).astype(np.float32)
+    m = measure(write_clip(tmp_path / "pan.mp4", frames, 24, noise, SR))
+    assert m.status == Status.NO_EVENTS
+    assert m.evidence["audio_onsets"] == 0 and m.evidence["visual_events"] == 0
+
+
+def test_clicks_over_static_scene_is_no_events(tmp_path):
+    texture = _texture(270, 480, 4)
+    audio = np.zeros(3 * SR, np.float32)
+    for t in (0.6, 1.4, 2.2):
+        mix_into(audio, click(SR), t, SR)
+    m = measure(write_clip(tmp_path / "static.mp4", [texture] * 72, 24, audio, SR))
+    assert m.status == Status.NO_EVENTS
+    assert m.evidence["reason"] == "no visual motion events"
+
+
+def test_evidence_is_readable_json(probe_results):
+    _, m, _ = probe_results[0]
+    text = json.dumps(m.evidence)
+    assert len(text) < 2000
+    for key in ("offset_ms", "expected_abs_offset_ms", "confidence", "audio_onsets", "visual_events", "lag_window_s",
+                "audio_onset_times_s", "visual_event_times_s", "sign"):
+        assert key in m.evidence
+    assert m.evidence["lag_window_s"] == [-1.0, 1.0]
+
+
+def test_runner_measures_av_and_vis_from_one_decode(probes):
+    unit = Unit(ITEM, probes[1]["path"], ["vis", "av"], "lite", PromptAnnotation().model_dump())
+    result = run_unit(unit)
+    assert result.decodes == 1
+    by_dim = {dim: m for dim, _, _, m, _, _ in result.measurements}
+    assert by_dim["av"].status == Status.OK and by_dim["vis"].status == Status.OK
+    assert abs(by_dim["av"].evidence["offset_ms"] - probes[1]["truth"]["offset_ms"]) <= 1000 * TOLERANCE_S
