@@ -161,3 +161,33 @@ def test_help_everywhere():
     for command in (["eval"], ["score"], ["results"], ["total"], ["demo"], ["suite", "validate"]):
         result = CliRunner().invoke(app, command + ["--help"])
         assert result.exit_code == 0 and "--" in result.output, command
+
+
+def test_frozen_annotations_from_a_file_are_used_and_checked(workspace, tmp_path):
+    from avgenbench.annotations import annotate_suite
+    from avgenbench.suite import load_suite
+
+    frozen = annotate_suite(load_suite(workspace["suite"]))
+    frozen["items"]["ads/good"]["required_text"] = ["HELLO THERE"]
+    path = tmp_path / "frozen.json"
+    path.write_text(json.dumps(frozen))
+    report = _eval(workspace, tmp_path / "out", "--dimensions", "text", "--annotations", str(path))
+    assert report["eval"]["units_run"] == len(PROMPTS)
+    records = json.loads(CliRunner().invoke(app, ["results", str(tmp_path / "out"), "--json"]).stdout)
+    text = {r["content"]: r for r in records}
+    assert text["good"]["status"] == "ok" and text["good"]["raw"] == 0.0  # required text never appears
+    assert text["silent"]["status"] == "not_applicable"
+
+    frozen["items"]["ads/nope"] = {}
+    frozen["items"]["ads/good"]["required_text"] = "not a list"
+    path.write_text(json.dumps(frozen))
+    base = ["eval", str(workspace["videos"]), "--suite", str(workspace["suite"]), "--out", str(tmp_path / "o2")]
+    result = CliRunner().invoke(app, base + ["--annotations", str(path)])
+    assert result.exit_code == 2
+    assert "items['ads/nope']" in result.output and "items['ads/good'].required_text" in result.output
+
+
+def test_markup_in_names_is_printed_as_text(workspace, tmp_path):
+    result = CliRunner().invoke(app, ["eval", str(workspace["videos"]), "--suite", str(tmp_path / "[bold]nowhere"),
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "[bold]nowhere" in result.output

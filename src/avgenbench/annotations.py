@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from .suite import FaceRange, PromptItem, Suite
+from .suite import FaceRange, PromptItem, Suite, SuiteProblem
 
 RULES_VERSION = "rules-1"
 
@@ -434,3 +434,22 @@ def annotation_for(suite: Suite, item: PromptItem) -> PromptAnnotation:
     if frozen is not None:
         return PromptAnnotation.model_validate(frozen)
     return annotate_rules(item)
+
+
+def frozen_annotation_problems(data: Any, suite: Suite, source: str) -> list[SuiteProblem]:
+    """Problems of an annotations file against its suite: bad structure, items that fail the schema, unknown keys."""
+    if not isinstance(data, dict) or not isinstance(data.get("items", {}), dict):
+        return [SuiteProblem(source, None, None, "must be an object with an 'items' object keyed by '<category>/<file stem>'")]
+    known = {item.key for item in suite.items}
+    problems = []
+    for key, value in data.get("items", {}).items():
+        if key not in known:
+            problems.append(SuiteProblem(source, None, f"items['{key}']", "matches no prompt of the suite"))
+            continue
+        try:
+            PromptAnnotation.model_validate(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = f"items['{key}']." + ".".join(map(str, first["loc"]))
+            problems.append(SuiteProblem(source, None, field, first["msg"]))
+    return problems

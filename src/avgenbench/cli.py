@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -40,7 +41,7 @@ def _emit_json(data) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -61,7 +62,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 def suite_validate(suite_dir: Path = typer.Argument(..., help="Suite folder with prompts/<category>.json."),
                    as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Check a suite and list every problem (file, item index, field). Exit 2 when there are problems."""
+    from .annotations import frozen_annotation_problems
+
     suite, problems = inspect_suite(suite_dir)
+    if suite.annotations:
+        problems += frozen_annotation_problems(suite.annotations, suite, "annotations.json")
     counts = {c: sum(1 for i in suite.items if i.category == c) for c in suite.categories}
     if as_json:
         _emit_json({"suite": str(suite_dir), "ok": not problems, "prompts": len(suite.items), "categories": counts,
@@ -76,7 +81,7 @@ def suite_validate(suite_dir: Path = typer.Argument(..., help="Suite folder with
         out.print(table)
         out.print(f"{len(suite.items)} prompts in {len(counts)} categories")
         for p in problems:
-            err.print(f"[red]problem:[/] {p}", markup=True, highlight=False)
+            err.print(f"[red]problem:[/] {escape(str(p))}", markup=True, highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT if problems else EXIT_OK)
 
 
@@ -94,11 +99,23 @@ def suite_fetch(dest: Path = typer.Argument(..., help="Folder to write the offic
 
 # eval ------------------------------------------------------------------------
 
-def _load_suite_or_exit(suite_dir: Path):
+def _load_suite_or_exit(suite_dir: Path, annotations: Path | None = None):
+    from .annotations import frozen_annotation_problems
+
     suite, problems = inspect_suite(suite_dir)
     if problems:
         _fail(f"suite {suite_dir} has {len(problems)} problem(s); run `avgenbench suite validate {suite_dir}`:\n"
               + "\n".join(f"  - {p}" for p in problems[:20]), EXIT_BAD_INPUT)
+    source = "annotations.json"
+    if annotations is not None:
+        try:
+            suite.annotations = json.loads(annotations.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            _fail(f"cannot read annotations file {annotations}: {exc}", EXIT_BAD_INPUT)
+        source = str(annotations)
+    bad = [str(p) for p in frozen_annotation_problems(suite.annotations, suite, source)] if suite.annotations else []
+    if bad:
+        _fail(f"{len(bad)} problem(s) in the frozen annotations:\n" + "\n".join(f"  - {p}" for p in bad[:20]), EXIT_BAD_INPUT)
     return suite
 
 
@@ -113,6 +130,7 @@ def eval_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Videos evaluated in parallel processes."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
+    annotations: Optional[Path] = typer.Option(None, "--annotations", help="Frozen annotations file (from `avgenbench annotate --out`) instead of SUITE_DIR/annotations.json."),
     whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
@@ -131,7 +149,7 @@ def eval_cmd(
         _fail(str(exc.args[0]), EXIT_BAD_INPUT)
     if not videos_dir.is_dir():
         _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
-    suite = _load_suite_or_exit(suite_dir)
+    suite = _load_suite_or_exit(suite_dir, annotations)
     run = run or videos_dir.resolve().name
     from .judge.cli import judge_options, judge_report
 
@@ -162,7 +180,7 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TimeRemainingColumn(), console=err, disable=quiet)
     with progress:
-        task = progress.add_task(f"eval {run} [{tier}]", total=None)
+        task = progress.add_task(escape(f"eval {run} [{tier}]"), total=None)
 
         def on_plan(n: int) -> None:
             progress.update(task, total=n)
@@ -170,7 +188,8 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
         def on_progress(result) -> None:
             bad = sum(1 for m in result.measurements if m[3].status == "error")
             judged = judge_progress(options)
-            progress.update(task, advance=1, description=f"eval {run} [{tier}] {result.item.key[:40]}" + (f" ({bad} errors)" if bad else "") + judged)
+            label = escape(f"eval {run} [{tier}]") + judged + (f" ({bad} errors)" if bad else "")
+            progress.update(task, advance=1, description=f"{label} {escape(result.item.key[:24])}")
 
         try:
             return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)
