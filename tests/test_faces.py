@@ -62,11 +62,11 @@ def test_mouth_opening_grows_with_mouth_open():
         for variant in VARIANTS:
             openings = []
             for m in (0.0, 0.5, 1.0):
-                frame = single_face(identity, m, variant)
-                (box,) = pf.detect_faces(frame)
-                openings.append(pf.mouth_opening(pf.landmarks_in(frame, box)))
+                head = np.ascontiguousarray(single_face(identity, m, variant)[50:310, 190:450])
+                (box,) = pf.detect_faces(head)
+                openings.append(pf.mouth_opening(pf.landmarks_in(head, box)))
             assert openings[0] < openings[1] < openings[2], (identity, variant, openings)
-            assert openings[2] - openings[0] > 0.08, (identity, variant, openings)
+            assert openings[2] - openings[0] > 0.05, (identity, variant, openings)
 
 
 def test_unknown_identity_and_variant_are_refused():
@@ -139,8 +139,8 @@ def test_face_evidence_has_tracks_with_times(face_clips):
     m = evaluate(clips["cut"], ann(2, 2), dims=("face",))["face"]
     tracks = m.evidence["tracks"]
     assert len(tracks) == 2 and tracks[0]["identity"] != tracks[1]["identity"]
-    assert tracks[0]["start_s"] == pytest.approx(0.0, abs=0.05) and tracks[0]["end_s"] == pytest.approx(1.5, abs=0.3)
-    assert tracks[1]["start_s"] == pytest.approx(1.5, abs=0.3) and tracks[1]["end_s"] == pytest.approx(3.0, abs=0.1)
+    assert tracks[0]["start_s"] == pytest.approx(0.0, abs=0.05) and tracks[0]["end_s"] == pytest.approx(1.5, abs=0.1)
+    assert tracks[1]["start_s"] == pytest.approx(1.5, abs=0.45) and tracks[1]["end_s"] == pytest.approx(3.0, abs=0.1)
     assert all(t["face_px"] > 60 for t in tracks)
 
 
@@ -179,10 +179,14 @@ def test_lip_statuses(lip_clips):
     assert evaluate(lip_clips["closed_lips"], no_speech, dims=("lip",))["lip"].status == "not_applicable"
 
 
-def test_lip_probes_shape(tmp_path):
-    probes = fp.lip_probes(tmp_path)
-    assert len(probes) >= 2
-    for probe in probes:
+@pytest.fixture(scope="module")
+def lip_probe_set(tmp_path_factory):
+    return fp.lip_probes(tmp_path_factory.mktemp("lip_probes"))
+
+
+def test_lip_probes_shape(lip_probe_set):
+    assert len(lip_probe_set) >= 2
+    for probe in lip_probe_set:
         assert set(probe) == {"path", "truth", "annotation", "perturbations"}
         PromptAnnotation.model_validate(probe["annotation"])
         assert probe["annotation"]["speech_required"]
@@ -191,13 +195,27 @@ def test_lip_probes_shape(tmp_path):
             assert abs(offset) > abs(probe["truth"]["offset_frames"]) + 3
 
 
-def test_lip_probe_offsets_measured(tmp_path):
-    probe = fp.lip_probes(tmp_path)[1]
+def test_lip_probe_offsets_measured(lip_probe_set):
+    probe = lip_probe_set[1]
     base = evaluate(probe["path"], probe["annotation"], dims=("lip",))["lip"]
     assert base.raw == pytest.approx(abs(probe["truth"]["offset_frames"]), abs=1.0)
     for pert in probe["perturbations"]:
         worse = evaluate(pert["path"], probe["annotation"], dims=("lip",))["lip"]
         assert worse.raw > base.raw + 3, (pert["name"], worse.evidence)
+
+
+def test_unrelated_envelopes_are_rarely_confident():
+    n = 100
+    zs, zs_matched = [], []
+    rng = np.random.default_rng(1)
+    for seed in range(60):
+        mouth = fp.syllable_envelope(n, seed) + rng.normal(0, 0.1, n)
+        for audio, out in ((fp.syllable_envelope(n, seed + 500), zs), (np.roll(fp.syllable_envelope(n, seed), 2), zs_matched)):
+            offset, confidence, corr = lip.sync_offset(mouth, np.arange(n), audio)
+            assert len(corr) == 2 * lip.MAX_LAG + 1
+            out.append(confidence * np.sqrt(n / lip.DECORRELATION_FRAMES))
+    assert np.mean(np.array(zs) >= lip.MIN_Z) < 0.1
+    assert np.mean(np.array(zs_matched) >= lip.MIN_Z) > 0.9
 
 
 def test_speech_envelope_follows_band_energy():

@@ -3,12 +3,14 @@
 Models are the `.dat` files that the `face_recognition_models` wheel ships; they are loaded with dlib directly from the
 package folder (that package's own import breaks with setuptools >= 81) and cached once per process.
 
-Cost: the HOG detector (about 20 ms on a 640x360 frame) runs only every `detect_every` frames, on frames at most
-`detect_side` pixels long (it finds faces of about 80 px and larger in that image). Between detections a track is carried
-by its landmarks: the 68-point shape predictor (about 1 ms per face) is re-run in the previous box, and the box moves
-with the landmarks' mean (its size stays as the last detection set it). At each detection frame a detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU);
-a track no detection confirms ends at its last confirmed detection. Embeddings (40–90 ms per face on a busy 2-core
-machine, the dominant cost) are computed when a track starts and then about twice a second.
+Cost: the HOG detector (about 20 ms on a 640x360 frame) runs every `detect_every` frames (2.5 times a second at
+25 fps) on frames at most `detect_side` pixels long; it finds faces of about 80 px and larger in that image. Between
+detections a track is carried by its landmarks: the 68-point shape predictor (about 1 ms per face) is re-run in the
+previous box, and the box follows the landmarks' mean (its size stays as the last detection set it). At a detection
+frame each detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection
+continues is lost, and a few detector calls on crops (binary search) find the frame where its face really ended.
+Embeddings (40–90 ms per face on a busy 2-core machine, the dominant cost) are computed when a track starts and then
+about once a second.
 """
 
 from __future__ import annotations
@@ -177,14 +179,15 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((max(1, width), max(1, height)), Image.BILINEAR))
 
 
-def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 6, detect_side: int = 640,
-                embed_every: int = 12, min_detections: int = 3) -> list[FaceTrack]:
+def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+                embed_every: int = 25, min_detections: int = 3) -> list[FaceTrack]:
     """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
 
     Detection runs on frames 0, k, 2k, ... and the last frame; detections continue tracks by box overlap only, so an
     identity change in place stays inside one track (where Face's stability sees it). Embeddings are computed when a
-    track starts and then at the first detection at least `embed_every` frames after the previous one. A track must be
-    confirmed by at least `min_detections` detections to be kept (shorter ones are flashes or false positives).
+    track starts and then at the first detection at least `embed_every` frames after the previous one. When a track
+    loses its face, a binary search with the detector over the carried frames finds where it really ended. A track must
+    be confirmed by at least `min_detections` detections to be kept (shorter ones are flashes or false positives).
     """
     n = len(images)
     if n == 0:
@@ -223,7 +226,10 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 6, de
             still.append(track)
             detections[track.track_id] += 1
             track.confirmed_until = len(track)
-        finished.extend(track for ti, track in enumerate(active) if ti not in used_t)
+        for ti, track in enumerate(active):
+            if ti not in used_t:
+                _confirm_tail(track, images, detect_side)
+                finished.append(track)
         for di, box in enumerate(boxes):
             if di not in used_d:
                 track = FaceTrack(next_id)
@@ -241,6 +247,33 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 6, de
             kept.append(track)
     kept.sort(key=lambda t: (t.start, t.track_id))
     return kept
+
+
+def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int) -> bool:
+    """Whether the detector still finds a face on `box`, looking only at a crop around it."""
+    h, w = image.shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, y0 = int(max(0, box[0] - bw)), int(max(0, box[1] - bh))
+    x1, y1 = int(min(w, box[2] + bw)), int(min(h, box[3] + bh))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return False
+    factor = min(1.0, detect_side / max(h, w))  # the scale the full-frame detector used
+    crop = _as_rgb(image[y0:y1, x0:x1])
+    found = detect_faces(crop, detect_side=max(1, int(round(max(crop.shape[:2]) * factor))))
+    shifted = box - np.array([x0, y0, x0, y0])
+    return any(_iou(shifted, b) >= MIN_IOU for b in found)
+
+
+def _confirm_tail(track: FaceTrack, images: np.ndarray, detect_side: int) -> None:
+    """Extend the confirmed part of a lost track over the carried frames the detector still sees (binary search)."""
+    lo, hi = track.confirmed_until, len(track)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _face_at(images[track.frames[mid]], track.boxes[mid], detect_side):
+            track.confirmed_until = mid + 1
+            lo = mid + 1
+        else:
+            hi = mid
 
 
 def _observe(track: FaceTrack, index: int, time: float, rgb: np.ndarray, box: np.ndarray, with_embedding: bool) -> None:
@@ -272,7 +305,7 @@ _CACHE_ORDER: list[tuple] = []
 _CACHE_SIZE = 4
 
 
-def tracks_for_frames(frames, detect_every: int = 6, detect_side: int = 640, key: str = "") -> list[FaceTrack]:
+def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "") -> list[FaceTrack]:
     """`track_faces` on a media.Frames, cached per (key, frame spec, settings) when `key` (e.g. the clip's sha256) is set."""
     cache_key = (key, frames.spec, detect_every, detect_side, len(frames)) if key else None
     with _LOCK:

@@ -108,7 +108,7 @@ def _mouth_crop(identity: str, variant: str, step: int) -> np.ndarray:
     lip_y = (p[62][1] + p[66][1]) / 2
     chin_y = p[8][1]
     jaw_half = max((p[12][0] - p[4][0]) / 2, width)
-    depth = step / MOUTH_STEPS * 0.25 * width
+    depth = step / MOUTH_STEPS * 0.2 * width
     ys, xs = np.mgrid[0:CROP, 0:CROP].astype(np.float64)
     dx = np.abs(xs - mx)
     # Jaw: full drop over the mouth width, fading to none at the jaw line; full drop down to the chin, fading below.
