@@ -130,6 +130,8 @@ def test_face_probes_drop_under_perturbations(face_clips):
 def test_face_statuses(face_clips):
     clips, _ = face_clips
     assert evaluate(clips["empty"], ann(1, 1), dims=("face",))["face"].status == "no_face"
+    allowed = evaluate(clips["empty"], ann(0, 1), dims=("face",))["face"]
+    assert allowed.status == "ok" and allowed.raw == 100.0 and allowed.evidence["primary_ids"] == 0
     assert evaluate(clips["cut"], ann(), dims=("face",))["face"].status == "not_applicable"
     assert evaluate(clips["cut"], ann(0, 0), dims=("face",))["face"].status == "not_applicable"
 
@@ -229,6 +231,13 @@ def test_speech_envelope_follows_band_energy():
     # Out-of-band rumble carries no speech energy.
     rumble = 0.5 * np.sin(2 * np.pi * 60 * np.arange(int(2 * rate)) / rate)
     assert lip.speech_seconds(lip.speech_envelope(rumble, rate, 50)) == 0.0
+
+
+def test_missing_model_files_are_named(monkeypatch, tmp_path):
+    monkeypatch.setattr(pf, "model_dir", lambda: tmp_path)
+    reason = pf.missing_reason()
+    assert reason and "shape_predictor_68_face_landmarks.dat" in reason and str(tmp_path) in reason
+    assert face.FaceDlibLite().unavailable_reason({}) == reason
 
 
 def test_backends_registered_and_models_load():

@@ -16,8 +16,9 @@ identities are at least 0.65 apart (5th percentile 0.70). Hence SAME_IDENTITY = 
 0.5 (clearly the same person) to 0.65 (clearly someone else). Real footage with pose and lighting change spreads
 same-person distances wider; the ramp keeps small drifts from costing much.
 
-Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces expected but no face track (a face
-confirmed by at least two detections) -> no_face.
+Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces required (min_ids >= 1) but no face
+track (a face confirmed by at least three detections) -> no_face. When the range allows none (min_ids == 0) a faceless
+clip scores 100: the count is in range and there is no track to be unstable.
 """
 
 from __future__ import annotations
@@ -97,7 +98,13 @@ class FaceDlibLite(Backend):
         frames = clip.frames_for(FRAMES)
         tracks = tracks_for_frames(frames, key=clip.sha256)
         if not tracks:
-            return Measurement(Status.NO_FACE, evidence={"expected": expected.model_dump(), "tracks": 0},
+            evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "primary_ids": 0, "tracks_total": 0,
+                        "frames_sampled": len(frames)}
+            if expected.min_ids == 0:
+                # No face is within the expected range, and no track can be unstable.
+                evidence.update(count_term=1.0, stability=None)
+                return Measurement(Status.OK, 100.0, evidence, "no face; the prompt allows none")
+            return Measurement(Status.NO_FACE, evidence=evidence,
                                message=f"expected {expected.min_ids}–{expected.max_ids} face identities; no face was detected")
         labels = cluster_tracks([t.embedding_array() for t in tracks])
         n_frames = max(1, len(frames))
