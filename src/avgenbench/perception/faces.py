@@ -10,7 +10,7 @@ previous box, and the box follows the landmarks' mean (its size stays as the las
 frame each detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection
 continues is lost, and a few detector calls on crops (binary search) find the frame where its face really ended.
 Embeddings (40–90 ms per face on a busy 2-core machine, the dominant cost) are computed when a track starts and then
-about once a second.
+about once a second. A clip where this finds no face gets a second look for small faces (detector upsampling).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
-                embed_every: int = 25, min_detections: int = 3) -> list[FaceTrack]:
+                embed_every: int = 25, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
     """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
 
     Detection runs on frames 0, k, 2k, ... and the last frame; detections continue tracks by box overlap only, so an
@@ -210,7 +210,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
             for track, (points, box) in zip(active, predicted):
                 _append(track, i, times[i], box, points)
             continue
-        boxes = detect_faces(rgb, detect_side)
+        boxes = detect_faces(rgb, detect_side, upsample)
         pairs = sorted(((_iou(p[1], box), ti, di) for ti, p in enumerate(predicted) for di, box in enumerate(boxes)),
                        reverse=True)
         used_t: set[int] = set()
@@ -228,7 +228,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
             track.confirmed_until = len(track)
         for ti, track in enumerate(active):
             if ti not in used_t:
-                _confirm_tail(track, images, detect_side)
+                _confirm_tail(track, images, detect_side, upsample)
                 finished.append(track)
         for di, box in enumerate(boxes):
             if di not in used_d:
@@ -249,7 +249,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
     return kept
 
 
-def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int) -> bool:
+def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int, upsample: int) -> bool:
     """Whether the detector still finds a face on `box`, looking only at a crop around it."""
     h, w = image.shape[:2]
     bw, bh = box[2] - box[0], box[3] - box[1]
@@ -259,17 +259,17 @@ def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int) -> bool:
         return False
     factor = min(1.0, detect_side / max(h, w))  # the scale the full-frame detector used
     crop = _as_rgb(image[y0:y1, x0:x1])
-    found = detect_faces(crop, detect_side=max(1, int(round(max(crop.shape[:2]) * factor))))
+    found = detect_faces(crop, max(1, int(round(max(crop.shape[:2]) * factor))), upsample)
     shifted = box - np.array([x0, y0, x0, y0])
     return any(_iou(shifted, b) >= MIN_IOU for b in found)
 
 
-def _confirm_tail(track: FaceTrack, images: np.ndarray, detect_side: int) -> None:
+def _confirm_tail(track: FaceTrack, images: np.ndarray, detect_side: int, upsample: int) -> None:
     """Extend the confirmed part of a lost track over the carried frames the detector still sees (binary search)."""
     lo, hi = track.confirmed_until, len(track)
     while lo < hi:
         mid = (lo + hi) // 2
-        if _face_at(images[track.frames[mid]], track.boxes[mid], detect_side):
+        if _face_at(images[track.frames[mid]], track.boxes[mid], detect_side, upsample):
             track.confirmed_until = mid + 1
             lo = mid + 1
         else:
@@ -299,6 +299,20 @@ def _truncate(track: FaceTrack, length: int) -> None:
         setattr(track, name, getattr(track, name)[:length])
 
 
+def find_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+               small_face_probes: int = 4) -> tuple[list[FaceTrack], int]:
+    """(tracks, upsample used). When the normal pass finds no face, `small_face_probes` evenly spaced frames are
+    searched once more with the detector's 2x upsampling (faces down to about 40 px at `detect_side`); if any face
+    shows, the clip is tracked again in that mode (4x the detection cost, so detections are half as frequent)."""
+    tracks = track_faces(images, times, detect_every, detect_side)
+    if tracks or len(images) == 0 or small_face_probes <= 0:
+        return tracks, 0
+    picks = np.unique(np.linspace(0, len(images) - 1, small_face_probes + 2)[1:-1].round().astype(int))
+    if not any(detect_faces(images[i], detect_side, upsample=1) for i in picks):
+        return [], 0
+    return track_faces(images, times, detect_every * 2, detect_side, upsample=1), 1
+
+
 # Face and Lip read the same frames: keep the tracks of the last few clips so each clip is tracked once per process.
 _TRACK_CACHE: dict[tuple, list[FaceTrack]] = {}
 _CACHE_ORDER: list[tuple] = []
@@ -306,12 +320,12 @@ _CACHE_SIZE = 4
 
 
 def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "") -> list[FaceTrack]:
-    """`track_faces` on a media.Frames, cached per (key, frame spec, settings) when `key` (e.g. the clip's sha256) is set."""
+    """`find_faces` on a media.Frames, cached per (key, frame spec, settings) when `key` (e.g. the clip's sha256) is set."""
     cache_key = (key, frames.spec, detect_every, detect_side, len(frames)) if key else None
     with _LOCK:
         if cache_key is not None and cache_key in _TRACK_CACHE:
             return _TRACK_CACHE[cache_key]
-    tracks = track_faces(frames.images, frames.times, detect_every, detect_side)
+    tracks, _ = find_faces(frames.images, frames.times, detect_every, detect_side)
     if cache_key is not None:
         with _LOCK:
             _TRACK_CACHE[cache_key] = tracks
