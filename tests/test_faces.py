@@ -159,6 +159,7 @@ def lip_clips(tmp_path_factory):
     clips["silent"] = fp.talking_clip(out / "silent.mp4", ids[3], 0, seconds=3.2, seed=3, voice=False)
     clips["closed_lips"] = fp.talking_clip(out / "closed.mp4", ids[4], 0, seconds=3.2, seed=4, lips=False)
     clips["faceless"] = fp.faces_clip(out / "faceless.mp4", [], seconds=2.0)
+    clips["brief"] = fp.talking_clip(out / "brief.mp4", ids[5], 0, seconds=1.4, seed=5)
     return clips
 
 
@@ -181,6 +182,9 @@ def test_lip_statuses(lip_clips):
     m = evaluate(lip_clips["closed_lips"], speech, dims=("lip",))["lip"]
     assert m.status == "ok" and m.raw == lip.WORST and m.evidence["confident_tracks"] == 0, m.evidence
     assert evaluate(lip_clips["closed_lips"], no_speech, dims=("lip",))["lip"].status == "not_applicable"
+    # A face on screen too briefly to align anything.
+    brief = evaluate(lip_clips["brief"], speech, dims=("lip",))["lip"]
+    assert brief.status == "no_events" and brief.evidence["tracks"][0]["frames"] < lip.MIN_TRACK_FRAMES
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ syllable envelopes z stays below 2.5 in 95 % of draws at 80, 125 and 250 frames,
 raw = mean |offset| over confident tracks (z ≥ MIN_Z, at least MIN_TRACK_FRAMES frames).
 
 Statuses: no face track -> no_face when the prompt requires speech, else not_applicable. A face but no speech-band
-energy -> no_speech when speech is required, else not_applicable. Faces and speech but no track whose mouth follows the
+energy -> no_speech when speech is required, else not_applicable. Faces, but none on screen for MIN_TRACK_FRAMES
+frames -> no_events. Faces and speech but no track whose mouth follows the
 audio at any lag: worst value (8 frames) when speech is required (the visible speaker is not in sync within ±15 frames
 or does not move the lips), else not_applicable (the visible faces need not be the speaker).
 """
@@ -132,6 +133,9 @@ class LipLandmarkLite(Backend):
             entry.update(offset=offset, confidence=round(confidence, 3), z=round(float(z), 2), confident=bool(z >= MIN_Z),
                          mouth_motion=round(float(np.std(mouth)), 4))
             per_track.append(entry)
+        if not any("offset" in e for e in per_track):
+            return Measurement(Status.NO_EVENTS, evidence={"speech_band_s": round(speech_s, 2), "tracks": per_track[:12]},
+                               message=f"no face stays on screen for {MIN_TRACK_FRAMES} frames; too short to align")
         confident = [e for e in per_track if e.get("confident")]
         evidence = {"speech_band_s": round(speech_s, 2), "tracks": per_track[:12], "tracks_total": len(per_track),
                     "max_lag": MAX_LAG, "min_z": MIN_Z,
