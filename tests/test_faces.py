@@ -237,6 +237,9 @@ def test_speech_envelope_follows_band_energy():
     # Out-of-band rumble carries no speech energy.
     rumble = 0.5 * np.sin(2 * np.pi * 60 * np.arange(int(2 * rate)) / rate)
     assert lip.speech_seconds(lip.speech_envelope(rumble, rate, 50)) == 0.0
+    # A steady in-band hum is not speech either.
+    hum = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(int(2 * rate)) / rate)
+    assert lip.speech_seconds(lip.speech_envelope(hum, rate, 50)) == 0.0
 
 
 def test_missing_model_files_are_named(monkeypatch, tmp_path):

@@ -32,6 +32,7 @@ MIN_TRACK_FRAMES = 40
 MIN_Z = 2.5
 DECORRELATION_FRAMES = 6
 SPEECH_FLOOR_DBFS = -50.0  # band energy below this is silence
+ABOVE_QUIET_DB = 6.0  # ... and so is energy within this of the clip's quietest 10 % (steady noise or a music bed)
 MIN_SPEECH_SECONDS = 0.5
 WORST = 8.0
 
@@ -53,11 +54,11 @@ def speech_envelope(audio: np.ndarray, rate: int, n_frames: int, fps: float = FP
 
 
 def speech_seconds(envelope: np.ndarray, fps: float = FPS) -> float:
-    """Seconds of speech-band energy above the floor and well above the clip's own quiet level."""
+    """Seconds of speech-band energy above the floor and above the clip's own quiet level (steady sound is not speech)."""
     if envelope.size == 0:
         return 0.0
     db = 20 * np.log10(np.maximum(envelope, 1e-9))
-    threshold = max(SPEECH_FLOOR_DBFS, float(np.percentile(db, 10)) + 10.0)
+    threshold = max(SPEECH_FLOOR_DBFS, float(np.percentile(db, 10)) + ABOVE_QUIET_DB)
     return float(np.sum(db > threshold) / fps)
 
 
@@ -122,7 +123,8 @@ class LipLandmarkLite(Backend):
             return Measurement(Status.NOT_APPLICABLE, message="faces but no speech in the audio")
         per_track = []
         for track in tracks:
-            entry = {"track": track.track_id, "start_s": round(track.start, 2), "frames": len(track)}
+            entry = {"track": track.track_id, "start_s": round(track.start, 2), "end_s": round(track.end + 1 / FPS, 2),
+                     "frames": len(track)}
             if len(track) < MIN_TRACK_FRAMES:
                 entry["skipped"] = f"shorter than {MIN_TRACK_FRAMES} frames"
                 per_track.append(entry)

@@ -180,7 +180,7 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
-                embed_every: int = 25, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
+                embed_every: int = 30, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
     """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
 
     Detection runs on frames 0, k, 2k, ... and the last frame; detections continue tracks by box overlap only, so an
