@@ -255,3 +255,27 @@ def test_backends_registered_and_models_load():
     assert isinstance(get_backend("lip", "lite"), lip.LipLandmarkLite)
     models = pf.load_models()
     assert models is pf.load_models()
+
+
+def test_face_and_lip_share_one_tracking_per_clip(lip_clips, monkeypatch):
+    calls = []
+    original = pf.track_faces
+    monkeypatch.setattr(pf, "track_faces", lambda *a, **k: calls.append(1) or original(*a, **k))
+    pf._TRACK_CACHE.clear()
+    pf._CACHE_ORDER.clear()
+    both = evaluate(lip_clips["offset+3"], ann(1, 1, speech=True))
+    assert both["face"].status == "ok" and both["lip"].status == "ok"
+    assert len(calls) == 1
+
+
+def test_official_annotation_flows_to_face(official_suite_dir, face_clips):
+    from avgenbench.annotations import annotation_for
+    from avgenbench.suite import load_suite
+
+    suite = load_suite(official_suite_dir)
+    single = next(i for i in suite.items if i.expected_faces and (i.expected_faces.min_ids, i.expected_faces.max_ids) == (1, 1))
+    faceless = next(i for i in suite.items if i.expected_faces and i.expected_faces.max_ids == 0)
+    _, probes = face_clips
+    one_face = probes[0]["path"]
+    assert evaluate(one_face, annotation_for(suite, single).model_dump(), dims=("face",))["face"].raw >= 95
+    assert evaluate(one_face, annotation_for(suite, faceless).model_dump(), dims=("face",))["face"].status == "not_applicable"
