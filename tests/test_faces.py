@@ -92,6 +92,8 @@ def face_clips(tmp_path_factory):
         # The same person leaves and comes back (mirrored, tinted): still one identity.
         "return": fp.faces_clip(out / "return.mp4", [S(b, 0, 30, 200, 180), S(b, 45, n, 430, 180, 220, "cool")], seed=3),
         "empty": fp.faces_clip(out / "empty.mp4", [], seed=4),
+        # Look-alikes on screen together are two people.
+        "twins": fp.faces_clip(out / "twins.mp4", [S(b, 0, n, 170, 180, 200), S(b, 0, n, 470, 180, 200, "mirror")], seed=6),
         # Faces of about 45 px: below the plain HOG pass, found by the upsampled second look.
         "small": fp.faces_clip(out / "small.mp4", [S(a, 0, n, 200, 180, 90), S(c, 0, n, 440, 200, 90)], seed=5),
     }
@@ -101,7 +103,7 @@ def face_clips(tmp_path_factory):
 
 def test_face_counts_identities_exactly(face_clips):
     clips, probes = face_clips
-    for name, expected in (("three", 3), ("cut", 2), ("return", 1), ("small", 2)):
+    for name, expected in (("three", 3), ("cut", 2), ("return", 1), ("small", 2), ("twins", 2)):
         m = evaluate(clips[name], ann(expected, expected), dims=("face",))["face"]
         assert m.status == "ok", (name, m.message)
         assert m.evidence["primary_ids"] == expected, (name, m.evidence)

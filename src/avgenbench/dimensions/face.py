@@ -1,9 +1,11 @@
 """Face: primary identity count and stability (0–100, higher is better).
 
 Lite backend (dlib, see perception/faces.py): faces are detected and tracked over frames sampled at 25 fps (shared
-with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding at every detection
-(5 per second). Tracks are clustered into identities (average linkage of track-to-track median embedding distance,
-cut at SAME_IDENTITY). An identity is *primary* when its tracks cover at least PRIMARY_SHARE of the sampled frames.
+with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding when it starts and
+then about every 1.2 s. Tracks are clustered into identities (average linkage of track-to-track median embedding
+distance, cut at SAME_IDENTITY; tracks on screen together are never the same person). An identity is *primary* when
+its tracks cover at least PRIMARY_SHARE of the sampled frames. A face must be confirmed by three detections
+(about 0.8 s on screen) to form a track.
 
     Face = 40 · count_term + 60 · stability
     count_term = 1 inside [min_ids, max_ids], else max(0, 1 − gap / max(2, nearest bound))   (linear decay)
@@ -33,6 +35,7 @@ SAME_IDENTITY = 0.6
 STABLE_DISTANCE = 0.5
 CHANGED_DISTANCE = 0.65
 PRIMARY_SHARE = 0.15
+APART = 2.0  # distance given to tracks on screen together (dlib embeddings are unit-length, so at most 2 apart)
 MAX_TRACKS_IN_EVIDENCE = 12
 
 
@@ -48,17 +51,25 @@ def track_stability(embeddings: np.ndarray) -> float:
     return float(agreement(d[np.triu_indices(len(embeddings), 1)]).mean())
 
 
-def cluster_tracks(embedding_sets: list[np.ndarray]) -> list[int]:
-    """Identity label per track: average-linkage clustering of track-to-track median embedding distance."""
+def cluster_tracks(embedding_sets: list[np.ndarray], frame_sets: list[list[int]] | None = None) -> list[int]:
+    """Identity label per track: average-linkage clustering of track-to-track median embedding distance.
+
+    Tracks on screen at the same time are different people (look-alikes included): their distance is set to
+    APART, which keeps them in different identities.
+    """
     n = len(embedding_sets)
     if n <= 1:
         return [0] * n
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
+    spans = [(min(f), max(f)) for f in frame_sets] if frame_sets else None
     dist = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
+            if spans and spans[i][0] <= spans[j][1] and spans[j][0] <= spans[i][1]:
+                dist[i, j] = dist[j, i] = APART
+                continue
             pair = np.linalg.norm(embedding_sets[i][:, None] - embedding_sets[j][None], axis=2)
             dist[i, j] = dist[j, i] = float(np.median(pair))
     labels = fcluster(linkage(squareform(dist), method="average"), t=SAME_IDENTITY, criterion="distance")
@@ -68,6 +79,7 @@ def cluster_tracks(embedding_sets: list[np.ndarray]) -> list[int]:
 
 
 def count_term(count: int, low: int, high: int) -> float:
+    """1 inside [low, high]; outside, down by 1 / max(2, nearest bound) per identity too many or too few."""
     if low <= count <= high:
         return 1.0
     bound = low if count < low else high
@@ -106,7 +118,7 @@ class FaceDlibLite(Backend):
                 return Measurement(Status.OK, 100.0, evidence, "no face; the prompt allows none")
             return Measurement(Status.NO_FACE, evidence=evidence,
                                message=f"expected {expected.min_ids}–{expected.max_ids} face identities; no face was detected")
-        labels = cluster_tracks([t.embedding_array() for t in tracks])
+        labels = cluster_tracks([t.embedding_array() for t in tracks], [t.frames for t in tracks])
         n_frames = max(1, len(frames))
         identities = []
         for label in sorted(set(labels)):
