@@ -92,6 +92,9 @@ def face_clips(tmp_path_factory):
         # The same person leaves and comes back (mirrored, tinted): still one identity.
         "return": fp.faces_clip(out / "return.mp4", [S(b, 0, 30, 200, 180), S(b, 45, n, 430, 180, 220, "cool")], seed=3),
         "empty": fp.faces_clip(out / "empty.mp4", [], seed=4),
+        # Shot / reverse shot: two people framed alike, cut back and forth (hard cuts are not identity drift).
+        "reverse": fp.shots_clip(out / "reverse.mp4", [(10, [S(a, 0, 25, 320, 180)]), (11, [S(d, 0, 25, 320, 180)]),
+                                                       (10, [S(a, 0, 25, 320, 180)]), (11, [S(d, 0, 25, 330, 175)])]),
         # Look-alikes on screen together are two people.
         "twins": fp.faces_clip(out / "twins.mp4", [S(b, 0, n, 170, 180, 200), S(b, 0, n, 470, 180, 200, "mirror")], seed=6),
         # Faces of about 45 px: below the plain HOG pass, found by the upsampled second look.
@@ -103,7 +106,7 @@ def face_clips(tmp_path_factory):
 
 def test_face_counts_identities_exactly(face_clips):
     clips, probes = face_clips
-    for name, expected in (("three", 3), ("cut", 2), ("return", 1), ("small", 2), ("twins", 2)):
+    for name, expected in (("three", 3), ("cut", 2), ("return", 1), ("small", 2), ("twins", 2), ("reverse", 2)):
         m = evaluate(clips[name], ann(expected, expected), dims=("face",))["face"]
         assert m.status == "ok", (name, m.message)
         assert m.evidence["primary_ids"] == expected, (name, m.evidence)

@@ -115,6 +115,16 @@ def faces_clip(path: Path | str, spans: list[FaceSpan], seconds: float = 3.0, se
     return write_clip(path, frames, fps=FPS, audio=quiet, sample_rate=AUDIO_RATE)
 
 
+def shots_clip(path: Path | str, shots: list[tuple[int, list[FaceSpan]]], shot_seconds: float = 1.0) -> Path:
+    """Hard cuts between shots; each shot is (background seed, faces with frame ranges counted inside the shot)."""
+    per_shot = int(shot_seconds * FPS)
+    frames = []
+    for seed, spans in shots:
+        frames.extend(render_frames(per_shot, spans, seed=seed))
+    quiet = np.random.default_rng(0).normal(0, 1e-3, int(len(shots) * shot_seconds * AUDIO_RATE)).astype(np.float32)
+    return write_clip(path, frames, fps=FPS, audio=quiet, sample_rate=AUDIO_RATE)
+
+
 def _annotation(min_ids: int, max_ids: int, speech: bool = False) -> dict:
     return {"faces": {"min_ids": min_ids, "max_ids": max_ids}, "speech_required": speech, "source": "probe"}
 

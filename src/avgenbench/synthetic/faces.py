@@ -95,7 +95,7 @@ def _landmarks(identity: str, variant: str) -> np.ndarray:
     return landmarks_in(crop, box)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)
 def _mouth_crop(identity: str, variant: str, step: int) -> np.ndarray:
     crop = _apply_variant(_plain_crop(identity), variant)
     if step == 0:
