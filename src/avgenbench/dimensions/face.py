@@ -143,7 +143,7 @@ class FaceDlibLite(Backend):
             "identities": identities,
             "tracks": [
                 {"track": t.track_id, "identity": lab, "start_s": round(t.start, 2), "end_s": round(t.end + 1 / fps, 2),
-                 "face_px": round(t.face_height, 1), "detections": len(t.embeddings), "stability": round(s, 3)}
+                 "face_px": round(t.face_height, 1), "embeddings": len(t.embeddings), "stability": round(s, 3)}
                 for t, lab, s in list(zip(tracks, labels, stabilities))[:MAX_TRACKS_IN_EVIDENCE]
             ],
             "tracks_total": len(tracks),

@@ -115,6 +115,17 @@ def faces_clip(path: Path | str, spans: list[FaceSpan], seconds: float = 3.0, se
     return write_clip(path, frames, fps=FPS, audio=quiet, sample_rate=AUDIO_RATE)
 
 
+def morph_clip(path: Path | str, start: FaceSpan, end_identity: str, seconds: float = 3.0, seed: int = 0) -> Path:
+    """Gradual identity drift: the face cross-fades from `start.identity` to `end_identity` in place over the clip."""
+    n = int(seconds * FPS)
+    first = render_frames(n, [start], seed=seed)
+    last = render_frames(n, [FaceSpan(end_identity, start.start, start.end, start.cx, start.cy, start.height)], seed=seed)
+    weights = np.clip(np.linspace(-0.2, 1.2, n), 0, 1)
+    frames = [(a * (1 - w) + b * w).astype(np.uint8) for a, b, w in zip(first, last, weights)]
+    quiet = np.random.default_rng(seed).normal(0, 1e-3, int(seconds * AUDIO_RATE)).astype(np.float32)
+    return write_clip(path, frames, fps=FPS, audio=quiet, sample_rate=AUDIO_RATE)
+
+
 def shots_clip(path: Path | str, shots: list[tuple[int, list[FaceSpan]]], shot_seconds: float = 1.0) -> Path:
     """Hard cuts between shots; each shot is (background seed, faces with frame ranges counted inside the shot)."""
     per_shot = int(shot_seconds * FPS)
@@ -130,7 +141,8 @@ def _annotation(min_ids: int, max_ids: int, speech: bool = False) -> dict:
 
 
 def face_probes(out_dir: Path | str) -> list[dict]:
-    """Face probes: one and two stable identities; perturbed by identity drift and by extra identities."""
+    """Face probes: one and two stable identities; perturbed by identity drift (a swap in place, a gradual morph) and
+    by extra identities."""
     out = Path(out_dir)
     a, b, c, d = list_identities()[:4]
     n = int(3.0 * FPS)
@@ -145,6 +157,7 @@ def face_probes(out_dir: Path | str) -> list[dict]:
         {"path": str(faces_clip(out / "face_one.mp4", one)), "truth": {"identities": 1, "stable": True},
          "annotation": _annotation(1, 1),
          "perturbations": [{"name": "identity_drift", "path": str(faces_clip(out / "face_one_drift.mp4", drift))},
+                           {"name": "identity_morph", "path": str(morph_clip(out / "face_one_morph.mp4", one[0], b))},
                            {"name": "extra_identities", "path": str(faces_clip(out / "face_one_crowd.mp4", crowd))}]},
         {"path": str(faces_clip(out / "face_two.mp4", pair, seed=1)), "truth": {"identities": 2, "stable": True},
          "annotation": _annotation(2, 2),
