@@ -184,12 +184,13 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
                 embed_every: int = 30, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
     """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
 
-    Detection runs every k frames, on the last frame and right after each shot cut; detections continue tracks by box
-    overlap only, so an identity change in place within a shot stays inside one track (where Face's stability sees
-    it), while a cut ends every track (a reverse shot of another person is a new track, not a drift). Embeddings are computed when a
-    track starts and then at the first detection at least `embed_every` frames after the previous one. When a track
-    loses its face, a binary search with the detector over the carried frames finds where it really ended. A track must
-    be confirmed by at least `min_detections` detections to be kept (shorter ones are flashes or false positives).
+    Detection runs every k frames, on the last frame and right after each shot cut. Detections continue tracks by
+    box overlap only, so an identity change in place within a shot stays inside one track (where Face's stability
+    sees it), while a cut ends every track (a reverse shot of another person is a new track, not a drift).
+    Embeddings are computed when a track starts and then at the first detection at least `embed_every` frames after
+    the previous one. When a track loses its face, a binary search with the detector over the carried frames finds
+    where it really ended. A track must be confirmed by at least `min_detections` detections to be kept (shorter ones
+    are flashes or false positives).
     """
     n = len(images)
     if n == 0:
