@@ -297,7 +297,7 @@ def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
     assert verbatim["mode"] == "verbatim" and verbatim["score"] == 100.0 and verbatim["passed"]
     assert len(lb.model_calls()) == 1  # verbatim mode makes no judge call
     contextual = stages.speech_judge(client, item, [], "hello and welcome")
-    assert contextual == {"mode": "contextual", "score": 85.0, "passed": True, "reasons": ["on topic"]}
+    assert contextual == {"mode": "contextual", "score": 85.0, "passed": True, "reasons": ["on topic"], "calls": 1, "cached": 0}
     music = stages.music_judge(client, item, [{"kind": "note", "notes": ["A4"]}, {"kind": "chord", "notes": ["C", "E", "G"]},
                                               {"kind": "note", "notes": ["B3"]}], [{"onset": 0.1, "offset": 0.5, "note": "A4"}])
     assert music["score"] == pytest.approx(50.0)  # (1 + 0.5 + 0) / 3

@@ -20,6 +20,7 @@ from rich.table import Table
 from . import __version__
 from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
 from .dimensions.base import TIERS
+from .dimensions.lo_phy import LO_PHY_MODES
 from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
 from .store import RunTierConflict, Store
 from .suite import inspect_suite
@@ -132,6 +133,8 @@ def eval_cmd(
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Frozen annotations file (from `avgenbench annotate --out`) instead of SUITE_DIR/annotations.json."),
     whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
+    face_model: Optional[Path] = typer.Option(None, "--face-model", help="Paper tier: local InsightFace model pack folder (e.g. buffalo_l) for Face."),
+    lo_phy: str = typer.Option("videophy2", "--lo-phy", help="Paper tier Lo-Phy: videophy2 (needs its weights; unavailable here) or judge (judge-based 1–5, not VideoPhy-2)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
@@ -156,6 +159,11 @@ def eval_cmd(
     options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
     if whisper_model:
         options["whisper_model"] = str(whisper_model)
+    if face_model:
+        options["face_model"] = str(face_model)
+    if lo_phy not in LO_PHY_MODES:
+        _fail(f"unknown --lo-phy '{lo_phy}'; use one of {', '.join(LO_PHY_MODES)}", EXIT_BAD_INPUT)
+    options["lo_phy"] = lo_phy
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)

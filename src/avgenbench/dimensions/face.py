@@ -25,8 +25,12 @@ clip scores 100: the count is in range and there is no track to be unstable.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from ..judge import stages
+from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, FrameSpec, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
@@ -156,10 +160,143 @@ class FaceDlibLite(Backend):
         return Measurement(Status.OK, score, evidence, message)
 
 
+# paper tier: InsightFace ------------------------------------------------------------
+
+INSIGHT_FRAMES = FrameSpec(fps=2, max_side=960)
+INSIGHT_DET_SCORE = 0.5
+INSIGHT_SAME_IDENTITY = 0.65  # cosine distance cut between identities (ArcFace similarity above 0.35)
+INSIGHT_STABLE_SIM, INSIGHT_CHANGED_SIM = 0.5, 0.3  # agreement ramp on similarity to the identity's mean
+REC_HINTS = ("w600k", "glint", "arcface", "r100", "r50", "r34", "r18")
+
+
+def insightface_problem(model_dir: str | None) -> str | None:
+    """Why the InsightFace backend cannot run; None when the package and a local model pack are there."""
+    try:
+        import insightface  # noqa: F401
+    except ImportError:
+        return ("the paper tier of Face uses InsightFace, which is not installed here (pip install insightface) and "
+                "needs a local model pack passed as --face-model DIR (e.g. buffalo_l: det_10g.onnx + w600k_r50.onnx); "
+                "nothing is downloaded, and the lite dlib backend is never used in the paper tier")
+    if not model_dir:
+        return "the paper tier of Face needs --face-model DIR: a local InsightFace model pack (e.g. buffalo_l)"
+    det, rec = insightface_files(model_dir)
+    if det is None or rec is None:
+        return (f"--face-model {model_dir}: no InsightFace detection (det_*.onnx / scrfd*.onnx) and recognition "
+                f"({'/'.join(REC_HINTS)} *.onnx) models found there")
+    return None
+
+
+def insightface_files(model_dir: str | Path) -> tuple[Path | None, Path | None]:
+    root = Path(model_dir)
+    files = sorted(root.glob("*.onnx")) if root.is_dir() else []
+    det = next((f for f in files if f.name.startswith("det") or "scrfd" in f.name.lower()), None)
+    rec = next((f for f in files if any(h in f.name.lower() for h in REC_HINTS)), None)
+    return det, rec
+
+
+def score_identities(detections: list[tuple[int, np.ndarray]], n_frames: int, low: int, high: int) -> tuple[float, dict]:
+    """Face score from per-frame (frame index, unit embedding) detections: identities by average-linkage clustering
+    of cosine distance (faces in one frame are different people), primary when seen on at least PRIMARY_SHARE of the
+    frames; 40 · count_term + 60 · stability, stability = detection-weighted mean agreement of each embedding with
+    its identity's mean direction (1 at similarity >= 0.5, 0 at <= 0.3)."""
+    emb = np.stack([e for _, e in detections]).astype(np.float64)
+    frames = np.array([f for f, _ in detections])
+    if len(detections) == 1:
+        labels = np.zeros(1, int)
+    else:
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
+        dist = np.clip(1.0 - emb @ emb.T, 0.0, 2.0)
+        dist[frames[:, None] == frames[None]] = 2.0
+        np.fill_diagonal(dist, 0.0)
+        labels = fcluster(linkage(squareform(dist, checks=False), method="average"), t=INSIGHT_SAME_IDENTITY,
+                          criterion="distance")
+    identities, agreements = [], []
+    for label in sorted(set(labels.tolist())):
+        members = emb[labels == label]
+        centre = members.mean(axis=0)
+        centre /= np.linalg.norm(centre) + 1e-12
+        sims = members @ centre
+        agree = np.clip((sims - INSIGHT_CHANGED_SIM) / (INSIGHT_STABLE_SIM - INSIGHT_CHANGED_SIM), 0.0, 1.0)
+        agreements.extend(agree.tolist())
+        share = len(set(frames[labels == label].tolist())) / max(1, n_frames)
+        identities.append({"screen_share": round(share, 3), "detections": int(len(members)),
+                           "mean_similarity": round(float(sims.mean()), 3)})
+    primary = [i for i in identities if i["screen_share"] >= PRIMARY_SHARE]
+    stability = float(np.mean(agreements))
+    term = count_term(len(primary), low, high)
+    return 40.0 * term + 60.0 * stability, {"primary_ids": len(primary), "count_term": round(term, 3),
+                                             "stability": round(stability, 3), "identities": identities[:12]}
+
+
+class FaceInsightPaper(JudgeBackendBase):
+    """Paper tier: InsightFace (SCRFD detection + ArcFace embeddings) from a LOCAL model pack (`--face-model DIR`),
+    frames at 2 fps; expected face counts from the suite or frozen annotation, else the judge's (once per prompt)."""
+
+    name = "face-insightface"
+    version = "1"
+    judge_optional = True  # the judge only fills face counts the suite lacks
+
+    def __init__(self) -> None:
+        self._models = None
+
+    def needs(self) -> MediaNeeds:
+        return MediaNeeds(frames=(INSIGHT_FRAMES,))
+
+    def unavailable_reason(self, options) -> str | None:
+        return insightface_problem(options.get("face_model")) or optional_judge_reason(options)
+
+    def identity(self, options) -> tuple[str, str]:
+        name, version = super().identity(options)
+        return name, f"{version}+{Path(options.get('face_model') or 'no-model').name}"
+
+    def models(self, options):
+        if self._models is None:
+            from insightface.model_zoo import get_model
+
+            det_path, rec_path = insightface_files(options["face_model"])
+            gpu = options.get("face_gpu", True)
+            providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
+            det, rec = get_model(str(det_path), providers=providers), get_model(str(rec_path), providers=providers)
+            det.prepare(ctx_id=0 if gpu else -1, input_size=(640, 640), det_thresh=INSIGHT_DET_SCORE)
+            rec.prepare(ctx_id=0 if gpu else -1)
+            self._models = det, rec
+        return self._models
+
+    def judge(self, client, clip, ctx, repeats):
+        from insightface.app.common import Face
+
+        expected, source = stages.expected_faces(client, ctx.item, ctx.annotation)
+        if expected is None or expected[1] <= 0:
+            return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source}, message="the prompt expects no faces")
+        low, high = expected
+        det, rec = self.models(ctx.options)
+        frames = clip.frames_for(INSIGHT_FRAMES)
+        detections: list[tuple[int, np.ndarray]] = []
+        for i, image in enumerate(frames.images):
+            bgr = np.ascontiguousarray(image[..., ::-1])
+            boxes, points = det.detect(bgr, input_size=(640, 640))
+            for box, kps in zip(boxes, points if points is not None else [None] * len(boxes)):
+                if kps is None or box[4] < INSIGHT_DET_SCORE:
+                    continue
+                embedding = np.asarray(rec.get(bgr, Face(bbox=box[:4], kps=kps, det_score=box[4])), np.float64)
+                detections.append((i, embedding / (np.linalg.norm(embedding) + 1e-12)))
+        base = {"expected_ids": [low, high], "faces_from": source, "frames_sampled": len(frames),
+                "fps": INSIGHT_FRAMES.fps, "detections": len(detections), "calls": 0, "cached": 0}
+        if not detections:
+            if low == 0:
+                return {**base, "score": 100.0, "message": "no face; the prompt allows none"}
+            return Measurement(Status.NO_FACE, evidence=base, message=f"expected {low}–{high} face identities; none detected")
+        score, detail = score_identities(detections, len(frames), low, high)
+        return {**base, **detail, "score": score,
+                "message": f"{detail['primary_ids']} primary identities (expected {low}–{high}), stability {detail['stability']:.2f}"}
+
+
 DIMENSION = Dimension(
     id="face", display="Face", group="fine", unit="score 0–100", higher_is_better=True,
     normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES,)),
     annotations_used=("faces",),
-    backends={"lite": FaceDlibLite},
+    backends={"lite": FaceDlibLite, "paper": FaceInsightPaper},
     description="Expected number of stable face identities.",
 )

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 
 from ..annotations import MusicConstraint
+from ..judge import stages
+from ..judge.dimension_backend import JudgeBackendBase
 from ..media import Clip, MediaNeeds
 from ..perception import pitch
 from ..perception.pitch import Note
@@ -298,10 +300,57 @@ class MusicBasicPitchLite(Backend):
         return Measurement(Status.OK, raw, evidence)
 
 
+class MusicBasicPitchJudgePaper(JudgeBackendBase):
+    """Paper tier: the lite Basic Pitch transcription (same model and thresholds), the prompt's pitch constraints as
+    extracted by the judge (frozen annotation, else asked once per prompt and cached), and the judge's verdict per
+    constraint; score = 100 × (satisfied + 0.5 × partial) / constraints, computed here. The lite rule score is kept in
+    the evidence as a cross-check."""
+
+    name = "music-basicpitch-judge"
+    version = "1"
+    MAX_NOTES_SENT = 80
+
+    def __init__(self) -> None:
+        self._lite = MusicBasicPitchLite()  # its transcription settings and model cache
+
+    def needs(self) -> MediaNeeds:
+        return MediaNeeds(audio_rates=(RATE,), needs_audio=True)
+
+    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+        return pitch.model_missing_reason() or super().unavailable_reason(options)
+
+    def judge(self, client, clip, ctx, repeats):
+        constraints, source = stages.music_constraints(client, ctx.item, ctx.annotation)
+        if not constraints:
+            return Measurement(Status.NOT_APPLICABLE, evidence={"constraints_from": source},
+                               message="the prompt names no explicit notes, chords or scales")
+        try:
+            known = [t.midi for c in constraints for t in targets_of(c) if t.midi is not None]
+        except ValueError as exc:
+            return Measurement(Status.ERROR, message=f"unreadable music constraint: {exc}")
+        listed = [{"index": i, "kind": c.kind, "notes": c.notes, "octave_strict": c.octave_strict}
+                  for i, c in enumerate(constraints)]
+        base = {"constraints_from": source, "expected": listed}
+        audio = clip.audio_at(RATE)
+        loudest = float(pitch.frame_rms(audio, len(audio) // pitch.HOP + 1).max()) if audio.size else 0.0
+        level = 20 * math.log10(loudest + 1e-12)
+        notes = [] if level < SILENCE_DBFS else self._lite.transcribe(audio, max([MAX_MIDI] + [m + 2 for m in known]))
+        if not notes:  # nothing to compare: decided without asking
+            return {"score": 0.0, **base, "detected": [], "audio_peak_frame_dbfs": round(level, 1), "calls": 0,
+                    "cached": 0, "message": "no musical note was detected"}
+        sent = [{"onset": round(n.onset, 3), "offset": round(n.offset, 3), "note": n.name} for n in notes[:self.MAX_NOTES_SENT]]
+        result = stages.repeated(lambda k: stages.music_judge(client, ctx.item, listed, sent, k), repeats)
+        rule_raw, _ = score_notes(notes, constraints)
+        result.update(base, detected=[_note_entry(n) for n in notes[:MAX_LISTED]], detected_count=len(notes),
+                      lite_rule_score=round(rule_raw, 1),
+                      rule="100 × (satisfied + 0.5 × partial) / constraints; a constraint without a verdict is violated")
+        return result
+
+
 DIMENSION = Dimension(
     id="music", display="Music", group="fine", unit="score 0–100", higher_is_better=True,
     normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("music",),
-    backends={"lite": MusicBasicPitchLite},
+    backends={"lite": MusicBasicPitchLite, "paper": MusicBasicPitchJudgePaper},
     description="Notes, sequences and chords as the prompt asks.",
 )

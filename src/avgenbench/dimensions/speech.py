@@ -23,6 +23,8 @@ from typing import Any
 
 from .. import vad
 from ..asr import AsrError, load_asr, model_dir_problem, normalize_words, word_error_rate
+from ..judge import stages
+from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
@@ -101,10 +103,65 @@ class SpeechVadLite(Backend):
         return Measurement(Status.OK, verbatim, evidence, f"WER {wer.wer:.2f} against the expected lines")
 
 
+NEEDS_WHISPER = ("the paper tier of Speech needs a Whisper model: pass --whisper-model PATH (a local faster-whisper "
+                 "model folder, e.g. a copy of Systran/faster-whisper-large-v3); it never falls back to the lite voice-activity score")
+
+
+class SpeechWhisperJudgePaper(JudgeBackendBase):
+    """Paper tier: a faster-whisper transcript from a LOCAL model; quoted lines are scored verbatim in code (exact up to
+    punctuation and case), otherwise the judge rates the transcript against the prompt (contextual mode). 0–100."""
+
+    name = "speech-whisper-judge"
+    version = "1"
+    judge_optional = True  # verbatim mode needs no judge
+
+    def needs(self) -> MediaNeeds:
+        return MediaNeeds(audio_rates=(RATE,), needs_audio=True)
+
+    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+        model = options.get("whisper_model")
+        if not model:
+            return NEEDS_WHISPER
+        problem = model_dir_problem(model)
+        if problem:
+            return f"--whisper-model: {problem}"
+        return optional_judge_reason(options)
+
+    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+        name, version = super().identity(options)
+        return name, f"{version}+{Path(options.get('whisper_model') or 'no-model').name}"
+
+    def judge(self, client, clip, ctx, repeats):
+        ann = ctx.annotation
+        lines = [line for line in ann.speech_lines if line.strip()]
+        expected = {"speech_required": ann.speech_required, "lines": lines[:6]}
+        if not ann.speech_required:
+            return Measurement(Status.NOT_APPLICABLE, evidence=expected, message="prompt requires no speech")
+        if not lines and client is None:
+            return Measurement(Status.NO_JUDGE, evidence=expected,
+                               message="no quoted lines: contextual speech judging needs --judge")
+        audio = clip.audio_at(RATE)
+        if audio.size == 0:
+            return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
+        try:
+            transcript = load_asr(ctx.options["whisper_model"]).transcribe(audio)
+        except AsrError as exc:
+            return Measurement(Status.ERROR, evidence=expected, message=str(exc))
+        asr = {"model": Path(ctx.options["whisper_model"]).name, "language": transcript.language,
+               "transcript": transcript.text[:300]}
+        if not normalize_words(transcript.text):
+            return {"score": 0.0, "mode": "verbatim" if lines else "contextual", "expected": expected, "asr": asr,
+                    "calls": 0, "cached": 0, "message": "speech required; no words were recognised"}
+        result = stages.repeated(lambda k: stages.speech_judge(client, ctx.item, lines, transcript.text, k),
+                                 1 if lines else repeats)
+        result.update(expected=expected, asr=asr)
+        return result
+
+
 DIMENSION = Dimension(
     id="speech", display="Speech", group="fine", unit="score 0–100", higher_is_better=True,
     normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("speech_required", "speech_lines"),
-    backends={"lite": SpeechVadLite},
+    backends={"lite": SpeechVadLite, "paper": SpeechWhisperJudgePaper},
     description="Speech the prompt asks for.",
 )

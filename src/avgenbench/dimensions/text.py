@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
+from ..judge import stages
+from ..judge.dimension_backend import JudgeBackendBase
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 FRAMES = FrameSpec(fps=1.0, max_side=960, gray=False)
@@ -262,10 +264,52 @@ class TextOcrLite(Backend):
         return Measurement(Status.OK, raw, evidence, f"{seen}/{len(results)} required strings seen")
 
 
+class TextJudgePaper(JudgeBackendBase):
+    """Paper tier: the lite PP-OCR reading (PaddleOCR's own models in ONNX form) summarised as text tracks, then the
+    judge decides whether text is required, what text is present (none / noise / incidental / required) and five
+    0–100 subscores; the score is their mean, computed here. Scored when text is required or incidental, as in the
+    paper; required text that is absent scores 0; otherwise not applicable."""
+
+    name = "text-ocr-judge"
+    version = "1"
+
+    def __init__(self) -> None:
+        self._ocr = TextOcrLite()  # the same OCR engine and availability check as lite
+
+    def needs(self) -> MediaNeeds:
+        return MediaNeeds(frames=(FRAMES,))
+
+    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+        return self._ocr.unavailable_reason(options) or super().unavailable_reason(options)
+
+    def judge(self, client, clip, ctx, repeats):
+        frames_in = clip.frames_for(FRAMES)
+        if len(frames_in) == 0:
+            return Measurement(Status.TOO_SHORT, message="no frame was sampled")
+        frames = read_frames(self._ocr.engine(ctx.options), frames_in.times, frames_in.images)
+        tracks = text_tracks(frames)
+        required = [t for t in ctx.annotation.required_text if normalize_text(t)]
+        ocr = {"frames_read": len(frames), "fps": FRAMES.fps, "tracks": tracks[:8], "required": required}
+        if not tracks:  # nothing on screen: decided without asking
+            if required:
+                return {"score": 0.0, "ocr": ocr, "calls": 0, "cached": 0,
+                        "message": "the prompt requires text; none was read"}
+            return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": ocr}, message="no text read and none required")
+        first = stages.text_judge(client, ctx.item, required, tracks)
+        if first["score"] is None:
+            return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": ocr, "verdict": first["verdict"], "judge": client.label},
+                               message=f"text presence '{first['verdict'].get('presence')}' and none required: not scored")
+        result = stages.repeated(lambda k: first if k == 0 else stages.text_judge(client, ctx.item, required, tracks, k),
+                                 repeats)
+        result["ocr"] = ocr
+        result["rule"] = "mean of legibility, temporal and spatial stability, completeness, prompt match (judge's 0–100)"
+        return result
+
+
 DIMENSION = Dimension(
     id="text", display="Text", group="fine", unit="score 0–100", higher_is_better=True,
     normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES,)),
     annotations_used=("required_text",),
-    backends={"lite": TextOcrLite},
+    backends={"lite": TextOcrLite, "paper": TextJudgePaper},
     description="Required on-screen text, legible and stable.",
 )

@@ -1,4 +1,5 @@
-"""Shared base for the paper-tier judge backends of Hi-Phy, Holistic and judge-based Lo-Phy."""
+"""Shared base for the paper-tier backends that use the judge: Hi-Phy, Holistic, Text, Speech, Music, Face, and the
+judge-based Lo-Phy. `judge_optional` backends also run without a judge (Speech verbatim mode, Face with suite counts)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .types import BudgetExhausted, JudgeError
 
 class JudgeBackendBase(Backend):
     tier = "paper"
+    judge_optional = False  # True: `judge` is called with client None when no judge is configured
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         # Rows made with another judge are redone, never mixed with this judge's.
@@ -22,20 +24,31 @@ class JudgeBackendBase(Backend):
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         client = ctx.judge if ctx.judge is not None else client_from_options(ctx.options)
-        if client is None:
+        if client is None and not self.judge_optional:
             return Measurement(Status.NO_JUDGE, message="no judge configured")
         repeats = int(ctx.options.get("judge_repeats") or 1)
         try:
             result = self.judge(client, clip, ctx, repeats)
         except BudgetExhausted as exc:
-            return Measurement(Status.ERROR, message=str(exc), evidence={"judge": client.label, "budget_stop": True})
+            return Measurement(Status.ERROR, message=str(exc), evidence={"judge": _label(client), "budget_stop": True})
         except JudgeError as exc:
-            return Measurement(Status.ERROR, message=f"judge failed: {exc}", evidence={"judge": client.label})
+            return Measurement(Status.ERROR, message=f"judge failed: {exc}", evidence={"judge": _label(client)})
         if isinstance(result, Measurement):
             return result
-        evidence = {k: v for k, v in result.items() if k != "score"}
-        evidence["judge"] = client.label
-        return Measurement(Status.OK, result["score"], evidence)
+        evidence = {k: v for k, v in result.items() if k not in ("score", "message")}
+        evidence["judge"] = _label(client)
+        return Measurement(Status.OK, result["score"], evidence, str(result.get("message", "")))
 
     def judge(self, client, clip: Clip, ctx: ItemContext, repeats: int) -> dict[str, Any] | Measurement:
         raise NotImplementedError
+
+
+def _label(client) -> str | None:
+    return client.label if client is not None else None
+
+
+def optional_judge_reason(options: dict[str, Any]) -> str | None:
+    """For backends that can run without a judge: a reason only when a judge was asked for and cannot be built."""
+    if not options.get("judge"):
+        return None
+    return judge_unavailable_reason(options)

@@ -134,29 +134,40 @@ def lo_phy_once(client: JudgeClient, clip: Clip, item: PromptItem, repeat: int =
             "calls": answer.calls, "cached": int(answer.cached)}
 
 
-def text_judge(client: JudgeClient, item: PromptItem, required_text: list[str], tracks: list[dict[str, Any]]) -> dict[str, Any]:
+def text_judge(client: JudgeClient, item: PromptItem, required_text: list[str], tracks: list[dict[str, Any]],
+               repeat: int = 0) -> dict[str, Any]:
     """For the Text dimension's paper tier: OCR track summaries + prompt -> verdict and score (None: not scored)."""
-    answer = client.ask(request("text.judge", prompt=item.prompt, required_text=json.dumps(required_text, ensure_ascii=False),
+    answer = client.ask(request("text.judge", repeat=repeat, prompt=item.prompt,
+                                required_text=json.dumps(required_text, ensure_ascii=False),
                                 tracks=json.dumps(tracks, ensure_ascii=False)))
-    return {"verdict": answer.data, "score": scoring.text_score(answer.data)}
+    return {"verdict": answer.data, "score": scoring.text_score(answer.data), "calls": answer.calls,
+            "cached": int(answer.cached)}
 
 
-def speech_judge(client: JudgeClient | None, item: PromptItem, lines: list[str], transcript: str) -> dict[str, Any]:
+def speech_judge(client: JudgeClient | None, item: PromptItem, lines: list[str], transcript: str,
+                 repeat: int = 0) -> dict[str, Any]:
     """Verbatim mode when the prompt quotes lines (computed here, no judge call); contextual mode asks the judge."""
     if lines:
         score, details = scoring.speech_verbatim(lines, transcript)
-        return {"mode": "verbatim", "score": score, "passed": scoring.speech_passes(score), "lines": details}
+        return {"mode": "verbatim", "score": score, "passed": scoring.speech_passes(score), "lines": details,
+                "calls": 0, "cached": 0}
     if client is None:
         raise ValueError("contextual speech judging needs a judge")
-    answer = client.ask(request("speech.judge", prompt=item.prompt, transcript=transcript))
+    answer = client.ask(request("speech.judge", repeat=repeat, prompt=item.prompt, transcript=transcript))
     score = float(answer.data["score"])
-    return {"mode": "contextual", "score": score, "passed": scoring.speech_passes(score), "reasons": answer.data["reasons"]}
+    return {"mode": "contextual", "score": score, "passed": scoring.speech_passes(score),
+            "reasons": [r[:160] for r in answer.data["reasons"][:4]], "calls": answer.calls, "cached": int(answer.cached)}
 
 
-def music_judge(client: JudgeClient, item: PromptItem, constraints: list[dict[str, Any]], notes: list[dict[str, Any]]) -> dict[str, Any]:
-    answer = client.ask(request("music.judge", prompt=item.prompt, constraints=json.dumps(constraints, ensure_ascii=False),
+def music_judge(client: JudgeClient, item: PromptItem, constraints: list[dict[str, Any]], notes: list[dict[str, Any]],
+                repeat: int = 0) -> dict[str, Any]:
+    answer = client.ask(request("music.judge", repeat=repeat, prompt=item.prompt,
+                                constraints=json.dumps(constraints, ensure_ascii=False),
                                 notes=json.dumps(notes, ensure_ascii=False)))
-    return {"verdicts": answer.data["verdicts"], "score": scoring.music_score(len(constraints), answer.data["verdicts"])}
+    verdicts = [{"index": v.get("index"), "verdict": v.get("verdict"), "reason": str(v.get("reason", ""))[:160]}
+                for v in answer.data["verdicts"]]
+    return {"verdicts": verdicts, "score": scoring.music_score(len(constraints), answer.data["verdicts"]),
+            "calls": answer.calls, "cached": int(answer.cached)}
 
 
 def repeated(run_once: Callable[[int], dict[str, Any]], repeats: int) -> dict[str, Any]:
@@ -177,3 +188,35 @@ def _short(violation: dict[str, Any]) -> dict[str, Any]:
     keep = {k: violation.get(k) for k in ("category", "severity", "start_s", "end_s")}
     keep["description"] = str(violation.get("description", ""))[:160]
     return keep
+
+
+# what the prompt requires, for the paper tiers of Music and Face ------------------
+
+def judge_made(annotation) -> bool:
+    return str(getattr(annotation, "source", "")).startswith("judge:")
+
+
+def music_constraints(client: JudgeClient | None, item: PromptItem, annotation) -> tuple[list, str]:
+    """Pitch constraints: from a frozen judge annotation, else extracted by the judge once per prompt (cached),
+    else (no judge) the rule-based annotation's. Returns (MusicConstraint list, where they came from)."""
+    if judge_made(annotation) or client is None:
+        return list(annotation.music), ("frozen judge annotation" if judge_made(annotation) else "rule-based annotation")
+    from ..annotations import MusicConstraint
+    from .annotate import note_midi
+
+    req = prompt_requirements(client, item)
+    return [MusicConstraint(kind=c["kind"], notes=c["notes"], midi=[note_midi(n) for n in c["notes"]],
+                            octave_strict=bool(c["octave_strict"]), source_text=c.get("source_text", ""))
+            for c in req["music"]], f"judge {load('prompt.requirements').tag}"
+
+
+def expected_faces(client: JudgeClient | None, item: PromptItem, annotation) -> tuple[tuple[int, int] | None, str]:
+    """(min_ids, max_ids): the suite's or frozen annotation's range, else the judge's (once per prompt, cached)."""
+    if annotation.faces is not None:
+        return (annotation.faces.min_ids, annotation.faces.max_ids), "annotation"
+    if client is None:
+        return None, "none"
+    faces = prompt_requirements(client, item)["faces"]
+    if faces["max_ids"] < faces["min_ids"]:
+        return None, "judge (unusable range)"
+    return (int(faces["min_ids"]), int(faces["max_ids"])), f"judge {load('prompt.requirements').tag}"
