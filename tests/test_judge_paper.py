@@ -272,3 +272,23 @@ def test_insightface_scoring_arithmetic_and_judge_face_counts(server, env):
     assert rules.faces is None
     assert expected_faces(client, item, rules) == ((1, 1), "judge prompt.requirements@1")
     assert expected_faces(None, item, rules) == (None, "none")
+
+
+def test_paper_tier_without_judge_or_models_says_what_is_missing(bench, env, server):
+    out = env / "out"
+    result = cli("eval", bench / "model_a", "--suite", bench / "suite", "--out", out, "--tier", "paper",
+                 "--dimensions", ALL_DIMS, "--json")
+    assert result.exit_code == 0, result.output
+    rows = rows_of(out)
+    for key in (SIGN, NARRATOR):
+        for dim in ("text", "music", "hi_phy", "holistic"):
+            assert rows[(key, dim)]["status"] == "no_judge" and "--judge" in rows[(key, dim)]["message"]
+        assert rows[(key, "lo_phy")]["status"] == "error" and "VideoPhy-2" in rows[(key, "lo_phy")]["message"]
+        assert rows[(key, "speech")]["status"] == "error" and "Whisper" in rows[(key, "speech")]["message"]
+        assert rows[(key, "face")]["status"] == "error" and "InsightFace" in rows[(key, "face")]["message"]
+    score = json.loads(cli("score", out, "--json").stdout)
+    assert score["total"] is None and score["coverage"] == 0  # nothing scored, nothing faked
+    bad = cli("eval", bench / "model_a", "--suite", bench / "suite", "--out", env / "bad", "--tier", "paper",
+              "--dimensions", "lo_phy", "--lo-phy", "gpt", "--json")
+    assert bad.exit_code == 2 and "unknown --lo-phy" in bad.output
+    assert server.model_calls() == []
