@@ -256,9 +256,13 @@ class FaceInsightPaper(JudgeBackendBase):
             from insightface.model_zoo import get_model
 
             det_path, rec_path = insightface_files(options["face_model"])
-            gpu = options.get("face_gpu", True)
+            import onnxruntime
+
+            gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
             providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
             det, rec = get_model(str(det_path), providers=providers), get_model(str(rec_path), providers=providers)
+            if det is None or rec is None:
+                raise RuntimeError(f"InsightFace could not load {det_path.name} / {rec_path.name} from {det_path.parent}")
             det.prepare(ctx_id=0 if gpu else -1, input_size=(640, 640), det_thresh=INSIGHT_DET_SCORE)
             rec.prepare(ctx_id=0 if gpu else -1)
             self._models = det, rec
@@ -268,7 +272,10 @@ class FaceInsightPaper(JudgeBackendBase):
         from insightface.app.common import Face
 
         expected, source = stages.expected_faces(client, ctx.item, ctx.annotation)
-        if expected is None or expected[1] <= 0:
+        if expected is None:
+            return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source},
+                               message="no expected face count (suite, frozen annotation or --judge)")
+        if expected[1] <= 0:
             return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source}, message="the prompt expects no faces")
         low, high = expected
         det, rec = self.models(ctx.options)

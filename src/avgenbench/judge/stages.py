@@ -140,7 +140,8 @@ def text_judge(client: JudgeClient, item: PromptItem, required_text: list[str], 
     answer = client.ask(request("text.judge", repeat=repeat, prompt=item.prompt,
                                 required_text=json.dumps(required_text, ensure_ascii=False),
                                 tracks=json.dumps(tracks, ensure_ascii=False)))
-    return {"verdict": answer.data, "score": scoring.text_score(answer.data), "calls": answer.calls,
+    verdict = {k: (v[:200] if isinstance(v, str) else v) for k, v in answer.data.items()}
+    return {"verdict": verdict, "score": scoring.text_score(answer.data), "calls": answer.calls,
             "cached": int(answer.cached)}
 
 
