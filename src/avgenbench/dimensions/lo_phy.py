@@ -29,9 +29,9 @@ class LoPhyJudge(JudgeBackendBase):
         return result
 
 
-VIDEOPHY2_MISSING = ("the paper tier of Lo-Phy uses VideoPhy-2 (a 7B auto-evaluator needing a GPU and local weights), "
-                     "which this version cannot run; pass --lo-phy judge for a judge-based 1–5 rating "
-                     "(labelled as such, not VideoPhy-2)")
+VIDEOPHY2_MISSING = ("the paper tier of Lo-Phy uses VideoPhy-2 (videophy_2_auto: a 7B mPLUG-Owl-Video evaluator that "
+                     "needs its own inference code, a GPU and local weights), which this version cannot run; pass "
+                     "--lo-phy judge for a judge-based 1–5 rating (labelled as such, not VideoPhy-2)")
 LO_PHY_MODES = ("videophy2", "judge")
 
 
