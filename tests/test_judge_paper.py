@@ -195,7 +195,7 @@ def test_openai_paper_eval_scores_every_judge_dimension_and_warm_rerun_makes_zer
     assert sum(asked.values()) == sum(per_prompt.values()) + 1  # + the retried 500
     assert all(per_prompt[t] <= asked[t] <= per_prompt[t] + 1 for t in per_prompt) and set(asked) == set(per_prompt)
     assert first["judge"]["failed"] == 0 and first["judge"]["cache_hits"] == 0
-    assert rows[(SIGN, "text")]["backend_version"].endswith("+openai:gpt-4o?backoff=0.01&timeout=10")
+    assert rows[(SIGN, "text")]["backend_version"] == "1+openai:gpt-4o"  # the judge, not its timeout, is the identity
 
     before = len(server.model_calls())
     warm = paper_eval(bench, "model_a", bench / "suite", out, "openai:gpt-4o?backoff=0.01&timeout=10",
@@ -203,6 +203,12 @@ def test_openai_paper_eval_scores_every_judge_dimension_and_warm_rerun_makes_zer
     assert len(server.model_calls()) == before and warm["judge"]["api_calls"] == 0
     assert warm["judge"]["cache_hits"] == sum(per_prompt.values())
     check_scores(rows_of(out), "judge prompt.requirements")
+
+    # A new timeout is the same judge: finished rows are kept (only the two tool errors per clip are retried).
+    kept = paper_eval(bench, "model_a", bench / "suite", out, "openai:gpt-4o?backoff=0.01&timeout=30",
+                      f"{server.url}/v1", "--lo-phy", "judge")
+    assert kept["eval"]["rows_skipped"] == 2 * 5 and kept["eval"]["rows_written"] == 2 * 2
+    assert len(server.model_calls()) == before
 
     # Without --lo-phy judge the paper Lo-Phy says VideoPhy-2 is needed; nothing is asked or decoded for it.
     plain = cli("eval", bench / "model_a", "--suite", bench / "suite", "--out", env / "plain", "--tier", "paper",

@@ -240,12 +240,16 @@ class FaceInsightPaper(JudgeBackendBase):
 
     def __init__(self) -> None:
         self._models = None
+        self._problems: dict[str | None, str | None] = {}  # model dir -> why it cannot run (checked once)
 
     def needs(self) -> MediaNeeds:
         return MediaNeeds(frames=(INSIGHT_FRAMES,))
 
     def unavailable_reason(self, options) -> str | None:
-        return insightface_problem(options.get("face_model")) or optional_judge_reason(options)
+        model = options.get("face_model")
+        if model not in self._problems:
+            self._problems[model] = insightface_problem(model)
+        return self._problems[model] or optional_judge_reason(options)
 
     def identity(self, options) -> tuple[str, str]:
         name, version = super().identity(options)

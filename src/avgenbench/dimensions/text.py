@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..media import Clip, FrameSpec, MediaNeeds
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
+from ..media import Clip, FrameSpec, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 FRAMES = FrameSpec(fps=1.0, max_side=960, gray=False)

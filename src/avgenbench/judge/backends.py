@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from typing import Any
 
-from .spec import JudgeSpec
+from .spec import ANSWER_SETTINGS, JudgeSpec
 from .types import AudioPart, FramesPart, JudgeError, JudgeRequest, RawReply, TextPart, TransientError, Usage, VideoPart
 
 
@@ -48,9 +48,8 @@ class JudgeBackend(ABC):
 
     def identity(self) -> dict[str, Any]:
         """What changes the answers (part of the cache key): backend, model and media settings, not timeouts or keys."""
-        media_keys = ("fps", "inline_mb", "media_resolution", "video", "frames", "frame_side", "audio", "max_output_tokens")
         return {"backend": self.name, "model": self.model,
-                "media": {k: v for k, v in sorted(self.spec.settings.items()) if k in media_keys}}
+                "media": {k: v for k, v in sorted(self.spec.settings.items()) if k in ANSWER_SETTINGS}}
 
     @contextmanager
     def media_session(self):

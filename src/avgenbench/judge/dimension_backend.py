@@ -8,6 +8,7 @@ from typing import Any
 from ..dimensions.base import Backend, ItemContext, Measurement, Status
 from ..media import Clip
 from .client import client_from_options, judge_unavailable_reason
+from .spec import answer_identity
 from .types import BudgetExhausted, JudgeError
 
 
@@ -16,8 +17,10 @@ class JudgeBackendBase(Backend):
     judge_optional = False  # True: `judge` is called with client None when no judge is configured
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        # Rows made with another judge are redone, never mixed with this judge's.
-        return self.name, f"{self.version}+{options.get('judge') or 'no-judge'}"
+        # Rows made with another judge (model or answer-changing setting) are redone, never mixed with this judge's;
+        # a new timeout or retry count keeps them.
+        judge = options.get("judge")
+        return self.name, f"{self.version}+{answer_identity(judge) if judge else 'no-judge'}"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         return judge_unavailable_reason(options)

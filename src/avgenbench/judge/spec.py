@@ -17,6 +17,9 @@ DEFAULTS = {
     "openai": {"video": "frames", "frames": "12", "frame_side": "512", "audio": "1",
                "response_format": "json_schema", "max_output_tokens": "4096"},
 }
+# Settings that change what the judge answers (part of cache keys and stored row identities); the others (timeouts,
+# retries, concurrency, prices) do not.
+ANSWER_SETTINGS = ("fps", "inline_mb", "media_resolution", "video", "frames", "frame_side", "audio", "max_output_tokens")
 COMMON = {"timeout": "120", "retries": "4", "backoff": "2", "concurrency": "4", "rpm": "0",
           "price_in": "", "price_out": ""}
 
@@ -60,3 +63,14 @@ def parse_spec(text: str) -> JudgeSpec:
     if kind == "openai" and settings["response_format"] not in ("json_schema", "json_object", "none"):
         raise ValueError("openai judge setting response_format must be json_schema, json_object or none")
     return JudgeSpec(kind, model.strip(), settings)
+
+
+def answer_identity(text: str) -> str:
+    """'kind:model' plus the non-default settings that change answers: 'openai:gpt-4o?frames=24'."""
+    try:
+        spec = parse_spec(text)
+    except ValueError:
+        return text
+    extra = "&".join(f"{k}={v}" for k, v in sorted(spec.settings.items())
+                     if k in ANSWER_SETTINGS and v != DEFAULTS[spec.kind].get(k))
+    return spec.label + (f"?{extra}" if extra else "")
