@@ -298,3 +298,33 @@ def test_paper_tier_without_judge_or_models_says_what_is_missing(bench, env, ser
               "--dimensions", "lo_phy", "--lo-phy", "gpt", "--json")
     assert bad.exit_code == 2 and "unknown --lo-phy" in bad.output
     assert server.model_calls() == []
+
+
+def test_text_not_asked_for_is_scored_when_incidental_and_skipped_when_noise(bench, env, server):
+    """The sign clip under a prompt that asks no text: the judge's presence verdict decides inclusion, as in the paper."""
+    from avgenbench.annotations import PromptAnnotation
+    from avgenbench.dimensions.base import ItemContext
+    from avgenbench.dimensions.text import TextJudgePaper
+    from avgenbench.media import decode
+    from avgenbench.suite import PromptItem
+
+    item = PromptItem(CATEGORY, 9, "Shop sign", "A quiet shop window at night.")
+    backend = TextJudgePaper()
+    clip = decode(bench / "model_a" / CATEGORY / "Shop sign.mp4", backend.needs())
+    options = {"judge": "openai:gpt-4o?backoff=0.01", "judge_base_url": f"{server.url}/v1",
+               "judge_cache": str(env / "cache" / "judge.sqlite"), "judge_session": "t1", "judge_repeats": 1}
+    verdict = {"text_required": False, "legibility": 100, "temporal_stability": 90, "spatial_stability": 80,
+               "completeness": 70, "prompt_match": 60}
+    original = server.answer
+    try:
+        server.answer = lambda schema, body: {**verdict, "presence": "incidental"}
+        m = backend.measure(clip, ItemContext(item, PromptAnnotation(), "paper", options))
+        assert m.status == "ok" and m.raw == pytest.approx(80.0) and m.evidence["verdict"]["presence"] == "incidental"
+        server.answer = lambda schema, body: {**verdict, "presence": "noise"}
+        noise_item = PromptItem(CATEGORY, 10, "Shop sign", "A dark shop window, nothing written anywhere.")
+        m = backend.measure(clip, ItemContext(noise_item, PromptAnnotation(), "paper", options))
+        assert m.status == "not_applicable" and "noise" in m.message
+    finally:
+        server.answer = original
+    assert [template_of(c["json"]["response_format"]["json_schema"]["schema"]) for c in server.model_calls()] == \
+        ["text.judge", "text.judge"]

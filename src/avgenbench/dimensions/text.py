@@ -297,8 +297,10 @@ class TextJudgePaper(JudgeBackendBase):
             return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": ocr}, message="no text read and none required")
         first = stages.text_judge(client, ctx.item, required, tracks)
         if first["score"] is None:
-            return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": ocr, "verdict": first["verdict"], "judge": client.label},
-                               message=f"text presence '{first['verdict'].get('presence')}' and none required: not scored")
+            presence = first["verdict"].get("presence")
+            return Measurement(Status.NOT_APPLICABLE,
+                               evidence={"ocr": ocr, "verdict": first["verdict"], "judge": client.label},
+                               message=f"text presence '{presence}' and none required: not scored")
         result = stages.repeated(lambda k: first if k == 0 else stages.text_judge(client, ctx.item, required, tracks, k),
                                  repeats)
         result["ocr"] = ocr
