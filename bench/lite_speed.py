@@ -22,22 +22,52 @@ from pathlib import Path
 LITE_DIMENSIONS = ["vis", "aud", "av", "lip", "text", "face", "music", "speech"]
 
 
+PROMPT = ("A news presenter faces the camera and says \"{line}\" while on-screen text reads '{text}'. Behind her a "
+          "piano plays the note A4 four times and a ball bounces on the floor with a knock at each landing.")
+LINES = ["The bench starts now.", "Here is the evening news.", "Thank you for watching us.", "We measure every frame."]
+
+
+def clip_spec(i: int) -> dict:
+    """A realistic lite workload: textured moving backdrop, a speaking face in sync with TTS speech (babble when no
+    TTS is installed), on-screen text, four A4 notes with a lit keyboard and four floor impacts."""
+    line = LINES[i % len(LINES)]
+    return {
+        "duration": 10.0, "width": 1280, "height": 720, "fps": 24, "background": "texture", "seed": i,
+        "moving_shapes": 4,
+        "impacts": [{"time": 1.0 + 2.0 * k + 0.1 * i, "lane": 0} for k in range(4)],
+        "notes": [{"midi": 69, "start": 0.5 + 2.2 * k, "duration": 0.8} for k in range(4)],
+        "texts": [{"text": f"BENCH {i}", "size": 56, "y": 40}],
+        "faces": [{"identity": f"#{i % 2}", "cx": 0.25, "cy": 0.45, "height": 0.45}],
+        "speech": [_speech(line, 1.0, i), _speech(line, 5.5, i + 100)],
+    }
+
+
+def _speech(line: str, start: float, seed: int) -> dict:
+    import shutil
+
+    from avgenbench.synthetic.speech import ESPEAK
+
+    if shutil.which(ESPEAK):
+        return {"text": line, "start": start}
+    return {"babble": True, "start": start, "duration": 2.5, "seed": seed}
+
+
 def make_suite_and_clips(root: Path, n: int) -> tuple[Path, Path]:
-    from avgenbench.synthetic.provider import generate_for_suite
+    """A one-category suite whose rule-based annotations ask for text, speech, one face and music, and its clips."""
     from avgenbench.suite import load_suite
+    from avgenbench.synthetic.provider import generate_for_suite
 
     suite_dir = root / "suite"
-    (suite_dir / "prompts").mkdir(parents=True)
-    items = []
+    (suite_dir / "prompts").mkdir(parents=True, exist_ok=True)
+    (suite_dir / "expected_faces").mkdir(exist_ok=True)
+    items, faces = [], []
     for i in range(n):
-        items.append({
-            "content": f"Bench clip {i}",
-            "prompt": f"A ball bounces on a table with a knock at each landing while the note A4 rings; on-screen text reads 'BENCH {i}'.",
-            "synthetic": {"duration": 10.0, "width": 1280, "height": 720, "fps": 24,
-                          "impacts": [1.0 + 2.0 * k + 0.1 * i for k in range(4)],
-                          "notes": [{"midi": 69, "start": 0.5 + 2.0 * k, "duration": 0.8} for k in range(4)]},
-        })
-    (suite_dir / "prompts" / "physical_experiment.json").write_text(json.dumps(items))
+        content = f"Bench clip {i}"
+        prompt = PROMPT.format(line=LINES[i % len(LINES)], text=f"BENCH {i}")
+        items.append({"content": content, "prompt": prompt, "synthetic": clip_spec(i)})
+        faces.append({"content": content, "prompt": prompt, "primary_faces": {"min_ids": 1, "max_ids": 1}})
+    (suite_dir / "prompts" / "news.json").write_text(json.dumps(items))
+    (suite_dir / "expected_faces" / "news.expected_faces.json").write_text(json.dumps(faces))
     videos = root / "videos"
     generate_for_suite(load_suite(suite_dir), videos)
     return suite_dir, videos
@@ -72,21 +102,31 @@ def main() -> int:
     decode_s = full_decode(paths)
     out_dir = root / "out"
     shutil.rmtree(out_dir, ignore_errors=True)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # e.g. espeak-ng while generating
     start = time.perf_counter()
     summary = evaluate(load_suite(suite_dir), videos, out_dir, "bench", "lite", LITE_DIMENSIONS, workers=args.workers)
     eval_s = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     statuses: dict[str, int] = {}
+    dim_seconds: dict[str, float] = {}
     from avgenbench.store import Store
 
     with Store(out_dir) as store:
         for row in store.results("bench"):
             statuses[f"{row.dimension}:{row.status}"] = statuses.get(f"{row.dimension}:{row.status}", 0) + 1
+            dim_seconds[row.dimension] = dim_seconds.get(row.dimension, 0.0) + (row.seconds or 0.0)
+        media = store.media("bench")
+    media_seconds = sum(m["seconds"] or 0.0 for m in media.values())
+    worker_rss = max((m["info"].get("peak_rss_mib") or 0.0 for m in media.values()), default=0.0)
     print(f"clips: {len(paths)} x 10 s 1280x720 24 fps with audio; workers: {args.workers}")
     print(f"full PyAV decode: {decode_s:.2f} s   lite eval (8 dimensions): {eval_s:.2f} s")
     print(f"ratio eval/decode: {eval_s / decode_s:.2f}   (target <= 5)")
-    print(f"peak RSS: parent {own:.0f} MiB, largest worker {children:.0f} MiB   (target <= 2048 MiB per worker)")
+    where = "largest worker" if args.workers > 1 else "eval process"
+    print(f"peak RSS: parent {own:.0f} MiB; {where} {worker_rss:.0f} MiB as it reported itself "
+          f"(RUSAGE_CHILDREN {children:.0f} MiB, {children_before:.0f} MiB before eval)   (target <= 2048 MiB per worker)")
+    print(f"summed over units: media decode {media_seconds:.1f} s; per dimension "
+          + ", ".join(f"{d} {dim_seconds.get(d, 0.0):.1f} s" for d in LITE_DIMENSIONS))
     print(f"units run: {summary.units_run}; statuses: {json.dumps(statuses, sort_keys=True)}")
     return 0
 
