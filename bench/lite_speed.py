@@ -1,11 +1,18 @@
 """Lite-tier speed and memory, measured in one run.
 
-Generates N synthetic clips (10 s, 1280x720, 24 fps, with audio), times a plain PyAV decode of every frame and audio
-packet of those clips, then times `eval --tier lite` on all eight lite dimensions, and prints
+Generates N synthetic clips (10 s, 1280x720, 24 fps, with audio), times a plain PyAV decode of every video and audio
+frame of those clips, then times `eval --tier lite` on all eight lite dimensions, and prints
   ratio = lite eval wall time / full decode wall time      (target <= 5)
   peak RSS per worker process and of the parent            (target <= 2 GiB per worker)
 
-usage: python bench/lite_speed.py [--clips 4] [--workers 2] [--out DIR]
+Every clip has a textured backdrop with moving shapes, a face whose mouth follows TTS speech (espeak-ng; babble
+without it), on-screen text, four A4 notes on a lit keyboard and a bouncing ball with impact knocks; the prompts ask
+for that text, speech, one face and those notes, so every dimension measures (the statuses printed should all be ok).
+The decode baseline runs in this process, one clip after another; the eval uses the worker pool. Peak RSS per worker
+is what each worker reports for itself (ru_maxrss) with its results. The machine's load is printed too: on a shared
+machine the figures move with it.
+
+usage: python bench/lite_speed.py [--clips 4] [--workers 2] [--out DIR]   (an existing DIR reuses its clips)
 """
 
 from __future__ import annotations
@@ -52,11 +59,8 @@ def _speech(line: str, start: float, seed: int) -> dict:
     return {"babble": True, "start": start, "duration": 2.5, "seed": seed}
 
 
-def make_suite_and_clips(root: Path, n: int) -> tuple[Path, Path]:
-    """A one-category suite whose rule-based annotations ask for text, speech, one face and music, and its clips."""
-    from avgenbench.suite import load_suite
-    from avgenbench.synthetic.provider import generate_for_suite
-
+def write_suite(root: Path, n: int) -> Path:
+    """A one-category suite (ROOT/suite) whose rule-based annotations ask for text, speech, one face and music."""
     suite_dir = root / "suite"
     (suite_dir / "prompts").mkdir(parents=True, exist_ok=True)
     (suite_dir / "expected_faces").mkdir(exist_ok=True)
@@ -68,6 +72,15 @@ def make_suite_and_clips(root: Path, n: int) -> tuple[Path, Path]:
         faces.append({"content": content, "prompt": prompt, "primary_faces": {"min_ids": 1, "max_ids": 1}})
     (suite_dir / "prompts" / "news.json").write_text(json.dumps(items))
     (suite_dir / "expected_faces" / "news.expected_faces.json").write_text(json.dumps(faces))
+    return suite_dir
+
+
+def make_suite_and_clips(root: Path, n: int) -> tuple[Path, Path]:
+    """The suite and its clips (ROOT/videos); clips already there are kept, so a second run with --out reuses them."""
+    from avgenbench.suite import load_suite
+    from avgenbench.synthetic.provider import generate_for_suite
+
+    suite_dir = write_suite(root, n)
     videos = root / "videos"
     generate_for_suite(load_suite(suite_dir), videos)
     return suite_dir, videos
@@ -119,6 +132,10 @@ def main() -> int:
         media = store.media("bench")
     media_seconds = sum(m["seconds"] or 0.0 for m in media.values())
     worker_rss = max((m["info"].get("peak_rss_mib") or 0.0 for m in media.values()), default=0.0)
+    import os
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"machine: {os.cpu_count()} cores; load average (1, 5, 15 min) after the run: {load}")
     print(f"clips: {len(paths)} x 10 s 1280x720 24 fps with audio; workers: {args.workers}")
     print(f"full PyAV decode: {decode_s:.2f} s   lite eval (8 dimensions): {eval_s:.2f} s")
     print(f"ratio eval/decode: {eval_s / decode_s:.2f}   (target <= 5)")
