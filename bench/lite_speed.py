@@ -99,6 +99,12 @@ def full_decode(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children (the pool's workers, once it shut down)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=4)
@@ -112,13 +118,17 @@ def main() -> int:
     root = args.out or Path(tempfile.mkdtemp(prefix="avgen-bench-"))
     suite_dir, videos = make_suite_and_clips(root, args.clips)
     paths = sorted(videos.rglob("*.mp4"))
+    cpu0 = time.process_time()
     decode_s = full_decode(paths)
+    decode_cpu = time.process_time() - cpu0
     out_dir = root / "out"
     shutil.rmtree(out_dir, ignore_errors=True)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # e.g. espeak-ng while generating
+    cpu_before = _cpu_seconds()
     start = time.perf_counter()
     summary = evaluate(load_suite(suite_dir), videos, out_dir, "bench", "lite", LITE_DIMENSIONS, workers=args.workers)
     eval_s = time.perf_counter() - start
+    eval_cpu = _cpu_seconds() - cpu_before
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     statuses: dict[str, int] = {}
@@ -139,6 +149,8 @@ def main() -> int:
     print(f"clips: {len(paths)} x 10 s 1280x720 24 fps with audio; workers: {args.workers}")
     print(f"full PyAV decode: {decode_s:.2f} s   lite eval (8 dimensions): {eval_s:.2f} s")
     print(f"ratio eval/decode: {eval_s / decode_s:.2f}   (target <= 5)")
+    print(f"CPU seconds (less sensitive to other load on the machine): decode {decode_cpu:.2f}, "
+          f"eval {eval_cpu:.2f} (parent and workers), ratio {eval_cpu / max(decode_cpu, 1e-9):.1f}")
     where = "largest worker" if args.workers > 1 else "eval process"
     print(f"peak RSS: parent {own:.0f} MiB; {where} {worker_rss:.0f} MiB as it reported itself "
           f"(RUSAGE_CHILDREN {children:.0f} MiB, {children_before:.0f} MiB before eval)   (target <= 2048 MiB per worker)")
