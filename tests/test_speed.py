@@ -46,7 +46,7 @@ def test_sampler_result_does_not_depend_on_the_buffer_guess(tmp_path):
 def test_worker_thread_share_is_set_while_the_pool_starts_and_user_values_win(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    share = str(max(1, (os.cpu_count() or 1) // 2))
+    share = str(max(1, executor.usable_cores() // 2))
     with executor.worker_threads(2):
         assert os.environ["OMP_NUM_THREADS"] == share
         assert os.environ["OPENBLAS_NUM_THREADS"] == "3"

@@ -28,11 +28,18 @@ class InProcessExecutor:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform tells it, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def worker_threads(workers: int):
     """While the pool starts, give each worker an equal share of the cores (at least 1 thread): N workers that each
     spread over every core only fight for them. Variables the user has set are left alone."""
-    share = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    share = str(max(1, usable_cores() // max(1, workers)))
     added = [name for name in THREAD_VARS if name not in os.environ]
     for name in added:
         os.environ[name] = share
