@@ -8,7 +8,9 @@ An executor only maps a picklable function over units and yields results as they
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
+import os
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 
@@ -22,6 +24,32 @@ class InProcessExecutor:
             yield fn(unit)
 
 
+# Thread-pool sizes that native libraries (OpenMP, BLAS, onnxruntime via the OCR engine) read when they load.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform tells it, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def worker_threads(workers: int):
+    """While the pool starts, give each worker an equal share of the cores (at least 1 thread): N workers that each
+    spread over every core only fight for them. Variables the user has set are left alone."""
+    share = str(max(1, usable_cores() // max(1, workers)))
+    added = [name for name in THREAD_VARS if name not in os.environ]
+    for name in added:
+        os.environ[name] = share
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 class ProcessPoolExecutor:
     """Units in parallel worker processes; each worker keeps its loaded models across units."""
 
@@ -30,7 +58,7 @@ class ProcessPoolExecutor:
 
     def map_unordered(self, fn, units):
         context = mp.get_context("spawn")  # no inherited threads or model state from the parent
-        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+        with worker_threads(self.workers), cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
             futures = [pool.submit(fn, unit) for unit in units]
             try:
                 for future in cf.as_completed(futures):

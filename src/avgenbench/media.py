@@ -132,49 +132,77 @@ def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, in
 
 
 class _Sampler:
-    """Nearest-neighbour resampling of a frame stream to a fixed rate, without keeping the stream."""
+    """Nearest-neighbour resampling of a frame stream to a fixed rate, without keeping the stream.
 
-    def __init__(self, spec: FrameSpec, width: int, height: int):
+    Each sampler owns its scaler (a persistent swscale context: interleaving several output sizes through
+    `frame.reformat` would rebuild the context on every call), converts a source frame at most once, and writes
+    images straight into one growing array (no list of frames to stack at the end).
+    """
+
+    def __init__(self, spec: FrameSpec, width: int, height: int, expected: int = 0):
+        from av.video.reformatter import VideoReformatter
+
         self.spec = spec
         self.size = _scaled_size(width, height, spec.max_side)
         self.times: list[float] = []
-        self.images: list[np.ndarray] = []
+        self._shape = (self.size[1], self.size[0]) if spec.gray else (self.size[1], self.size[0], 3)
+        cap = max(8, (256 << 20) // int(np.prod(self._shape)))  # bad metadata must not reserve gigabytes up front
+        self._buffer = np.empty((max(1, min(expected, cap)),) + self._shape, np.uint8)
+        self._n = 0
+        self._scaler = VideoReformatter()
         self._prev = None  # (time, av frame)
-        self._prev_array: np.ndarray | None = None
+        self._prev_index: int | None = None  # where the previous frame's image was first written
         self._next_k = 0
 
-    def _convert(self, frame) -> np.ndarray:
+    def _slot(self) -> np.ndarray:
+        if self._n == len(self._buffer):
+            grown = np.empty((max(8, len(self._buffer) * 3 // 2),) + self._shape, np.uint8)
+            grown[: self._n] = self._buffer[: self._n]
+            self._buffer = grown
+        self._n += 1
+        return self._buffer[self._n - 1]
+
+    def _convert_into(self, frame, out: np.ndarray) -> None:
         fmt = "gray" if self.spec.gray else "rgb24"
-        return frame.reformat(width=self.size[0], height=self.size[1], format=fmt).to_ndarray()
+        out[...] = self._scaler.reformat(frame, width=self.size[0], height=self.size[1], format=fmt).to_ndarray()
 
     def _emit_prev_until(self, limit: float) -> None:
         t_prev, frame = self._prev
         while self._next_k / self.spec.fps < limit:
-            if self._prev_array is None:
-                self._prev_array = self._convert(frame)
+            slot = self._slot()
+            if self._prev_index is None:
+                self._convert_into(frame, slot)
+                self._prev_index = self._n - 1
+            else:
+                slot[...] = self._buffer[self._prev_index]
             self.times.append(self._next_k / self.spec.fps)
-            self.images.append(self._prev_array)
             self._next_k += 1
 
     def push(self, t: float, frame) -> None:
         if self.spec.fps is None:
             self.times.append(t)
-            self.images.append(self._convert(frame))
+            self._convert_into(frame, self._slot())
             return
         if self._prev is not None:
             self._emit_prev_until((self._prev[0] + t) / 2)
         self._prev = (t, frame)
-        self._prev_array = None
+        self._prev_index = None
 
     def finish(self, end: float) -> Frames:
         if self.spec.fps is not None and self._prev is not None:
             self._emit_prev_until(end)
-        if self.images:
-            images = np.stack(self.images)
-        else:
-            shape = (0, self.size[1], self.size[0]) if self.spec.gray else (0, self.size[1], self.size[0], 3)
-            images = np.zeros(shape, np.uint8)
+        images = self._buffer[: self._n]
+        if self._n < len(self._buffer) * 0.9:  # do not keep a mostly unused buffer alive behind a view
+            images = images.copy()
+        self._buffer = None
         return Frames(self.spec, np.asarray(self.times, dtype=np.float64), images)
+
+
+def _expected_count(spec: FrameSpec, n_frames: int, duration: float) -> int:
+    """Images a sampler will hold, from the container's metadata (0 when unknown); only sizes the first buffer."""
+    if spec.fps is None:
+        return n_frames
+    return int(duration * spec.fps) + 2 if duration > 0 else 0
 
 
 def _to_mono_float(frame) -> np.ndarray:
@@ -248,7 +276,14 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
         clip.audio_codec = astream.codec_context.name
     vstream.thread_type = "AUTO"
 
-    samplers = [_Sampler(spec, clip.width, clip.height) for spec in needs.frames]
+    n_meta = int(vstream.frames or 0)
+    seconds_meta = float(vstream.duration * vstream.time_base) if (vstream.duration and vstream.time_base) else 0.0
+    if not seconds_meta and container.duration:
+        seconds_meta = container.duration / 1_000_000
+    if not n_meta and seconds_meta and clip.fps:
+        n_meta = int(seconds_meta * clip.fps) + 1
+    samplers = [_Sampler(spec, clip.width, clip.height, _expected_count(spec, n_meta, seconds_meta))
+                for spec in needs.frames]
     streams = [vstream] + ([astream] if astream is not None else [])
     audio_chunks: list[np.ndarray] = []
     audio_start: float | None = None

@@ -66,6 +66,17 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
     return None
 
 
+def _peak_rss_mib() -> float | None:
+    """Peak resident memory of the process that ran the unit (a worker, or this process), in MiB."""
+    try:
+        import resource
+        import sys
+    except ImportError:  # not on this platform
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def run_unit(unit: Unit) -> UnitResult:
     """Decode the unit's video once and measure every requested dimension on it. Never raises."""
     ctx = ItemContext(unit.item, PromptAnnotation.model_validate(unit.annotation), unit.tier, unit.options,
@@ -99,6 +110,7 @@ def run_unit(unit: Unit) -> UnitResult:
                 measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
     media = clip.summary() if clip else {"status": "not_decoded"}
+    media["peak_rss_mib"] = _peak_rss_mib()
     return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results)
 
 

@@ -111,6 +111,12 @@ def _model_files() -> tuple[Path | None, Path | None]:
     return (det[-1] if det else None), (rec[-1] if rec else None)
 
 
+def _env_threads() -> int:
+    """OMP_NUM_THREADS when set to a number (the evaluator's worker pool sets it to each worker's share of cores)."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() else 0
+
+
 class OcrEngine:
     """PP-OCR detection + recognition from the rapidocr wheel's own model files; never downloads."""
 
@@ -122,7 +128,7 @@ class OcrEngine:
 
         for name in ("RapidOCR", "rapidocr"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        threads = threads or min(2, os.cpu_count() or 1)
+        threads = threads or _env_threads() or min(2, os.cpu_count() or 1)
         self.engine = RapidOCR(params={
             "Global.log_level": "error", "Global.use_cls": False, "Global.text_score": MIN_SCORE,
             "Det.model_path": str(det), "Rec.model_path": str(rec),

@@ -1,0 +1,69 @@
+"""The speed work keeps behaviour: frame sampling is the same whatever the buffer guess, worker thread shares are set
+only while a pool starts, and the speed bench's prompts ask every lite dimension for something."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avgenbench import executor
+from avgenbench.annotations import annotation_for
+from avgenbench.media import FrameSpec, MediaNeeds, _Sampler, decode
+from avgenbench.suite import load_suite
+from clipmaker import make_clip
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "lite_speed.py"
+
+
+def _sample(path: Path, spec: FrameSpec, expected: int):
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        sampler = _Sampler(spec, stream.codec_context.width, stream.codec_context.height, expected)
+        last = 0.0
+        for frame in container.decode(stream):
+            last = float(frame.time)
+            sampler.push(last, frame)
+    return sampler.finish(last + 1 / 24)
+
+
+def test_sampler_result_does_not_depend_on_the_buffer_guess(tmp_path):
+    """A wrong frame-count guess (bad metadata) only changes how the buffer grows, never the frames."""
+    path = make_clip(tmp_path / "c.mp4", duration=1.5, fps=24, width=160, height=96)  # markers 0..35
+    for spec in (FrameSpec(None, 64, gray=True), FrameSpec(30, None), FrameSpec(2, 80)):
+        reference = decode(path, MediaNeeds(frames=(spec,))).frames_for(spec)
+        for guess in (1, 7, 1000):
+            frames = _sample(path, spec, guess)
+            assert np.array_equal(frames.times, reference.times)
+            assert frames.images.shape == reference.images.shape and np.array_equal(frames.images, reference.images)
+    # The corner marker encodes the source frame index: 30 fps repeats some of the 24 native frames, in order.
+    upsampled = _sample(path, FrameSpec(30, None), 1)
+    indices = [int(round(img[2:14, 2:14].mean() / 6)) for img in upsampled.images]
+    assert len(indices) == 45 and indices == sorted(indices) and set(indices) == set(range(36))
+
+
+def test_worker_thread_share_is_set_while_the_pool_starts_and_user_values_win(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    share = str(max(1, executor.usable_cores() // 2))
+    with executor.worker_threads(2):
+        assert os.environ["OMP_NUM_THREADS"] == share
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["OPENBLAS_NUM_THREADS"] == "3"
+
+
+def test_bench_prompts_ask_every_lite_dimension_for_something(tmp_path):
+    spec = importlib.util.spec_from_file_location("lite_speed", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    suite = load_suite(bench.write_suite(tmp_path, 3))
+    assert len(suite.items) == 3
+    for item in suite.items:
+        note = annotation_for(suite, item)
+        assert note.required_text == [item.extra["synthetic"]["texts"][0]["text"]]
+        assert note.speech_required and note.speech_lines
+        assert note.faces is not None and note.faces.min_ids == 1
+        assert note.music and note.music[0].midi[0] == 69
+        clip = item.extra["synthetic"]
+        assert clip["faces"] and clip["speech"] and clip["notes"] and clip["impacts"] and clip["moving_shapes"]
