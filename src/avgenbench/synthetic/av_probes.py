@@ -155,7 +155,9 @@ def av_probes(out_dir: Path | str, offsets: tuple[float, ...] = AV_PROBE_OFFSETS
     """Impact clips with known audio offsets (s); each has a variant shifted EXTRA_SHIFT further from sync (must score worse)."""
     out = Path(out_dir)
     probes = []
-    for i, offset in enumerate(offsets):
+    for i, offset in enumerate(AV_PROBE_OFFSETS):
+        if offset not in offsets:
+            continue
         impacts = list(AV_PROBE_IMPACTS[i % len(AV_PROBE_IMPACTS)])
         path = impact_clip(out / f"av_impacts_{i}.mp4", impacts, offset, duration=4.2, seed=i)
         further = offset + (EXTRA_SHIFT if offset >= 0 else -EXTRA_SHIFT)

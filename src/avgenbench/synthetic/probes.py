@@ -177,13 +177,13 @@ def author_source(module: str, fn_name: str, kwargs: Callable[[bool], dict[str, 
 # the registry -------------------------------------------------------------------------
 
 def _base(fast: bool, **extra) -> dict[str, Any]:
-    return {"width": 640, "height": 360, "fps": 24, "duration": 3.0 if fast else 4.0, **extra}
+    return {"width": 640, "height": 360, "fps": 24, "duration": 4.0, **extra}  # fast clips are full clips, fewer
 
 
 def _av_clips(fast: bool) -> list[ProbeClip]:
-    offsets = [0, 200] if fast else [-300, -120, 0, 120, 300]
+    offsets = [0, 120] if fast else [-300, -120, 0, 120, 300]
     shift = [Perturbation("shift+200", "shift_audio", {"ms": 200}), Perturbation("shift-200", "shift_audio", {"ms": -200})]
-    return [ProbeClip(f"av-offset{o:+d}", _base(fast, impacts=[0.6, 1.35, 2.3] + ([] if fast else [3.3]), audio_offset_ms=o,
+    return [ProbeClip(f"av-offset{o:+d}", _base(fast, impacts=[0.6, 1.35, 2.3, 3.3], audio_offset_ms=o,
                                                background="gradient"),
                       "A ball bounces on the floor; each landing knocks.",
                       perturbations=(shift[:1] if fast else shift) if o == 0 else []) for o in offsets]
@@ -213,7 +213,7 @@ def _music_annotation(kind: str, names: list[str]) -> dict[str, Any]:
 
 
 def _music_clips(fast: bool) -> list[ProbeClip]:
-    dur = 3.0 if fast else 4.0
+    dur = 4.0
     pitch = [Perturbation("pitch+1", "pitch_shift", {"semitones": 1}), Perturbation("pitch-2", "pitch_shift", {"semitones": -2})]
     clips = [
         ProbeClip("music-c-arpeggio", _base(fast, notes=[{"sequence": ["C4", "E4", "G4", "C5"], "start": 0.3, "step": dur / 4.4,
@@ -292,8 +292,7 @@ PROBES: dict[str, list[Source]] = {
     "text": [author_source("text_probes", "text_probes",
                            # 4 s clips: 'partial' shows the text for 1 s, clearly under the 2 s legibility bar (at 6 s it
                            # would show 1.5 s, which 1 fps sampling cannot tell from 2 s).
-                           lambda fast: {"width": 640, "height": 360, "seconds": 4.0, "fast": True} if fast
-                           else {"seconds": 4.0}),
+                           lambda fast: {"width": 640, "height": 360, "seconds": 4.0, "fast": fast}),
              generator_source("generator", _text_clips)],
     "face": [author_source("face_probes", "face_probes", lambda fast: {"fast": fast}, requires=("faces",)),
              generator_source("generator", _face_clips, requires=("faces",))],
