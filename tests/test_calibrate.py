@@ -160,3 +160,11 @@ def test_missing_renderers_are_reported_and_count_as_a_miss(cache, monkeypatch):
     face = result["dimensions"]["face"]
     assert face["status"] == "probe_unavailable" and "faces" in face["message"]
     assert result["missed"] == ["face"] and not result["targets_met"]
+
+
+def test_without_espeak_the_speech_probes_that_need_it_are_skipped_not_failed(tmp_path, monkeypatch):
+    monkeypatch.setattr("avgenbench.synthetic.speech.ESPEAK", "espeak-ng-not-installed")
+    speech = calibrate(["speech"], tmp_path, fast=True)["dimensions"]["speech"]
+    assert speech["status"] == "ok" and speech["targets_met"]
+    assert speech["skipped"] and all("espeak-ng" in s["reason"] for s in speech["skipped"])
+    assert speech["sources"] == ["speech_probes.speech_probes"]

@@ -14,9 +14,9 @@ presence and timing, so noise and low-pass are not aimed at it; silence, truncat
 
 Recovery (`recover(dim, measurement, truth)`) reads the evidence the real backends report:
 - av:     `offset_ms` (signed MAP offset, + = sound later than picture) vs truth `audio_offset_ms` / `offset_ms`.
-- lip:    `tracks[].offset` of the confident track with most frames (+ = audio after the mouth) vs truth
-          `offset_frames` (author: voice later than the mouth) or -`faces[0].lip_offset_frames` (generator: the
-          mouth lags the audio, so the audio leads).
+- lip:    `tracks[].offset` of the confident track with most frames (+ = audio after the mouth, 25 fps frames) vs
+          truth `offset_frames` (author: voice later than the mouth, 25 fps clips) or -`faces[0].lip_offset_frames`
+          × 25 / clip fps (generator: the mouth lags the audio, so the audio leads).
 - music:  `detected[].midi` in onset order vs the truth notes; chords: pitch-class set of all detected notes.
 - text:   `required[].best_match` (the best OCR line) against each rendered string: CER = edit distance to the best
           substring over the rendered length, letters and digits only, case-folded (dimensions/text.py `cer`).
@@ -336,7 +336,9 @@ def lip_recovery(m: Measurement, truth: dict[str, Any]) -> dict[str, Any] | None
     if "offset_frames" in truth:
         expected = float(truth["offset_frames"])  # author clips: the voice follows the mouth by this many frames
     elif truth.get("faces") and any(f.get("lip_sync") for f in truth["faces"]):
-        expected = -float(truth["faces"][0].get("lip_offset_frames", 0))  # generator: the mouth lags the audio
+        # generator: the mouth lags the audio by lip_offset_frames of the clip's own frame rate; Lip counts 25 fps frames
+        fps = float(truth.get("video", {}).get("fps", 25.0))
+        expected = round(-float(truth["faces"][0].get("lip_offset_frames", 0)) * 25.0 / fps, 3) + 0.0
     else:
         return None
     tracks = [t for t in m.evidence.get("tracks", []) if t.get("confident")]
