@@ -10,7 +10,8 @@ the backend's needs, then `measure`), and reports per dimension:
 
 Targets (the lite tier must meet them; exit 1 when one is missed):
   AV     offset error <= 40 ms (signed: + = sound later than picture)
-  Lip    offset error <= 1 frame at 25 fps (+ = audio after the mouth)
+  Lip    offset error <= 1 frame at 25 fps (+ = audio after the mouth; generator offsets, given in the clip's own
+         frames, are converted to 25 fps)
   Music  exact MIDI notes on single notes and sequences (arpeggios); exact pitch-class set on chords
   Text   CER <= 5 % of the OCR reading against each rendered string
   Face   primary identity count exact
@@ -22,9 +23,10 @@ Targets (the lite tier must meet them; exit 1 when one is missed):
 Probes and perturbations (full set; `--fast`, what the test suite runs, takes the first of each list):
   AV     author: impact clips at -320/-120/0/+80/+250 ms, each vs a copy shifted 250 ms further from sync;
          generator: bouncing balls at -300/-120/0/+120/+300 ms; the in-sync clip vs shift_audio +-200 ms.
-  Vis    author: panned texture/photograph scenes (coffee, chelsea); perturb.py: blur s3, frame noise s25,
-         recompress 40 kb/s, flicker, 1 s freeze, every 2nd frame dropped. (Generator clips are not Vis anchors:
-         their flat synthetic backdrops read as blurred or frozen to any no-reference measure.)
+  Vis    author: panned texture/photograph scenes (texture, coffee, chelsea); generator: drifting shapes over the
+         textured backdrop (clean Vis only ~0.4: the smooth backdrop reads as soft); each vs perturb.py blur s3, frame
+         noise s25, recompress 40 kb/s, flicker, 1 s freeze, every 2nd frame dropped. A static generator clip is no
+         anchor (Vis calls a picture without motion frozen), so none is used.
   Aud    author: music-like, babble and impact sounds vs white/pink noise at 10 dB, 12 dB clipping, 4 kHz low-pass;
          a silent track (raw 1); generator: organ bed + melody vs noise 5 dB, 18 dB clipping, 800 Hz low-pass, pink noise.
   Music  author: A4 x4, C major arpeggio, C major chord, chord inversion, kalimba C-G vs pitch shifts, octave shifts,
@@ -242,17 +244,18 @@ def _print(result: dict[str, Any]) -> None:
     from .cli import out
 
     table = Table(title=f"Calibration of the lite tier{' (fast subset)' if result['fast'] else ''}")
-    for col in ("dimension", "status", "recovery", "monotonicity", "targets"):
+    for col in ("dimension", "status", "recovery", "worst error", "monotonicity", "targets"):
         table.add_column(col)
     for dim_id, r in result["dimensions"].items():
         if r["status"] != "ok":
-            table.add_row(dim_id, r["status"], "—", "—", r["message"][:60])
+            table.add_row(dim_id, r["status"], "—", "—", "—", r["message"][:60])
             continue
         rec = r["recovery"]
         rec_text = f"{rec['passed']}/{rec['total']} within target" if rec["applicable"] else "anchor only"
+        worst = ", ".join(f"{k} {v:g}" for k, v in rec.get("worst", {}).items()) or "—"
         mono = r["monotonicity"]
         rate = "—" if mono["pass_rate"] is None else f"{100 * mono['pass_rate']:.0f}%"
-        table.add_row(dim_id, "checked", rec_text, f"{mono['passed']}/{mono['pairs']} ({rate})",
+        table.add_row(dim_id, "checked", rec_text, worst, f"{mono['passed']}/{mono['pairs']} ({rate})",
                       "met" if r["targets_met"] else "MISSED")
     out.print(table)
     for dim_id in result["missed"]:

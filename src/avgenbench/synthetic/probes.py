@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +151,9 @@ def author_source(module: str, fn_name: str, kwargs: Callable[[bool], dict[str, 
 
         mod = importlib.import_module(f"avgenbench.synthetic.{module}")
         args = kwargs(fast) if kwargs else {}
-        out = cache / "author" / f"{fn_name}-{_digest(inspect.getsource(mod), GENERATOR_VERSION, PERTURB_VERSION, args)}"
+        # Keyed by the source of every synthetic module (renderers included), so a changed renderer re-renders.
+        sources = [p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("*.py")) if p.name != "probes.py"]
+        out = cache / "author" / f"{fn_name}-{_digest(sources, GENERATOR_VERSION, PERTURB_VERSION, args)}"
         manifest = out / "manifest.json"
         items = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
         if not items or not all(Path(p).is_file() for it in items for p in [it["path"]] +
