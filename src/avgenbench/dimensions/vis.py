@@ -6,10 +6,11 @@ Uniform borders (letterbox bars) are cropped first. Measured on grey frames at 2
 6 frames spread over the clip):
 - blur: the re-blur blur effect of Crété-Roffet et al. (skimage.measure.blur_effect) on 3×3-median-filtered frames
   (so that noise does not pass for sharpness), median over frames; 0 = sharp, 1 = fully blurred.
+- exposure: fraction of pixels at the ends of the range (≤ 3 or ≥ 252).
+Measured on grey frames at 0.5 fps and native size (longer side ≤ 1920 px, so the codec's 8-pixel grid and
+pixel-level noise survive: downscaling 1280 px to 480 px filters most white noise away):
 - noise: Immerkær's Laplacian-difference noise sigma (grey levels), taken on the flattest tenth of 16×16 blocks so
   texture is not mistaken for noise; median over frames.
-- exposure: fraction of pixels at the ends of the range (≤ 3 or ≥ 252).
-Measured on grey frames at 0.5 fps and native size (longer side ≤ 1920 px, so the codec's 8-pixel grid survives):
 - blocking: strength of the 8-pixel block grid: the mean absolute step between neighbouring pixels at the strongest
   phase of the 8-pixel grid, over the median of the other phases, minus 1 (0 = no grid), rows and columns averaged.
 Measured on a small grey stream at the native frame rate (shared with AV):
@@ -41,7 +42,7 @@ GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
 FROZEN_CHANGE = 0.02  # mean |change| in grey levels on the small stream; a duplicated frame decodes as exactly 0
 BLOCK = 8
 FLAT_STEP = 0.05  # grey levels: mean step below which a frame has no measurable grid
-MAX_QUALITY_FRAMES = 6  # blur, noise and exposure use at most this many of the 2 fps frames, spread over the clip
+MAX_QUALITY_FRAMES = 6  # blur and exposure use at most this many of the 2 fps frames, spread over the clip
 BAR_STD = 1.5  # a border row or column this uniform is a letterbox bar
 # measure -> (weight, a, b): contribution weight · r(x; a, b); sharpness is 1 − its term, the others are penalties.
 RAMPS = {
@@ -147,7 +148,7 @@ def vis_measures(frames: np.ndarray, grid_frames: np.ndarray, stream: np.ndarray
     grid_frames = [crop_bars(f) for f in grid_frames]
     return {
         "blur": blur_level(frames),
-        "noise": noise_sigma(frames),
+        "noise": noise_sigma(grid_frames),
         "blocking": blocking_level(grid_frames),
         "exposure": exposure_clipping(frames),
         "flicker": flicker_percent(stream),
@@ -167,7 +168,7 @@ class VisSignalLite(Backend):
     """Sharpness, noise, blocking, exposure, flicker and freezing, combined by a documented product of ramps."""
 
     name = "vis-signal"
-    version = "1.0"
+    version = "1.1"  # 1.1: noise measured at native size
     tier = "lite"
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:

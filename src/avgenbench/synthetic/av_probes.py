@@ -151,11 +151,13 @@ VIS_PROBE_SCENES = ("texture", "coffee", "chelsea")
 VIS_DEGRADATIONS = ("blur", "noise", "compression", "flicker", "freeze")
 
 
-def av_probes(out_dir: Path | str) -> list[dict]:
-    """Impact clips with known audio offsets; each has a variant shifted EXTRA_SHIFT further from sync (must score worse)."""
+def av_probes(out_dir: Path | str, offsets: tuple[float, ...] = AV_PROBE_OFFSETS) -> list[dict]:
+    """Impact clips with known audio offsets (s); each has a variant shifted EXTRA_SHIFT further from sync (must score worse)."""
     out = Path(out_dir)
     probes = []
     for i, offset in enumerate(AV_PROBE_OFFSETS):
+        if offset not in offsets:
+            continue
         impacts = list(AV_PROBE_IMPACTS[i % len(AV_PROBE_IMPACTS)])
         path = impact_clip(out / f"av_impacts_{i}.mp4", impacts, offset, duration=4.2, seed=i)
         further = offset + (EXTRA_SHIFT if offset >= 0 else -EXTRA_SHIFT)
@@ -168,15 +170,16 @@ def av_probes(out_dir: Path | str) -> list[dict]:
     return probes
 
 
-def vis_probes(out_dir: Path | str) -> list[dict]:
+def vis_probes(out_dir: Path | str, scenes: tuple[str, ...] = VIS_PROBE_SCENES,
+               degradations: tuple[str, ...] = VIS_DEGRADATIONS) -> list[dict]:
     """Clean panned scenes, each with blur, noise, heavy-compression, flicker and freeze variants (each must score worse)."""
     out = Path(out_dir)
     probes = []
-    for scene in VIS_PROBE_SCENES:
+    for scene in scenes:
         frames = scene_frames(scene, duration=3.0)
         path = vis_clip(out / f"vis_{scene}_clean.mp4", frames)
         perturbations = [{"name": kind, "path": str(vis_clip(out / f"vis_{scene}_{kind}.mp4", frames, kind))}
-                         for kind in VIS_DEGRADATIONS]
+                         for kind in degradations]
         probes.append({"path": str(path), "truth": {"clean": True, "scene": scene}, "annotation": {},
                        "perturbations": perturbations})
     return probes

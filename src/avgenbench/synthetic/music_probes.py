@@ -111,14 +111,22 @@ def _truth(probe: Probe, events: list[Event]) -> dict[str, Any]:
     return {"midi": [m for e in events for m in e.midis], "kind": probe.kind}
 
 
-def music_probes(out_dir: Path | str) -> list[dict[str, Any]]:
-    """Render every probe and its perturbations under `out_dir`; see the module docstring for the dicts."""
+FAST = {"a4_four_times": ("pitch+1", "three_notes"), "c_major_chord": ("minor",)}  # calibrate --fast
+
+
+def music_probes(out_dir: Path | str, fast: bool = False) -> list[dict[str, Any]]:
+    """Render every probe and its perturbations under `out_dir`; see the module docstring for the dicts.
+    `fast`: only the probes and perturbations named in FAST."""
     out_dir = Path(out_dir)
     probes = []
     for probe in probe_set():
+        if fast and probe.id not in FAST:
+            continue
         path = render_notes(out_dir / f"{probe.id}.mp4", probe.events, probe.duration, probe.timbre)
         perturbations = []
         for name, events in probe.perturbations.items():
+            if fast and name not in FAST[probe.id]:
+                continue
             variant = render_notes(out_dir / f"{probe.id}__{name}.mp4", events, probe.duration, probe.timbre)
             perturbations.append({"name": name, "path": str(variant), "truth": _truth(probe, events)})
         probes.append({

@@ -37,8 +37,9 @@ def _pad(audio: np.ndarray, duration: float, start: float = 0.3) -> np.ndarray:
     return out
 
 
-def speech_probes(out_dir: Path | str) -> list[dict]:
-    """Speech present/absent against required/not-required prompts; perturbations remove or shorten the speech."""
+def speech_probes(out_dir: Path | str, fast: bool = False) -> list[dict]:
+    """Speech present/absent against required/not-required prompts; perturbations remove or shorten the speech.
+    `fast`: the babble probe (hum and cut-to-1 s only) and the music probe, no espeak-ng."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     required = PromptAnnotation(speech_required=True, speech_lines=[LINE]).model_dump()
@@ -48,12 +49,12 @@ def speech_probes(out_dir: Path | str) -> list[dict]:
     short = _write(out / "speech_short.mp4", _pad(babble(1.0, SR, seed=5), 6.0))
     probes = [{
         "path": _write(out / "speech_babble.mp4", _pad(babble(5.4, SR, seed=3), 6.0)),
-        "truth": {"dimension": "speech", "speech_present": True, "status": "ok", "raw_min": 80.0, "raw_max": 100.0,
-                  "wording_checked": False},
+        "truth": {"dimension": "speech", "speech_present": True, "start_s": 0.3, "status": "ok", "raw_min": 80.0,
+                  "raw_max": 100.0, "wording_checked": False},
         "annotation": required,
         "perturbations": [{"name": "speech_replaced_by_hum", "path": hum},
                           {"name": "speech_replaced_by_music", "path": music},
-                          {"name": "speech_cut_to_1s", "path": short}],
+                          {"name": "speech_cut_to_1s", "path": short}][::2 if fast else 1],
     }, {
         "path": music,
         "truth": {"dimension": "speech", "speech_present": False, "status": "ok", "raw_min": 0.0, "raw_max": 0.0},
@@ -62,27 +63,27 @@ def speech_probes(out_dir: Path | str) -> list[dict]:
         "path": hum,
         "truth": {"dimension": "speech", "speech_present": False, "status": "not_applicable"},
         "annotation": not_required, "perturbations": [],
-    }]
-    if espeak_available():
+    }][:2 if fast else 3]
+    if espeak_available() and not fast:
         voice = speak(LINE, SR)
         probes.append({
             "path": _write(out / "speech_espeak.mp4", _pad(voice, len(voice) / SR + 0.8)),
-            "truth": {"dimension": "speech", "speech_present": True, "status": "ok", "raw_min": 80.0, "raw_max": 100.0,
-                      "text": LINE},
+            "truth": {"dimension": "speech", "speech_present": True, "start_s": 0.3, "status": "ok", "raw_min": 80.0,
+                      "raw_max": 100.0, "text": LINE},
             "annotation": required,
             "perturbations": [{"name": "speech_replaced_by_hum", "path": hum}],
         })
     return probes
 
 
-def aud_probes(out_dir: Path | str) -> list[dict]:
+def aud_probes(out_dir: Path | str, kinds: tuple[str, ...] = ("music", "babble", "impacts")) -> list[dict]:
     """Clean music-like, speech-like and impact sounds; white noise, clipping and a 4 kHz low-pass must each lower
     Aud. A silent track must score 1 (evidence `silent`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     annotation = PromptAnnotation().model_dump()
     probes = []
-    for kind in ("music", "babble", "impacts"):
+    for kind in kinds:
         clean = clean_signal(kind, 5.0, SR, seed=7)
         faults = {"white_noise_10db": add_noise(clean, 10.0), "pink_noise_10db": add_noise(clean, 10.0, "pink"),
                   "clipped_12db": hard_clip(clean, 12.0), "lowpass_4khz": low_pass(clean, SR, 4000.0)}
