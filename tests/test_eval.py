@@ -191,3 +191,11 @@ def test_markup_in_names_is_printed_as_text(workspace, tmp_path):
     result = CliRunner().invoke(app, ["eval", str(workspace["videos"]), "--suite", str(tmp_path / "[bold]nowhere"),
                                       "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "[bold]nowhere" in result.output
+
+
+def test_dimensions_the_prompt_does_not_ask_for_are_settled_without_decoding(workspace, tmp_path):
+    """Text on a prompt with no required text: not_applicable even for a missing video, and no decode at all."""
+    report = _eval(workspace, tmp_path / "out", "--dimensions", "text,music")
+    assert all(v["media"]["decodes"] == 0 for v in report["eval"]["videos"].values())
+    records = json.loads(CliRunner().invoke(app, ["results", str(tmp_path / "out"), "--json"]).stdout)
+    assert {r["status"] for r in records} == {"not_applicable"}

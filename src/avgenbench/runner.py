@@ -66,6 +66,13 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
     return None
 
 
+def _applies(dim_id: str, ctx: ItemContext) -> Measurement | None:
+    try:
+        return get_backend(dim_id, ctx.tier).applies(ctx)
+    except Exception as exc:  # a tool fault, recorded like one raised in measure
+        return Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}")
+
+
 def _peak_rss_mib() -> float | None:
     """Peak resident memory of the process that ran the unit (a worker, or this process), in MiB."""
     try:
@@ -81,8 +88,8 @@ def run_unit(unit: Unit) -> UnitResult:
     """Decode the unit's video once and measure every requested dimension on it. Never raises."""
     ctx = ItemContext(unit.item, PromptAnnotation.model_validate(unit.annotation), unit.tier, unit.options,
                       judge=unit.options.get("judge_client"))
-    pending = {d: _precheck(d, unit.tier, None, unit.options) for d in unit.dimensions}
-    runnable = [d for d, m in pending.items() if m is None]
+    pending = {d: _precheck(d, unit.tier, None, unit.options) or _applies(d, ctx) for d in unit.dimensions}
+    runnable = [d for d, m in pending.items() if m is None]  # only these dimensions' media is decoded
     needs = MediaNeeds(needs_video=False)
     for dim_id in runnable:
         backend = get_backend(dim_id, unit.tier)

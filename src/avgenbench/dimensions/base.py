@@ -99,6 +99,11 @@ class Backend(ABC):
         """Why this backend cannot run here (missing model, package, weights); None when it can."""
         return None
 
+    def applies(self, ctx: "ItemContext") -> Measurement | None:
+        """A measurement decided from the prompt alone, before any media is decoded (e.g. `not_applicable` when
+        the prompt asks nothing of this dimension); None to measure the clip."""
+        return None
+
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         """(name, version) stored with each row. Override when options change what is measured (a judge, a model):
         stored rows are kept on resume only while the identity is unchanged."""

@@ -105,12 +105,19 @@ class FaceDlibLite(Backend):
 
         return missing_reason()
 
-    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        from ..perception.faces import tracks_for_frames
-
+    def applies(self, ctx: ItemContext) -> Measurement | None:
         expected = ctx.annotation.faces
         if expected is None or expected.max_ids <= 0:
             return Measurement(Status.NOT_APPLICABLE, message="the prompt expects no faces")
+        return None
+
+    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
+        from ..perception.faces import tracks_for_frames
+
+        decided = self.applies(ctx)
+        if decided is not None:
+            return decided
+        expected = ctx.annotation.faces
         frames = clip.frames_for(FRAMES)
         tracks = tracks_for_frames(frames, key=clip.sha256)
         if not tracks:

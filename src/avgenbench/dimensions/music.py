@@ -265,10 +265,16 @@ class MusicBasicPitchLite(Backend):
         return self._model.transcribe(audio, onset_threshold=ONSET_THRESHOLD, frame_threshold=FRAME_THRESHOLD,
                                       min_duration=MIN_NOTE_SECONDS, max_midi=max_midi)
 
-    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        constraints = list(ctx.annotation.music)
-        if not constraints:
+    def applies(self, ctx: ItemContext) -> Measurement | None:
+        if not ctx.annotation.music:
             return Measurement(Status.NOT_APPLICABLE, message="the prompt names no explicit notes, chords or scales")
+        return None
+
+    def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
+        decided = self.applies(ctx)
+        if decided is not None:
+            return decided
+        constraints = list(ctx.annotation.music)
         try:
             known = [t.midi for c in constraints for t in targets_of(c) if t.midi is not None]
         except ValueError as exc:

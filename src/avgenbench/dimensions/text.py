@@ -248,10 +248,16 @@ class TextOcrLite(Backend):
             self._engine = OcrEngine(threads=options.get("ocr_threads"))
         return self._engine
 
+    def applies(self, ctx: ItemContext) -> Measurement | None:
+        if not any(normalize_text(t) for t in ctx.annotation.required_text):
+            return Measurement(Status.NOT_APPLICABLE, message="the prompt asks for no on-screen text (lite checks required text only)")
+        return None
+
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         required = [t for t in ctx.annotation.required_text if normalize_text(t)]
-        if not required:
-            return Measurement(Status.NOT_APPLICABLE, message="the prompt asks for no on-screen text (lite checks required text only)")
+        decided = self.applies(ctx)
+        if decided is not None:
+            return decided
         frames_in = clip.frames_for(FRAMES)
         if len(frames_in) == 0:
             return Measurement(Status.TOO_SHORT, message="no frame was sampled")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -40,9 +41,21 @@ class JudgeCache:
         self.path = Path(path) if path else default_cache_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(SCHEMA)
+        self._initialise()
         self._lock = threading.RLock()  # one connection shared by a client's threads
+
+    def _initialise(self, attempts: int = 50) -> None:
+        # Worker processes open the cache at the same moment; switching to WAL can fail with "locked" without
+        # waiting for the busy timeout, so retry briefly.
+        for attempt in range(attempts):
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 + 0.05 * random.random())
 
     @property
     def _db(self) -> "_Locked":
