@@ -7,12 +7,12 @@ pauses shorter than 0.3 s and drop segments shorter than 0.2 s. One ONNX session
 
 from __future__ import annotations
 
-import importlib.util
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .models import onnx_session, require_package_file
 
 RATE = 16000
 WINDOW = 512
@@ -20,32 +20,15 @@ CONTEXT = 64
 ENTER, LEAVE = 0.5, 0.35
 MIN_SILENCE_S, MIN_SPEECH_S = 0.3, 0.2
 
-_SESSION = None
-_LOCK = threading.Lock()
+MODEL = "assets/silero_vad_v6.onnx"
 
 
 def model_path() -> Path:
-    spec = importlib.util.find_spec("faster_whisper")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("faster-whisper is not installed; its bundled Silero VAD model is needed for speech detection")
-    path = Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx"
-    if not path.is_file():
-        raise RuntimeError(f"Silero VAD model not found at {path} (faster-whisper version without silero_vad_v6.onnx)")
-    return path
+    return require_package_file("faster_whisper", MODEL, "speech detection (faster-whisper >= 1.2 ships it)")
 
 
 def _session():
-    global _SESSION
-    with _LOCK:
-        if _SESSION is None:
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 4
-            _SESSION = ort.InferenceSession(str(model_path()), sess_options=opts, providers=["CPUExecutionProvider"])
-        return _SESSION
+    return onnx_session(model_path())
 
 
 def speech_probabilities(audio16: np.ndarray) -> np.ndarray:

@@ -29,14 +29,13 @@ for sound and produced none, which is the video's fault, not the tool's.
 
 from __future__ import annotations
 
-import importlib.util
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from .. import vad
 from ..media import Clip, MediaNeeds
+from ..models import onnx_session, require_package_file
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 RATE = 16000
@@ -192,34 +191,17 @@ def signal_pq(measures: dict[str, dict]) -> float:
 class Dnsmos:
     """DNSMOS P.835 (SIG, BAK, OVRL) from the `speechmos` wheel's ONNX model, one session per process."""
 
-    _session = None
-    _lock = threading.Lock()
     # Polynomial calibration published with DNSMOS P.835 (non-personalised).
     POLY = {"sig": (-0.08397278, 1.22083953, 0.0052439), "bak": (-0.13166888, 1.60915514, -0.39604546),
             "ovrl": (-0.06766283, 1.11546468, 0.04602535)}
 
     @staticmethod
     def model_path() -> Path:
-        spec = importlib.util.find_spec("speechmos")
-        if spec is None or spec.origin is None:
-            raise RuntimeError("speechmos is not installed; its DNSMOS model is needed for speech quality")
-        path = Path(spec.origin).parent / "dnsmos_models" / "sig_bak_ovr.onnx"
-        if not path.is_file():
-            raise RuntimeError(f"DNSMOS model not found at {path}")
-        return path
+        return require_package_file("speechmos", "dnsmos_models/sig_bak_ovr.onnx", "speech quality (DNSMOS)")
 
     @classmethod
     def session(cls):
-        with cls._lock:
-            if cls._session is None:
-                import onnxruntime as ort
-
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1
-                opts.inter_op_num_threads = 1
-                opts.log_severity_level = 4
-                cls._session = ort.InferenceSession(str(cls.model_path()), sess_options=opts, providers=["CPUExecutionProvider"])
-            return cls._session
+        return onnx_session(cls.model_path())
 
     @classmethod
     def score(cls, audio16: np.ndarray) -> dict[str, float]:

@@ -14,19 +14,13 @@ loudest frame) are zeroed, because the model normalises its input and would othe
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-# numba (used by librosa.pyin) compiles on first call; cache the result across processes. Must precede numba's import.
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR",
-    str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "avgenbench" / "numba"),
-)
+from ..models import onnx_session, package_file
 
 SAMPLE_RATE = 22050
 HOP = 256
@@ -69,15 +63,7 @@ class Note:
 
 def model_path() -> Path | None:
     """Where the installed basic-pitch package keeps nmp.onnx, found without importing the package (it imports TF)."""
-    try:
-        spec = importlib.util.find_spec("basic_pitch")
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / MODEL_RELATIVE
-        if candidate.is_file():
-            return candidate
-    return None
+    return package_file("basic_pitch", MODEL_RELATIVE.as_posix())
 
 
 def model_missing_reason() -> str | None:
@@ -101,15 +87,10 @@ class BasicPitchOnnx:
 
     def _load(self):
         if self._session is None:
-            import onnxruntime as ort
-
             path = self.path or model_path()
             if path is None:
                 raise FileNotFoundError(model_missing_reason())
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = onnx_session(path, self.threads)
             self._input = self._session.get_inputs()[0]
             self.window = int(self._input.shape[1])
             # Outputs are 88 wide (note, onset) or 264 wide (contour); tell note from onset by name order:
