@@ -147,3 +147,13 @@ def test_runner_measures_av_and_vis_from_one_decode(probes):
     by_dim = {dim: m for dim, _, _, m, _, _ in result.measurements}
     assert by_dim["av"].status == Status.OK and by_dim["vis"].status == Status.OK
     assert abs(by_dim["av"].evidence["offset_ms"] - probes[1]["truth"]["offset_ms"]) <= 1000 * TOLERANCE_S
+
+
+def test_a_single_event_is_too_little_to_align(tmp_path):
+    """One bounce and one knock: any offset fits equally well, so no offset is claimed."""
+    from avgenbench.synthetic.provider import render_spec
+
+    path = tmp_path / "one.mp4"
+    render_spec({"duration": 3.0, "width": 320, "height": 180, "impacts": [1.5]}, path)
+    m = measure(path)
+    assert m.status == Status.NO_EVENTS and m.evidence["reason"].startswith("only 1")

@@ -17,7 +17,8 @@ E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmet
 Evidence also gives the MAP offset (signed, parabolic sub-step interpolation; positive = sound later than picture) and
 a confidence = the probability mass within ±50 ms of the MAP offset.
 
-Silent audio, or a clip with no audio onsets or no visual events, is `no_events`, not an offset of zero.
+Silent audio, or a clip with fewer than two audio onsets or fewer than two visual events, is `no_events`, not an
+offset of zero: with a single event on either side no alignment can beat chance, so none is claimed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ STEADY_MOTION = 0.35
 STEADY_JUMP = 0.15
 MIN_VISUAL_EVENT = 0.05  # mean grey levels per pixel for a visual event
 MIN_AUDIO_EVENT = 0.3  # detrended log-flux units for an audio onset (steady noise stays well below)
+MIN_EVENTS = 2  # of each kind: one event alone cannot be told from chance
 EDGE_S = 0.05  # onsets this close to the clip's start are the start itself, not an event
 TAU_FRACTION = 0.05
 CONFIDENCE_WINDOW_S = 0.05
@@ -162,8 +164,13 @@ def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray) ->
         "visual_event_times_s": [round(float(v_times[k]), 2) for k in v_peaks[:12]],
         "lag_window_s": [-MAX_LAG_S, MAX_LAG_S], "lag_step_ms": round(1000 / ENV_RATE, 1),
     }
-    if rms < SILENCE_RMS or len(a_peaks) == 0 or len(v_peaks) == 0:
-        why = "silent audio" if rms < SILENCE_RMS else "no audio onsets" if len(a_peaks) == 0 else "no visual motion events"
+    if rms < SILENCE_RMS or len(a_peaks) < MIN_EVENTS or len(v_peaks) < MIN_EVENTS:
+        if rms < SILENCE_RMS:
+            why = "silent audio"
+        elif len(a_peaks) < MIN_EVENTS:
+            why = "no audio onsets" if not len(a_peaks) else f"only 1 audio onset; {MIN_EVENTS} are needed to align"
+        else:
+            why = "no visual motion events" if not len(v_peaks) else f"only 1 visual motion event; {MIN_EVENTS} are needed to align"
         return {"status": Status.NO_EVENTS, "reason": why, **base}
     grid = np.arange(len(a_env)) / ENV_RATE
     v_env = np.interp(grid, v_times, v_strength, left=0.0, right=0.0)
@@ -199,7 +206,7 @@ class AVOnsetAlignLite(Backend):
     """Whole-clip cross-correlation of audio onsets with visual motion-change events."""
 
     name = "av-onset-align"
-    version = "1.0"
+    version = "1.1"
     tier = "lite"
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
