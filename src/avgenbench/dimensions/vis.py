@@ -12,7 +12,8 @@ pixel-level noise survive: downscaling 1280 px to 480 px filters most white nois
 - noise: Immerkær's Laplacian-difference noise sigma (grey levels), taken on the flattest tenth of 16×16 blocks so
   texture is not mistaken for noise; median over frames.
 - blocking: strength of the 8-pixel block grid: the mean absolute step between neighbouring pixels at the strongest
-  phase of the 8-pixel grid, over the median of the other phases, minus 1 (0 = no grid), rows and columns averaged.
+  phase of the 8-pixel grid (median over that phase's grid lines, so a few aligned content edges do not count), over
+  the median of the other phases, minus 1 (0 = no grid), rows and columns averaged.
 Measured on a small grey stream at the native frame rate (shared with AV):
 - flicker: RMS of the frame-mean brightness minus its 5-frame running median, in % of the mean brightness.
 - freeze: fraction of consecutive frame pairs that are identical (mean absolute change < 0.02 grey levels); a clip with
@@ -41,6 +42,7 @@ FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
 FROZEN_CHANGE = 0.02  # mean |change| in grey levels on the small stream; a duplicated frame decodes as exactly 0
 BLOCK = 8
+VISIBLE_STEP = 1.0  # grey levels: the smallest step the grid ratio is taken against
 FLAT_STEP = 0.05  # grey levels: mean step below which a frame has no measurable grid
 MAX_QUALITY_FRAMES = 6  # blur and exposure use at most this many of the 2 fps frames, spread over the clip
 BAR_STD = 1.5  # a border row or column this uniform is a letterbox bar
@@ -84,16 +86,19 @@ def noise_sigma(frames: list[np.ndarray], block: int = 16) -> float:
 
 
 def _grid_strength(steps: np.ndarray) -> float:
-    """steps: mean |difference| per position along one axis; strongest 8-phase over the median of the others, − 1."""
+    """steps: mean |difference| per position along one axis; strongest 8-phase over the median of the others, − 1.
+    Each phase takes the median over its grid lines: codec blocking raises every line of its phase, while a few
+    strong content edges that happen to share a phase (a keyboard, a horizon) raise only a few."""
     n = (len(steps) // BLOCK) * BLOCK
     if n < 4 * BLOCK:
         return 0.0
-    phases = steps[:n].reshape(-1, BLOCK).mean(axis=0)
+    phases = np.median(steps[:n].reshape(-1, BLOCK), axis=0)
     k = int(np.argmax(phases))
     others = np.delete(phases, k)
     if phases[k] < FLAT_STEP:
         return 0.0  # flat picture: no steps, no grid
-    return max(0.0, float(phases[k] / max(float(np.median(others)), 1e-3) - 1.0))
+    # Steps below about one grey level are invisible: on flat content they must not become a large ratio.
+    return max(0.0, float(phases[k] / max(float(np.median(others)), VISIBLE_STEP) - 1.0))
 
 
 def blocking_level(frames: list[np.ndarray]) -> float:
@@ -168,7 +173,7 @@ class VisSignalLite(Backend):
     """Sharpness, noise, blocking, exposure, flicker and freezing, combined by a documented product of ramps."""
 
     name = "vis-signal"
-    version = "1.1"  # 1.1: noise measured at native size
+    version = "1.2"  # 1.1: noise measured at native size; 1.2: blocking robust to aligned content edges
     tier = "lite"
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
