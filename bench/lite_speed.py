@@ -18,7 +18,7 @@ machine the figures move with it.
 Where the time goes (one 10 s clip, CPU seconds, 2-core dev machine, Nov 2026): plain decode 0.6; the runner's
 decode with every frame spec 1.1-1.2; Text OCR 2.7 (PP-OCR detection at 640 px 2.0 for 10 frames, recognition 0.7);
 face tracking for Face and Lip 1.65 (embeddings 0.74, HOG detection 0.54); Aud, Music, Vis, AV, Speech together ~0.8;
-plus ~1 s of model loading per worker. So ~11x CPU is the floor while Text reads 1 frame a second and faces are
+plus ~1 s of model loading per worker. So ~11-12x CPU is the floor while Text reads 1 frame a second and faces are
 tracked at 25 fps; <= 5 would need OCR and face tracking nearly free.
 
 usage: python bench/lite_speed.py [--clips 4] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
