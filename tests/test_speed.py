@@ -67,3 +67,28 @@ def test_bench_prompts_ask_every_lite_dimension_for_something(tmp_path):
         assert note.music and note.music[0].midi[0] == 69
         clip = item.extra["synthetic"]
         assert clip["faces"] and clip["speech"] and clip["notes"] and clip["impacts"] and clip["moving_shapes"]
+
+
+def test_bench_grain_makes_clips_as_costly_as_real_ones_and_keeps_their_content(tmp_path):
+    """The bench re-encodes its clean clips with per-frame grain: the bit rate rises several-fold (real outputs are
+    Mbit/s), while frame count, frame rate and audio stay the same."""
+    spec = importlib.util.spec_from_file_location("lite_speed", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from avgenbench.synthetic.encode import write_clip
+
+    ys, xs = np.mgrid[0:180, 0:320]
+    still = np.stack([xs * 0.5 + 40, ys * 0.6 + 50, np.full_like(xs, 90)], axis=-1).astype(np.uint8)  # clean, static
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(96000) / 48000).astype(np.float32)
+    tone[48000:48480] = 0.9  # a click at 1 s
+    path = write_clip(tmp_path / "g.mp4", (still for _ in range(48)), 24, tone, 48000, crf=20)
+    needs = MediaNeeds(frames=(FrameSpec(None, None, gray=True),), audio_rates=(48000,), needs_audio=True)
+    before, clean_rate = decode(path, needs), bench.clip_bitrates([path])[0]
+    bench.add_grain(path)
+    after, grain_rate = decode(path, needs), bench.clip_bitrates([path])[0]
+    assert grain_rate > 3 * clean_rate and grain_rate > 0.3, (clean_rate, grain_rate)
+    assert after.n_frames == before.n_frames and abs(after.fps - before.fps) < 1e-6
+    a, b = before.audio_at(48000), after.audio_at(48000)
+    assert abs(len(a) - len(b)) < 2048 and np.argmax(np.abs(a)) // 480 == np.argmax(np.abs(b)) // 480
+    noise = np.abs(after.frames_for(needs.frames[0]).images.astype(int) - before.frames_for(needs.frames[0]).images)
+    assert 1.0 < noise.mean() < 6.0  # grain, not a different picture
