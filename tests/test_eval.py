@@ -199,3 +199,16 @@ def test_dimensions_the_prompt_does_not_ask_for_are_settled_without_decoding(wor
     assert all(v["media"]["decodes"] == 0 for v in report["eval"]["videos"].values())
     records = json.loads(CliRunner().invoke(app, ["results", str(tmp_path / "out"), "--json"]).stdout)
     assert {r["status"] for r in records} == {"not_applicable"}
+
+
+def test_score_bootstrap_settings(workspace, tmp_path):
+    out = tmp_path / "out"
+    _eval(workspace, out, "--dimensions", "vis,aud")
+
+    def total_ci(*extra):
+        result = CliRunner().invoke(app, ["score", str(out), "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["total_ci"]
+
+    assert total_ci("--seed", "3") == total_ci("--seed", "3") != total_ci("--seed", "4")
+    assert total_ci("--draws", "0") is None

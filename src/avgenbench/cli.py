@@ -248,8 +248,10 @@ def results_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an ev
 def score_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
               run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
               failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="strict or reference (default: the run's)."),
+              draws: int = typer.Option(1000, "--draws", min=0, help="Bootstrap resamples of the prompts for the 95 % CIs (0: none)."),
+              seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
               as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Scheme-2 total, coverage, group scores, each dimension with n, and per-category totals."""
+    """Scheme-2 total, coverage, group scores, each dimension with n, and per-category totals, with bootstrap CIs."""
     store, info = _open_run(out_dir, run)
     policy = failure_policy or info["config"].get("failure_policy", "strict")
     if policy not in POLICIES:
@@ -258,7 +260,7 @@ def score_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval
     store.close()
     if not rows:
         _fail(f"run '{info['run']}' has no results yet", EXIT_NOT_FOUND)
-    card = score_rows(rows, policy, info["run"], info["tier"])
+    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=draws, seed=seed)
     if as_json:
         _emit_json(card.as_dict())
     else:
