@@ -210,5 +210,7 @@ def test_score_bootstrap_settings(workspace, tmp_path):
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)["total_ci"]
 
-    assert total_ci("--seed", "3") == total_ci("--seed", "3") != total_ci("--seed", "4")
+    assert total_ci("--seed", "3") == total_ci("--seed", "3")
+    # With few resamples the interval's ends depend on which prompts were drawn, so the seed shows.
+    assert total_ci("--seed", "3", "--draws", "20") != total_ci("--seed", "4", "--draws", "20")
     assert total_ci("--draws", "0") is None
