@@ -219,3 +219,20 @@ def test_mouth_follows_the_speech_envelope_with_the_given_lag(tmp_path, monkeypa
     voiced = [i for i in range(60) if 0.5 <= i / 24 < 1.0 or 1.5 <= i / 24 < 2.0]
     assert set(open_frames) <= set(range(11, 50)) and len(set(open_frames) & set(voiced)) >= 0.9 * len(voiced)
     assert np.array_equal(mouths[3][3:], mouths[0][:-3]) and np.all(mouths[3][:3] == 0)
+
+
+def test_babble_stands_in_for_tts_when_asked(tmp_path, monkeypatch):
+    """Without espeak-ng a spec may ask for babble instead of silence; the truth file says so."""
+    from avgenbench.synthetic import speech
+
+    def no_tts(text, sr):
+        raise RuntimeError("espeak-ng is not installed")
+
+    monkeypatch.setattr(speech, "speak", no_tts)
+    spec = {"width": 64, "height": 48, "duration": 2.0, "speech": [{"text": "hello", "start": 0.2, "duration": 1.0}]}
+    skipped = render(spec, tmp_path / "skip.mp4")
+    assert skipped["speech"] == [] and skipped["skipped"][0]["element"] == "speech[0]"
+    spec["speech"][0]["babble_without_tts"] = True
+    truth = render(spec, tmp_path / "babble.mp4")
+    assert truth["substituted"] == [{"element": "speech[0]", "reason": "espeak-ng is not installed", "used": "babble"}]
+    assert truth["speech"][0]["babble"] and truth["speech"][0]["end"] == pytest.approx(1.2, abs=0.01)

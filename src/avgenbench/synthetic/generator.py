@@ -45,7 +45,7 @@ def render(spec: ClipSpec | dict[str, Any], path: Path | str, crf: int = 20) -> 
         spec = ClipSpec.from_dict(spec)
     spec.validate()
     truth: dict[str, Any] = {
-        "generator": GENERATOR_VERSION, "spec": spec.to_dict(), "skipped": [],
+        "generator": GENERATOR_VERSION, "spec": spec.to_dict(), "skipped": [], "substituted": [],
         "video": {"width": spec.width - spec.width % 2, "height": spec.height - spec.height % 2, "fps": spec.fps,
                   "n_frames": spec.n_frames, "duration": spec.duration},
     }
@@ -118,8 +118,12 @@ def _voice(item, sr: int, truth: dict[str, Any], k: int) -> np.ndarray | None:
     try:
         voice = babble(item.duration, sr, item.seed) if item.babble else speak(item.text, sr)
     except RuntimeError as exc:
-        truth["skipped"].append({"element": f"speech[{k}]", "reason": str(exc)})
-        return None
+        if not item.babble_without_tts:
+            truth["skipped"].append({"element": f"speech[{k}]", "reason": str(exc)})
+            return None
+        truth["substituted"].append({"element": f"speech[{k}]", "reason": str(exc), "used": "babble"})
+        item.babble = True
+        voice = babble(item.duration, sr, item.seed)
     return np.asarray(voice, np.float32)
 
 

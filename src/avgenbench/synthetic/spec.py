@@ -78,6 +78,7 @@ class SpeechItem:
     duration: float = 2.0  # babble length; a spoken line lasts as long as the TTS makes it
     gain: float = 0.6
     seed: int = 0
+    babble_without_tts: bool = False  # no espeak-ng: babble of `duration` instead of skipping (recorded in truth)
 
 
 @dataclass
