@@ -79,11 +79,14 @@ def test_too_little_speech_for_the_lines_scores_lower(clips):
     assert _measure(clips["babble_short"], _ann(True, ["Hello there."])).raw == 100.0
 
 
-def test_not_required_is_not_applicable_and_lists_found_speech(clips):
-    with_speech = _measure(clips["babble"], _ann(False))
+def test_not_required_is_not_applicable_without_decoding(clips):
+    result = run_unit(Unit(ITEM, str(clips["babble"]), ["speech"], "lite", _ann(False), {}))
+    assert result.decodes == 0
+    with_speech = result.measurements[0][3]
     assert with_speech.status == "not_applicable" and with_speech.raw is None
-    assert with_speech.evidence["vad"]["speech_seconds"] > 2
     assert _measure(clips["hum"], _ann(False)).status == "not_applicable"
+    # A missing video is not a Speech failure when the prompt asks for no speech.
+    assert run_unit(Unit(ITEM, None, ["speech"], "lite", _ann(False), {})).measurements[0][3].status == "not_applicable"
 
 
 def test_presence_rule_cut_at_end():

@@ -45,6 +45,13 @@ def presence_score(speech_seconds: float, expected_words: int, last_end: float |
     return score, {"needed_seconds": round(needed, 2), "coverage": round(coverage, 3), "cut_at_end": cut}
 
 
+def speech_applies(ctx: ItemContext) -> Measurement | None:
+    """Settled before decoding: a prompt that asks for no speech has nothing for Speech to score, whatever the clip."""
+    if not ctx.annotation.speech_required:
+        return Measurement(Status.NOT_APPLICABLE, message="prompt requires no speech")
+    return None
+
+
 class SpeechVadLite(Backend):
     name = "speech-vad"
     version = "1.0"
@@ -62,12 +69,18 @@ class SpeechVadLite(Backend):
                 return f"--whisper-model: {problem}"
         return None
 
+    def applies(self, ctx: ItemContext) -> Measurement | None:
+        return speech_applies(ctx)
+
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         # With a Whisper model the wording is scored too: a different measurement, so a different identity.
         model = options.get("whisper_model")
         return (f"{self.name}+whisper", f"{self.version}+{Path(model).name}") if model else (self.name, self.version)
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
+        decided = self.applies(ctx)
+        if decided is not None:
+            return decided
         audio = clip.audio_at(RATE)
         if audio.size == 0:
             return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
@@ -77,9 +90,6 @@ class SpeechVadLite(Backend):
         expected_words = sum(len(normalize_words(line)) for line in lines)
         evidence: dict[str, Any] = {"speech_required": ann.speech_required, "expected_lines": lines[:6],
                                     "expected_words": expected_words, "vad": found.summary()}
-        if not ann.speech_required:
-            evidence["note"] = "the prompt requires no speech; speech found (if any) is listed, not scored"
-            return Measurement(Status.NOT_APPLICABLE, evidence=evidence, message="prompt requires no speech")
         if not found.segments:
             evidence["finding"] = "speech required, none detected"
             evidence["wording_checked"] = False
@@ -126,6 +136,9 @@ class SpeechWhisperJudgePaper(JudgeBackendBase):
         if problem:
             return f"--whisper-model: {problem}"
         return optional_judge_reason(options)
+
+    def applies(self, ctx: ItemContext) -> Measurement | None:
+        return speech_applies(ctx)
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         name, version = super().identity(options)

@@ -60,10 +60,14 @@ def speech_probes(out_dir: Path | str, fast: bool = False) -> list[dict]:
         "truth": {"dimension": "speech", "speech_present": False, "status": "ok", "raw_min": 0.0, "raw_max": 0.0},
         "annotation": required, "perturbations": [],
     }, {
-        "path": hum,
-        "truth": {"dimension": "speech", "speech_present": False, "status": "not_applicable"},
+        "path": hum,  # a steady hum is not a voice: required speech absent
+        "truth": {"dimension": "speech", "speech_present": False, "status": "ok", "raw_min": 0.0, "raw_max": 0.0},
+        "annotation": required, "perturbations": [],
+    }, {
+        "path": short,  # a prompt without speech: settled before decoding, whatever the audio holds
+        "truth": {"dimension": "speech", "status": "not_applicable"},
         "annotation": not_required, "perturbations": [],
-    }][:2 if fast else 3]
+    }][:2 if fast else 4]
     if espeak_available() and not fast:
         voice = speak(LINE, SR)
         probes.append({
