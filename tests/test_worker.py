@@ -1,7 +1,6 @@
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from avgenbench.annotations import PromptAnnotation
 from avgenbench.dimensions.base import ItemContext

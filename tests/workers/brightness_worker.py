@@ -2,7 +2,6 @@
 
 import sys
 
-import numpy as np
 
 from avgenbench.dimensions.base import Backend, Measurement, Status
 from avgenbench.media import FrameSpec
