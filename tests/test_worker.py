@@ -1,7 +1,6 @@
 import sys
 from pathlib import Path
 
-
 from avgenbench.annotations import PromptAnnotation
 from avgenbench.dimensions.base import ItemContext
 from avgenbench.media import MediaNeeds, decode
