@@ -2,7 +2,6 @@
 
 import sys
 
-
 from avgenbench.dimensions.base import Backend, Measurement, Status
 from avgenbench.media import FrameSpec
 from avgenbench.worker import serve
