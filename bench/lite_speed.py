@@ -15,11 +15,15 @@ The decode baseline runs in this process, one clip after another; the eval uses 
 is what each worker reports for itself (ru_maxrss) with its results. The machine's load is printed too: on a shared
 machine the figures move with it.
 
-Where the time goes (one 10 s clip, CPU seconds, 2-core dev machine, Nov 2026): plain decode 0.6; the runner's
-decode with every frame spec 1.1-1.2; Text OCR 2.7 (PP-OCR detection at 640 px 2.0 for 10 frames, recognition 0.7);
-face tracking for Face and Lip 1.65 (embeddings 0.74, HOG detection 0.54); Aud, Music, Vis, AV, Speech together ~0.8;
-plus ~1 s of model loading per worker. So ~11-12x CPU is the floor while Text reads 1 frame a second and faces are
-tracked at 25 fps; <= 5 would need OCR and face tracking nearly free.
+Where the time goes (one 10 s clip, CPU seconds, one worker with its models loaded, 2-core dev machine, Nov 2026):
+plain decode 0.6; the runner's decode with every frame spec 0.76 (frame conversion 0.39, mostly Face/Lip's 25 fps
+640 px RGB stream); Text OCR 2.9 (PP-OCR detection at 640 px 2.0 for 10 frames, recognition 0.8); face tracking for
+Face and Lip 1.5 (9 embeddings 0.67 - dlib-bin has no BLAS -, HOG detection 0.49, landmarks 0.25); Aud, Music, Vis, AV,
+Speech together ~0.7. Each worker also pays ~2 s once: imports (scipy.signal ~1 s, rapidocr ~0.9 s) and model loading
+(dlib ~0.7 s, OCR ~0.4 s), so the ratio falls with more clips (4 clips: ~10 wall, 13 CPU; 8 clips: 9.6 wall, 11.7 CPU).
+~10x is the floor while Text reads 1 frame a second and faces are tracked at 25 fps; <= 5 would need OCR and face
+tracking nearly free. Measured and not kept: OCR of changed regions only (scattered changes -> regions cover ~half the
+frame; -14 % OCR, noise readings differed), HOG on grey (-0.08 s), onnxruntime memory arena, single-copy conversion.
 
 usage: python bench/lite_speed.py [--clips 4] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
 """
