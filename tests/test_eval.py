@@ -214,3 +214,17 @@ def test_score_bootstrap_settings(workspace, tmp_path):
     # With few resamples the interval's ends depend on which prompts were drawn, so the seed shows.
     assert total_ci("--seed", "3", "--draws", "20") != total_ci("--seed", "4", "--draws", "20")
     assert total_ci("--draws", "0") is None
+
+
+def test_bracketed_prompt_names_print_as_text(tmp_path):
+    """Rich markup in a prompt's content ('[/x]') must neither crash the tables nor disappear from them."""
+    suite = tmp_path / "suite"
+    (suite / "prompts").mkdir(parents=True)
+    (suite / "prompts" / "ads.json").write_text(json.dumps([{"content": "Teaser [/b] [bold]NOW", "prompt": "p"}]))
+    videos = tmp_path / "v"
+    make_clip(videos / "ads" / "Teaser [_b] [bold]NOW.mp4", duration=1.0)
+    result = CliRunner().invoke(app, ["eval", str(videos), "--suite", str(suite), "--out", str(tmp_path / "o"),
+                                      "--dimensions", "vis"])
+    assert result.exit_code == 0, result.output
+    table = CliRunner().invoke(app, ["results", str(tmp_path / "o")])
+    assert table.exit_code == 0 and "[bold]NOW" in table.output.replace("\n", "")

@@ -33,8 +33,10 @@ app = typer.Typer(help="AVGen-Bench for text-to-audio-video generators. " + HELP
 suite_app = typer.Typer(help="Inspect and fetch prompt suites.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(suite_app, name="suite")
 
-out = Console()
-err = Console(stderr=True)
+# Markup is off by default: prompts, file names and run names are printed as they are (a '[/x]' in a prompt would
+# otherwise be read as a tag). The few styled lines ask for markup explicitly and escape what they interpolate.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 
 def _emit_json(data) -> None:
@@ -343,8 +345,8 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     total = "—" if card.total is None else f"{card.total:.2f}"
     total_ci = _fmt_ci(card.total_ci, 2)
     groups = "  ".join(f"{g}: {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/] {total_ci}  coverage {card.coverage:.2f} of 1.00  ({groups})  videos: {card.n_videos}",
-              highlight=False)
+    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00  ({escape(groups)})  "
+              f"videos: {card.n_videos}", highlight=False, markup=True)
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")

@@ -14,16 +14,17 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .cache import JudgeCache, default_cache_path
 from .spec import parse_spec
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, markup=False)  # user text prints as it is; styled lines opt in
+out = Console(markup=False)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -143,7 +144,7 @@ def register(app: typer.Typer) -> None:
         def on_item(item, status):
             done[status] += 1
             if not as_json:
-                err.print(f"[{sum(done.values())}/{len(suite.items)}] {item.key[:60]}: {status}", highlight=False)
+                err.print(f"[{sum(done.values())}/{len(suite.items)}] {item.key[:60]}: {status}", highlight=False, markup=False)
 
         doc, failures = annotate(suite, client, on_item)
         path = write_annotations(doc, suite.root, out_file)
