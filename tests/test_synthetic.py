@@ -12,10 +12,30 @@ from avgenbench.media import FrameSpec, MediaNeeds, decode
 from avgenbench.synthetic.generator import read_truth, render, truth_path
 from avgenbench.synthetic.sound import midi_to_hz
 from avgenbench.synthetic.spec import ClipSpec
-from avgenbench.synthetic.probes import _best_window, cer, edit_distance
+from avgenbench.synthetic.probes import edit_distance
 
 SR = 48000
 ALL = FrameSpec()
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def cer(found: str, expected: str) -> float:
+    """Character error rate of `found` against `expected` (case and spacing ignored)."""
+    expected, found = _norm(expected), _norm(found)
+    return edit_distance(found, expected) / max(1, len(expected))
+
+
+def _best_window(found: str, expected: str) -> str:
+    """The run of words in `found` closest to `expected` (OCR output may hold other text too)."""
+    words = found.split()
+    n = len(expected.split())
+    if len(words) <= n:
+        return found
+    windows = [" ".join(words[i:i + k]) for k in (n - 1, n, n + 1) if k > 0 for i in range(len(words) - k + 1)]
+    return min(windows, key=lambda w: cer(w, expected))
 
 
 def onsets(audio: np.ndarray, sr: int, threshold: float = 0.1, gap: float = 0.2) -> list[float]:

@@ -392,26 +392,6 @@ def edit_distance(a, b) -> int:
     return prev[-1]
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def cer(found: str, expected: str) -> float:
-    """Character error rate of `found` against `expected` (case and spacing ignored); used by the generator's tests."""
-    expected, found = _norm(expected), _norm(found)
-    return edit_distance(found, expected) / max(1, len(expected))
-
-
-def _best_window(found: str, expected: str) -> str:
-    """The run of words in `found` closest to `expected` (OCR output may hold other text too)."""
-    words = found.split()
-    n = len(expected.split())
-    if len(words) <= n:
-        return found
-    windows = [" ".join(words[i:i + k]) for k in (n - 1, n, n + 1) if k > 0 for i in range(len(words) - k + 1)]
-    return min(windows, key=lambda w: cer(w, expected))
-
-
 def text_recovery(m: Measurement, truth: dict[str, Any]) -> dict[str, Any] | None:
     from ..dimensions.text import cer as text_cer
 
