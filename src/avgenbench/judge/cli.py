@@ -14,7 +14,6 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from .cache import JudgeCache, default_cache_path
 from .spec import parse_spec
@@ -24,8 +23,9 @@ out = Console(markup=False)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
+    from ..cli import _fail as fail  # imported late: avgenbench.cli registers this module's commands
+
+    fail(message, code)
 
 
 def judge_options(judge: str | None, base_url: str | None, max_cost: float | None, repeats: int) -> dict[str, Any]:
