@@ -228,3 +228,21 @@ def test_bracketed_prompt_names_print_as_text(tmp_path):
     assert result.exit_code == 0, result.output
     table = CliRunner().invoke(app, ["results", str(tmp_path / "o")])
     assert table.exit_code == 0 and "[bold]NOW" in table.output.replace("\n", "")
+
+
+def test_a_stream_cut_by_the_memory_cap_is_named_in_the_evidence(workspace, tmp_path, monkeypatch):
+    """Streams that reach the cap stop there, and every row that read them says where; whole streams go unmentioned."""
+    import avgenbench.media as media
+
+    monkeypatch.setattr(media, "MAX_STREAM_BYTES", 3 * 320 * 180)  # 320x180 clips: 3 grey frames, or 12 at 160x90
+    out = tmp_path / "out"
+    _eval(workspace, out, "--dimensions", "vis,av")
+    with Store(out) as store:
+        rows = {r.dimension: r for r in store.results("model_x") if r.content == "good"}
+    assert rows["vis"].evidence["frames_truncated_at_s"] == {"2fps/480px/gray": 1.5, "native/160px/gray": 0.5}
+    assert rows["av"].evidence["frames_truncated_at_s"] == {"native/160px/gray": 0.5}
+    assert "frames read up to 0.5 s of 2.0 s" in rows["vis"].message
+    monkeypatch.setattr(media, "MAX_STREAM_BYTES", 64 << 20)
+    _eval(workspace, tmp_path / "whole", "--dimensions", "vis")
+    with Store(tmp_path / "whole") as store:
+        assert not any("frames_truncated_at_s" in r.evidence for r in store.results("model_x"))

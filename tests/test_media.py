@@ -72,3 +72,25 @@ def test_needs_merge_keeps_each_request_once():
     merged = a.merge(b)
     assert merged.frames == (FrameSpec(1), FrameSpec(25, 96)) and merged.audio_rates == (16000, 22050)
     assert merged.needs_audio and merged.min_seconds == 2
+
+
+def test_long_streams_stop_at_the_memory_cap_and_say_where(tmp_path, monkeypatch):
+    """A stream that would outgrow MAX_STREAM_BYTES keeps its first frames only and records where it stopped;
+    other streams and the audio are whole."""
+    import avgenbench.media as media
+
+    path = make_clip(tmp_path / "c.mp4", duration=3.0, fps=24, width=160, height=96)
+    big, small = FrameSpec(25, 160), FrameSpec(1, 32, gray=True)
+    monkeypatch.setattr(media, "MAX_STREAM_BYTES", 30 * 160 * 96 * 3)  # 30 frames of the big stream
+    clip = decode(path, MediaNeeds(frames=(big, small, FrameSpec(None, 160)), audio_rates=(16000,)))
+    assert clip.status == MediaStatus.OK
+    frames = clip.frames_for(big)
+    assert len(frames) == 30 and frames.truncated_at == pytest.approx(1.2)
+    assert np.allclose(frames.times, np.arange(30) / 25)
+    native = clip.frames_for(FrameSpec(None, 160))  # every frame: stops after 30 of 72
+    assert len(native) == 30 and native.truncated_at == pytest.approx(30 / 24, abs=1e-3)
+    assert clip.frames_for(small).truncated_at is None and len(clip.frames_for(small)) == 3
+    assert abs(len(clip.audio_at(16000)) / 16000 - 3.0) < 0.05
+    assert clip.summary()["frames_truncated_at"] == {big.label: 1.2, FrameSpec(None, 160).label: pytest.approx(1.25, abs=1e-3)}
+    monkeypatch.setattr(media, "MAX_STREAM_BYTES", 10 << 20)
+    assert "frames_truncated_at" not in decode(path, MediaNeeds(frames=(big,))).summary()

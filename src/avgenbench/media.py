@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 MIN_CLIP_SECONDS = 0.5
+# One frame stream keeps at most this many bytes; a longer clip's stream stops there (recorded as `Frames.truncated_at`).
+# 640 MiB holds ~37 s of the 25 fps 640x360 RGB stream Face and Lip read, far beyond the suite's 8-10 s clips.
+MAX_STREAM_BYTES = 640 << 20
 
 # Per-process count of decode() calls per file; the runner reports it as media.decodes.
 DECODE_COUNTS: Counter[str] = Counter()
@@ -70,6 +73,7 @@ class Frames:
     spec: FrameSpec
     times: np.ndarray  # seconds, one per image
     images: np.ndarray  # (N, H, W, 3) uint8, or (N, H, W) for gray
+    truncated_at: float | None = None  # the stream stopped here (s): the clip is longer than MAX_STREAM_BYTES holds
 
     def __len__(self) -> int:
         return len(self.times)
@@ -109,7 +113,8 @@ class Clip:
         return self.audio[rate]
 
     def summary(self) -> dict:
-        return {
+        truncated = {spec.label: round(f.truncated_at, 3) for spec, f in self.frames.items() if f.truncated_at is not None}
+        return ({"frames_truncated_at": truncated} if truncated else {}) | {
             "status": self.status, "message": self.message, "duration": round(self.duration, 3),
             "fps": round(self.fps, 3), "width": self.width, "height": self.height, "n_frames": self.n_frames,
             "has_audio": self.has_audio, "audio_rate": self.audio_native_rate, "audio_channels": self.audio_channels,
@@ -140,14 +145,16 @@ class _Sampler:
     images straight into one growing array (no list of frames to stack at the end).
     """
 
-    def __init__(self, spec: FrameSpec, width: int, height: int, expected: int = 0):
+    def __init__(self, spec: FrameSpec, width: int, height: int, expected: int = 0, max_bytes: int = MAX_STREAM_BYTES):
         from av.video.reformatter import VideoReformatter
 
         self.spec = spec
         self.size = _scaled_size(width, height, spec.max_side)
         self.times: list[float] = []
         self._shape = (self.size[1], self.size[0]) if spec.gray else (self.size[1], self.size[0], 3)
-        cap = max(8, (256 << 20) // int(np.prod(self._shape)))  # bad metadata must not reserve gigabytes up front
+        self._max_images = max(2, max_bytes // int(np.prod(self._shape)))
+        self.truncated_at: float | None = None
+        cap = min(self._max_images, max(8, (256 << 20) // int(np.prod(self._shape))))  # bad metadata must not reserve gigabytes up front
         self._buffer = np.empty((max(1, min(expected, cap)),) + self._shape, np.uint8)
         self._n = 0
         self._scaler = VideoReformatter()
@@ -155,9 +162,12 @@ class _Sampler:
         self._prev_index: int | None = None  # where the previous frame's image was first written
         self._next_k = 0
 
+    def _full(self) -> bool:
+        return self._n >= self._max_images
+
     def _slot(self) -> np.ndarray:
         if self._n == len(self._buffer):
-            grown = np.empty((max(8, len(self._buffer) * 3 // 2),) + self._shape, np.uint8)
+            grown = np.empty((min(self._max_images, max(8, len(self._buffer) * 3 // 2)),) + self._shape, np.uint8)
             grown[: self._n] = self._buffer[: self._n]
             self._buffer = grown
         self._n += 1
@@ -170,6 +180,9 @@ class _Sampler:
     def _emit_prev_until(self, limit: float) -> None:
         t_prev, frame = self._prev
         while self._next_k / self.spec.fps < limit:
+            if self._full():
+                self.truncated_at = self._next_k / self.spec.fps
+                return
             slot = self._slot()
             if self._prev_index is None:
                 self._convert_into(frame, slot)
@@ -180,7 +193,12 @@ class _Sampler:
             self._next_k += 1
 
     def push(self, t: float, frame) -> None:
+        if self.truncated_at is not None:
+            return
         if self.spec.fps is None:
+            if self._full():
+                self.truncated_at = t
+                return
             self.times.append(t)
             self._convert_into(frame, self._slot())
             return
@@ -190,13 +208,13 @@ class _Sampler:
         self._prev_index = None
 
     def finish(self, end: float) -> Frames:
-        if self.spec.fps is not None and self._prev is not None:
+        if self.spec.fps is not None and self._prev is not None and self.truncated_at is None:
             self._emit_prev_until(end)
         images = self._buffer[: self._n]
         if self._n < len(self._buffer) * 0.9:  # do not keep a mostly unused buffer alive behind a view
             images = images.copy()
         self._buffer = None
-        return Frames(self.spec, np.asarray(self.times, dtype=np.float64), images)
+        return Frames(self.spec, np.asarray(self.times, dtype=np.float64), images, self.truncated_at)
 
 
 def _expected_count(spec: FrameSpec, n_frames: int, duration: float) -> int:
@@ -286,7 +304,7 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
         seconds_meta = container.duration / 1_000_000
     if not n_meta and seconds_meta and clip.fps:
         n_meta = int(seconds_meta * clip.fps) + 1
-    samplers = [_Sampler(spec, clip.width, clip.height, _expected_count(spec, n_meta, seconds_meta))
+    samplers = [_Sampler(spec, clip.width, clip.height, _expected_count(spec, n_meta, seconds_meta), MAX_STREAM_BYTES)
                 for spec in needs.frames]
     streams = [vstream] + ([astream] if astream is not None else [])
     audio_chunks: list[np.ndarray] = []

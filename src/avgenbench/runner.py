@@ -110,15 +110,29 @@ def run_unit(unit: Unit) -> UnitResult:
         t1 = time.perf_counter()
         measurement = pending[dim_id] or _precheck(dim_id, unit.tier, clip, unit.options)
         if measurement is None:
+            backend = get_backend(dim_id, unit.tier)
             try:
-                measurement = get_backend(dim_id, unit.tier).measure(clip, ctx)
+                measurement = backend.measure(clip, ctx)
             except Exception as exc:  # a tool fault: recorded, never fatal
                 tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
                 measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
+            _note_truncation(measurement, clip, backend.needs() or get_dimension(dim_id).needs)
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
     media = clip.summary() if clip else {"status": "not_decoded"}
     media["peak_rss_mib"] = _peak_rss_mib()
     return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results)
+
+
+def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNeeds) -> None:
+    """Say in the evidence when a frame stream this measurement read stopped early (media.MAX_STREAM_BYTES)."""
+    if clip is None or not isinstance(measurement.evidence, dict):
+        return
+    cut = {spec.label: round(clip.frames[spec].truncated_at, 2) for spec in needs.frames
+           if spec in clip.frames and clip.frames[spec].truncated_at is not None}
+    if cut:
+        measurement.evidence["frames_truncated_at_s"] = cut
+        note = f"frames read up to {min(cut.values()):g} s of {clip.duration:.1f} s (stream memory cap)"
+        measurement.message = f"{measurement.message}; {note}" if measurement.message else note
 
 
 @dataclass
