@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -331,27 +332,40 @@ def _fmt_ci(ci, digits: int = 1) -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
+def _fmt_sig_ci(ci) -> str:
+    return "" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]"
+
+
 def _print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
-    table = Table(title=title, caption=_ci_caption(card))
-    for col, justify in (("dimension", "left"), ("group", "left"), ("weight", "right"), ("n", "right"),
-                         ("raw mean [95% CI]", "right"), ("score [95% CI]", "right"), ("statuses", "left")):
-        table.add_column(col, justify=justify, no_wrap=col.startswith("score"), min_width=12 if col == "statuses" else None)
+    # Light borders, 3 significant digits for raw values (their units differ) and the groups on the totals line
+    # keep the table within 80 columns; on a narrow terminal the statuses follow it as lines instead of a column.
+    wide = out.width >= 110
+    table = Table(title=title, caption=_ci_caption(card), box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["dimension", "weight", "n", "raw mean [95% CI]", "score [95% CI]"] + (["statuses"] if wide else [])
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("dimension", "statuses") else "right", no_wrap=col != "statuses")
+    lines = []
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        table.add_row(s.display, s.group, f"{s.weight:.3f}", str(s.n), f"{_fmt(s.raw_mean)} {_fmt_ci(s.raw_ci, 3)}".rstrip(),
-                      f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip(), statuses)
+        raw = "—" if s.raw_mean is None else f"{s.raw_mean:.3g} {_fmt_sig_ci(s.raw_ci)}".rstrip()
+        row = [s.display, f"{s.weight:.3f}", str(s.n), raw, f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip()]
+        table.add_row(*row, *([statuses] if wide else []))
+        lines.append(f"  {s.display}: {statuses}")
     out.print(table)
+    if not wide:
+        out.print("statuses per dimension:\n" + "\n".join(lines))
     total = "—" if card.total is None else f"{card.total:.2f}"
     total_ci = _fmt_ci(card.total_ci, 2)
-    groups = "  ".join(f"{g}: {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00  ({escape(groups)})  "
-              f"videos: {card.n_videos}", highlight=False, markup=True)
+    groups = "  ".join(f"{g} {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
+    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00  videos: {card.n_videos}",
+              highlight=False, markup=True)
+    out.print(f"  {groups}", highlight=False)  # group scores under the total
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")
     if categories and card.categories:
-        cat = Table(title="Per category")
+        cat = Table(title="Per category", box=box.SIMPLE_HEAD, pad_edge=False)
         cat.add_column("category")
         cat.add_column("total", justify="right")
         cat.add_column("95% CI", justify="right")
