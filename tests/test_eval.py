@@ -246,3 +246,17 @@ def test_a_stream_cut_by_the_memory_cap_is_named_in_the_evidence(workspace, tmp_
     _eval(workspace, tmp_path / "whole", "--dimensions", "vis")
     with Store(tmp_path / "whole") as store:
         assert not any("frames_truncated_at_s" in r.evidence for r in store.results("model_x"))
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_score_table_fits_the_terminal_and_keeps_every_status(workspace, tmp_path, monkeypatch, columns):
+    from avgenbench import cli
+
+    out = tmp_path / "out"
+    _eval(workspace, out, "--dimensions", "vis,aud")
+    monkeypatch.setattr(cli.out, "_width", columns)
+    text = CliRunner().invoke(app, ["score", str(out)]).output
+    assert max(len(line) for line in text.splitlines()) <= columns
+    for status in ("missing_video", "unreadable", "no_audio_stream", "too_short", "ok"):
+        assert f"{status}:" in text
+    assert ("statuses per dimension:" in text) == (columns < 110)
