@@ -10,7 +10,7 @@ downloaded or shipped) and mirrors dlib's forward pass layer by layer:
 - add_prev: the two tensors are added after zero-padding the smaller one at the end of each of channels, rows and
   columns (dlib adds tensors of different shapes that way, e.g. 3x3 + 4x4 in the 256-filter down-sampling block);
 - fc (no bias): x @ W with W stored (inputs, outputs).
-Outputs match dlib's to float32 rounding (max |diff| ~1e-6 on real chips; see tests/test_face_embed_onnx.py).
+Outputs match dlib's to float32 rounding (max |diff| < 1e-6 on real chips; see tests/test_face_embed_onnx.py).
 """
 
 from __future__ import annotations

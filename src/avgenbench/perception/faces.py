@@ -96,8 +96,9 @@ def load_models() -> FaceModels:
             _MODELS = FaceModels(
                 detector=dlib.get_frontal_face_detector(),
                 landmarks=dlib.shape_predictor(str(folder / MODEL_FILES["landmarks"])),
-                embedder=embedder or dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
-                embedder_name=embedder.name if embedder else DLIB_EMBEDDER,
+                embedder=embedder if embedder is not None
+                else dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
+                embedder_name=embedder.name if embedder is not None else DLIB_EMBEDDER,
             )
         return _MODELS
 
