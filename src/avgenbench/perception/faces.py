@@ -10,13 +10,19 @@ previous box, and the box follows the landmarks' mean (its size stays as the las
 frame each detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection
 continues is lost, and a few detector calls on crops (binary search) find the frame where its face really ended. A shot
 cut (most of a thumbnail's pixels change at once) ends every track.
-Embeddings (40–90 ms per face on a busy 2-core machine, the dominant cost) are computed when a track starts and then
-about once a second. A clip where this finds no face gets a second look for small faces (detector upsampling).
+Embeddings are computed when a track starts and then about once a second: the face is aligned to a 150x150 chip
+(dlib's `get_face_chip`, padding 0.25) and embedded by dlib's ResNet re-built on onnxruntime from the same .dat
+(`face_embed_onnx`, a few ms; dlib's own `compute_face_descriptor` takes ~75 ms in the BLAS-less wheel). Both give the
+same vectors to float32 rounding; dlib's is used when the ONNX one cannot be built (logged once) or when
+AVGENBENCH_FACE_EMBEDDER=dlib. `embedder_name()` tells which one runs. A clip where this finds no face gets a second
+look for small faces (detector upsampling).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +34,10 @@ MODEL_FILES = {
     "embedding": "dlib_face_recognition_resnet_model_v1.dat",
 }
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
+CHIP_SIZE, CHIP_PADDING = 150, 0.25  # the aligned face chip dlib's compute_face_descriptor uses
+DLIB_EMBEDDER = "dlib-resnet-v1"
+
+log = logging.getLogger("avgenbench.faces")
 
 
 class FaceModelsMissing(RuntimeError):
@@ -38,7 +48,8 @@ class FaceModelsMissing(RuntimeError):
 class FaceModels:
     detector: object
     landmarks: object
-    embedder: object
+    embedder: object  # face_embed_onnx.FaceEmbedder, or dlib's face_recognition_model_v1 as the fallback
+    embedder_name: str = DLIB_EMBEDDER
 
 
 _MODELS: FaceModels | None = None
@@ -81,12 +92,35 @@ def load_models() -> FaceModels:
             import dlib
 
             folder = model_dir()
+            embedder = _fast_embedder(folder / MODEL_FILES["embedding"])
             _MODELS = FaceModels(
                 detector=dlib.get_frontal_face_detector(),
                 landmarks=dlib.shape_predictor(str(folder / MODEL_FILES["landmarks"])),
-                embedder=dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
+                embedder=embedder if embedder is not None
+                else dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
+                embedder_name=embedder.name if embedder is not None else DLIB_EMBEDDER,
             )
         return _MODELS
+
+
+def _fast_embedder(dat_path: Path):
+    """dlib's face ResNet on onnxruntime, built from `dat_path`; None (with one warning) when it cannot be built."""
+    if os.environ.get("AVGENBENCH_FACE_EMBEDDER", "").strip().lower() == "dlib":
+        return None
+    try:
+        from .face_embed_onnx import FaceEmbedder
+
+        return FaceEmbedder(dat_path)
+    except Exception as exc:  # any unexpected file or runtime problem: dlib's own embedder gives the same vectors
+        log.warning("face embeddings fall back to dlib's compute_face_descriptor (slower, same values): "
+                    "the ONNX re-build of %s failed: %s", dat_path.name, exc)
+        return None
+
+
+def embedder_name() -> str:
+    """Which face embedder runs in this process: 'onnx-dlib-resnet-v1' (dlib's ResNet on onnxruntime) or
+    'dlib-resnet-v1' (dlib's own compute_face_descriptor). Loads the models if needed."""
+    return load_models().embedder_name
 
 
 @dataclass
@@ -164,7 +198,13 @@ def embed(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     models = load_models()
     rgb = _as_rgb(image)
     shape = models.landmarks(rgb, _rect(box))
-    vector = np.asarray(models.embedder.compute_face_descriptor(rgb, shape), dtype=np.float32)
+    if models.embedder_name == DLIB_EMBEDDER:
+        vector = np.asarray(models.embedder.compute_face_descriptor(rgb, shape), dtype=np.float32)
+    else:
+        import dlib
+
+        chip = dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+        vector = models.embedder.embed_chips(chip)[0]
     return _shape_points(shape), vector
 
 
