@@ -154,6 +154,35 @@ def test_face_evidence_has_tracks_with_times(face_clips):
     assert tracks[0]["start_s"] == pytest.approx(0.0, abs=0.05) and tracks[0]["end_s"] == pytest.approx(1.5, abs=0.1)
     assert tracks[1]["start_s"] == pytest.approx(1.5, abs=0.45) and tracks[1]["end_s"] == pytest.approx(3.0, abs=0.1)
     assert all(t["face_px"] > 60 for t in tracks)
+    assert m.evidence["embedder"] == pf.embedder_name() == "onnx-dlib-resnet-v1"
+
+
+
+def test_grey_tracking_with_colour_embeddings_matches_colour_tracking(face_clips):
+    """Face/Lip track on grey 25 fps frames and embed from a 2.5 fps colour stream: the colour images are the very
+    same frames, so embeddings agree with tracking on colour frames (up to the detector's box, which grey moves by a
+    few px), taken only on the 0.4 s grid, also after a cut; a colour stream that does not line up is refused."""
+    from avgenbench.media import FrameSpec, MediaNeeds, decode
+
+    clips, _ = face_clips
+    colour25, grey, colour = FrameSpec(25, 640), face.FRAMES, face.COLOR_FRAMES
+    clip = decode(clips["cut"], MediaNeeds(frames=(colour25, grey, colour)))
+    assert np.array_equal(clip.frames_for(colour).images, clip.frames_for(colour25).images[::10])
+    assert grey.gray and not colour.gray and grey.fps / colour.fps == 10
+    split = pf.tracks_for_frames(clip.frames_for(grey), color=clip.frames_for(colour))
+    whole, _ = pf.find_faces(clip.frames_for(colour25).images, clip.frames_for(colour25).times)
+    assert len(split) == len(whole) == 2
+    for a, b in zip(split, whole):
+        assert all(i % 10 == 0 for i in a.embed_frames) and a.embed_frames
+        shared = sorted(set(a.embed_frames) & set(b.embed_frames))
+        assert shared, (a.embed_frames, b.embed_frames)
+        for i in shared:
+            va, vb = a.embeddings[a.embed_frames.index(i)], b.embeddings[b.embed_frames.index(i)]
+            assert float(np.linalg.norm(va - vb)) < 0.1 < face.STABLE_DISTANCE  # same face, box within a few px
+    assert split[1].start == pytest.approx(1.5, abs=0.45) and split[1].embed_frames[0] % 10 == 0
+    with pytest.raises(ValueError):
+        pf.tracks_for_frames(clip.frames_for(grey), color=clip.frames_for(colour25).__class__(
+            FrameSpec(3, 640), clip.frames_for(colour).times, clip.frames_for(colour).images))
 
 
 # --- Lip -----------------------------------------------------------------------------------------------------------

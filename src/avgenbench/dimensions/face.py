@@ -1,8 +1,8 @@
 """Face: primary identity count and stability (0–100, higher is better).
 
-Lite backend (dlib, see perception/faces.py): faces are detected and tracked over frames sampled at 25 fps (shared
-with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding when it starts and
-then about every 1.2 s. Tracks are clustered into identities (average linkage of track-to-track median embedding
+Lite backend (dlib, see perception/faces.py): faces are detected and tracked over grey frames sampled at 25 fps
+(shared with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding of the same
+frame in colour (a 2.5 fps stream, every 10th frame) from its first detection on that 0.4 s grid, then every 1.2 s. Tracks are clustered into identities (average linkage of track-to-track median embedding
 distance, cut at SAME_IDENTITY; tracks on screen together are never the same person). An identity is *primary* when
 its tracks cover at least PRIMARY_SHARE of the sampled frames. A face must be confirmed by three detections
 (about 0.8 s on screen) to form a track.
@@ -34,7 +34,8 @@ from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, FrameSpec, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
-FRAMES = FrameSpec(fps=25, max_side=640)  # shared with Lip
+FRAMES = FrameSpec(fps=25, max_side=640, gray=True)  # shared with Lip: detection, landmarks, tracking
+COLOR_FRAMES = FrameSpec(fps=2.5, max_side=640)  # every 10th of those frames in colour, for the embeddings
 SAME_IDENTITY = 0.6
 STABLE_DISTANCE = 0.5
 CHANGED_DISTANCE = 0.65
@@ -94,11 +95,11 @@ class FaceDlibLite(Backend):
     """dlib HOG + landmarks + ResNet embeddings; identity count and within-track stability."""
 
     name = "face-dlib"
-    version = "0.1"
+    version = "0.2"
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(FRAMES,))
+        return MediaNeeds(frames=(FRAMES, COLOR_FRAMES))
 
     def unavailable_reason(self, options) -> str | None:
         from ..perception.faces import missing_reason
@@ -112,14 +113,14 @@ class FaceDlibLite(Backend):
         return None
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        from ..perception.faces import tracks_for_frames
+        from ..perception.faces import embedder_name, tracks_for_frames
 
         decided = self.applies(ctx)
         if decided is not None:
             return decided
         expected = ctx.annotation.faces
         frames = clip.frames_for(FRAMES)
-        tracks = tracks_for_frames(frames, key=clip.sha256)
+        tracks = tracks_for_frames(frames, key=clip.sha256, color=clip.frames_for(COLOR_FRAMES))
         if not tracks:
             evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "primary_ids": 0, "tracks_total": 0,
                         "frames_sampled": len(frames)}
@@ -159,6 +160,7 @@ class FaceDlibLite(Backend):
             ],
             "tracks_total": len(tracks),
             "frames_sampled": n_frames,
+            "embedder": embedder_name(),
             "thresholds": {"same_identity": SAME_IDENTITY, "stable": STABLE_DISTANCE, "changed": CHANGED_DISTANCE,
                            "primary_share": PRIMARY_SHARE},
         }
@@ -313,7 +315,7 @@ class FaceInsightPaper(JudgeBackendBase):
 
 DIMENSION = Dimension(
     id="face", display="Face", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES,)),
+    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES)),
     annotations_used=("faces",),
     backends={"lite": FaceDlibLite, "paper": FaceInsightPaper},
     description="Expected number of stable face identities.",

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..media import Clip, FrameSpec, MediaNeeds
+from ..media import Clip, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
 
-FRAMES = FrameSpec(fps=25, max_side=640)  # shared with Face
+from .face import COLOR_FRAMES, FRAMES  # shared with Face: grey 25 fps for landmarks, colour for embeddings
 AUDIO_RATE = 16000
 FPS = 25
 MAX_LAG = 15
@@ -93,11 +93,11 @@ class LipLandmarkLite(Backend):
     """Mouth opening (dlib landmarks) against the speech-band envelope."""
 
     name = "lip-landmark-envelope"
-    version = "0.1"
+    version = "0.2"
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(FRAMES,), audio_rates=(AUDIO_RATE,), needs_audio=True)
+        return MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True)
 
     def unavailable_reason(self, options) -> str | None:
         from ..perception.faces import missing_reason
@@ -109,7 +109,7 @@ class LipLandmarkLite(Backend):
 
         required = bool(ctx.annotation.speech_required)
         frames = clip.frames_for(FRAMES)
-        tracks = tracks_for_frames(frames, key=clip.sha256)
+        tracks = tracks_for_frames(frames, key=clip.sha256, color=clip.frames_for(COLOR_FRAMES))
         if not tracks:
             if required:
                 return Measurement(Status.NO_FACE, message="speech is required but no face is visible")
@@ -158,7 +158,7 @@ class LipLandmarkLite(Backend):
 DIMENSION = Dimension(
     id="lip", display="Lip", group="cross", unit="offset frames @25 fps", higher_is_better=False,
     normalize=inverse(8), worst_raw=8.0,
-    needs=MediaNeeds(frames=(FRAMES,), audio_rates=(AUDIO_RATE,), needs_audio=True),
+    needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=("faces", "speech_required"),
     backends={"lite": LipLandmarkLite},
     description="Lip-audio offset of visible speakers.",

@@ -180,17 +180,17 @@ def _shape_points(shape) -> np.ndarray:
 def detect_faces(image: np.ndarray, detect_side: int = 640, upsample: int = 0) -> list[np.ndarray]:
     """HOG face boxes (x0, y0, x1, y1) in `image` pixels; the detector sees the image scaled to at most `detect_side`."""
     models = load_models()
-    rgb = _as_rgb(image)
-    h, w = rgb.shape[:2]
+    image = _as_image(image)
+    h, w = image.shape[:2]
     factor = min(1.0, detect_side / max(h, w))
-    small = rgb if factor >= 1.0 else _resize(rgb, int(round(w * factor)), int(round(h * factor)))
+    small = image if factor >= 1.0 else _resize(image, int(round(w * factor)), int(round(h * factor)))
     rects = models.detector(small, upsample)
     return [np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float64) / factor for r in rects]
 
 
 def landmarks_in(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """68 landmarks (x, y) of the face in `box`."""
-    return _shape_points(load_models().landmarks(_as_rgb(image), _rect(box)))
+    """68 landmarks (x, y) of the face in `box` (grey or RGB image)."""
+    return _shape_points(load_models().landmarks(_as_image(image), _rect(box)))
 
 
 def embed(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,6 +214,11 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
+def _as_image(image: np.ndarray) -> np.ndarray:
+    """Grey (H, W) or RGB (H, W, 3) as dlib takes it; detection and landmarks need no colour."""
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
@@ -221,14 +226,17 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
-                embed_every: int = 30, min_detections: int = 3, upsample: int = 0) -> list[FaceTrack]:
-    """Face tracks over a frame sequence (N, H, W[, 3]) sampled at `times`.
+                embed_every: int = 30, min_detections: int = 3, upsample: int = 0,
+                color: np.ndarray | None = None, color_every: int = 0) -> list[FaceTrack]:
+    """Face tracks over a frame sequence (N, H, W) grey or (N, H, W, 3) RGB sampled at `times`.
 
-    Detection runs every k frames, on the last frame and right after each shot cut. Detections continue tracks by
-    box overlap only, so an identity change in place within a shot stays inside one track (where Face's stability
-    sees it), while a cut ends every track (a reverse shot of another person is a new track, not a drift).
-    Embeddings are computed when a track starts and then at the first detection at least `embed_every` frames after
-    the previous one. When a track loses its face, a binary search with the detector over the carried frames finds
+    Detection runs on frames i with i % k == 0, on the last frame and right after each shot cut. Detections continue
+    tracks by box overlap only, so an identity change in place within a shot stays inside one track (where Face's
+    stability sees it), while a cut ends every track (a reverse shot of another person is a new track, not a drift).
+    Embeddings need colour: from `color` when given (the same frames at 1/color_every of the rate, so color[j] is
+    images[j * color_every]; then only detection frames on that grid are embedded), else from `images` themselves.
+    A track is embedded at its first detection that can be, then at the first one at least `embed_every` frames after
+    the previous. When a track loses its face, a binary search with the detector over the carried frames finds
     where it really ended. A track must be confirmed by at least `min_detections` detections to be kept (shorter ones
     are flashes or false positives).
     """
@@ -238,12 +246,21 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
     models = load_models()
     cuts = shot_cuts(images)
     next_detect = 0
+
+    def colour_at(i: int) -> np.ndarray | None:
+        if color is None:
+            return _as_rgb(images[i])
+        j, rest = divmod(i, max(1, color_every))
+        return _as_rgb(color[j]) if rest == 0 and j < len(color) else None
+
+    def due(track: FaceTrack, i: int) -> bool:
+        return not track.embed_frames or i - track.embed_frames[-1] >= embed_every
     active: list[FaceTrack] = []
     finished: list[FaceTrack] = []
     detections: dict[int, int] = {}
     next_id = 0
     for i in range(n):
-        rgb = _as_rgb(images[i])
+        image = _as_image(images[i])
         if i in cuts:
             for track in active:
                 _confirm_tail(track, images, detect_side, upsample)
@@ -252,15 +269,16 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
         predicted = []
         for track in active:
             # Carry the box by the landmarks' mean motion; its size stays as the last detection set it.
-            points = _shape_points(models.landmarks(rgb, _rect(track.boxes[-1])))
+            points = _shape_points(models.landmarks(image, _rect(track.boxes[-1])))
             shift = points.mean(axis=0) - track.landmarks[-1].mean(axis=0)
             predicted.append((points, track.boxes[-1] + np.array([shift[0], shift[1], shift[0], shift[1]])))
         if i < next_detect and i != n - 1 and i not in cuts:
             for track, (points, box) in zip(active, predicted):
                 _append(track, i, times[i], box, points)
             continue
-        next_detect = i + max(1, detect_every)
-        boxes = detect_faces(rgb, detect_side, upsample)
+        next_detect = (i // max(1, detect_every) + 1) * max(1, detect_every)  # back on the grid after a cut
+        boxes = detect_faces(image, detect_side, upsample)
+        colour = colour_at(i)
         pairs = sorted(((_iou(p[1], box), ti, di) for ti, p in enumerate(predicted) for di, box in enumerate(boxes)),
                        reverse=True)
         used_t: set[int] = set()
@@ -272,7 +290,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
             used_t.add(ti)
             used_d.add(di)
             track = active[ti]
-            _observe(track, i, times[i], rgb, boxes[di], not track.embed_frames or i - track.embed_frames[-1] >= embed_every)
+            _observe(track, i, times[i], image, boxes[di], colour if due(track, i) else None)
             still.append(track)
             detections[track.track_id] += 1
             track.confirmed_until = len(track)
@@ -285,7 +303,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
                 track = FaceTrack(next_id)
                 detections[next_id] = 1
                 next_id += 1
-                _observe(track, i, times[i], rgb, box, True)
+                _observe(track, i, times[i], image, box, colour)
                 still.append(track)
                 track.confirmed_until = 1
         active = still
@@ -323,7 +341,7 @@ def _face_at(image: np.ndarray, box: np.ndarray, detect_side: int, upsample: int
     if x1 - x0 < 8 or y1 - y0 < 8:
         return False
     factor = min(1.0, detect_side / max(h, w))  # the scale the full-frame detector used
-    crop = _as_rgb(image[y0:y1, x0:x1])
+    crop = _as_image(image[y0:y1, x0:x1])
     found = detect_faces(crop, max(1, int(round(max(crop.shape[:2]) * factor))), upsample)
     shifted = box - np.array([x0, y0, x0, y0])
     return any(_iou(shifted, b) >= MIN_IOU for b in found)
@@ -341,14 +359,15 @@ def _confirm_tail(track: FaceTrack, images: np.ndarray, detect_side: int, upsamp
             hi = mid
 
 
-def _observe(track: FaceTrack, index: int, time: float, rgb: np.ndarray, box: np.ndarray, with_embedding: bool) -> None:
-    """Add a detection to the track, with an embedding when asked."""
-    if with_embedding:
-        points, vector = embed(rgb, box)
+def _observe(track: FaceTrack, index: int, time: float, image: np.ndarray, box: np.ndarray,
+             colour: np.ndarray | None) -> None:
+    """Add a detection to the track, with an embedding when the same frame in colour is given."""
+    if colour is not None:
+        points, vector = embed(colour, box)
         track.embed_frames.append(index)
         track.embeddings.append(vector)
     else:
-        points = landmarks_in(rgb, box)
+        points = landmarks_in(image, box)
     _append(track, index, time, box, points)
 
 
@@ -365,17 +384,18 @@ def _truncate(track: FaceTrack, length: int) -> None:
 
 
 def find_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
-               small_face_probes: int = 4) -> tuple[list[FaceTrack], int]:
+               small_face_probes: int = 4, color: np.ndarray | None = None,
+               color_every: int = 0) -> tuple[list[FaceTrack], int]:
     """(tracks, upsample used). When the normal pass finds no face, `small_face_probes` evenly spaced frames are
     searched once more with the detector's 2x upsampling (faces down to about 40 px at `detect_side`); if any face
     shows, the clip is tracked again in that mode (4x the detection cost, so detections are half as frequent)."""
-    tracks = track_faces(images, times, detect_every, detect_side)
+    tracks = track_faces(images, times, detect_every, detect_side, color=color, color_every=color_every)
     if tracks or len(images) == 0 or small_face_probes <= 0:
         return tracks, 0
     picks = np.unique(np.linspace(0, len(images) - 1, small_face_probes + 2)[1:-1].round().astype(int))
     if not any(detect_faces(images[i], detect_side, upsample=1) for i in picks):
         return [], 0
-    return track_faces(images, times, detect_every * 2, detect_side, upsample=1), 1
+    return track_faces(images, times, detect_every * 2, detect_side, upsample=1, color=color, color_every=color_every), 1
 
 
 # Face and Lip read the same frames: keep the tracks of the last few clips so each clip is tracked once per process.
@@ -384,13 +404,24 @@ _CACHE_ORDER: list[tuple] = []
 _CACHE_SIZE = 4
 
 
-def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "") -> list[FaceTrack]:
-    """`find_faces` on a media.Frames, cached per (key, frame spec, settings) when `key` (e.g. the clip's sha256) is set."""
-    cache_key = (key, frames.spec, detect_every, detect_side, len(frames)) if key else None
+def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "",
+                      color=None) -> list[FaceTrack]:
+    """`find_faces` on a media.Frames (grey or RGB), with `color` an RGB media.Frames of the same size at a rate that
+    divides the frames' rate (e.g. 2.5 fps beside 25 fps) for the embeddings; cached per (key, frame specs, settings)
+    when `key` (e.g. the clip's sha256) is set."""
+    color_every = 0
+    if color is not None:
+        ratio = (frames.spec.fps or 0) / (color.spec.fps or float("inf"))
+        color_every = int(round(ratio))
+        if color_every < 1 or abs(ratio - color_every) > 1e-6 or color.images.shape[1:3] != frames.images.shape[1:3]:
+            raise ValueError(f"colour frames {color.spec.label} do not line up with {frames.spec.label}")
+    cache_key = (key, frames.spec, color.spec if color is not None else None, detect_every, detect_side,
+                 len(frames)) if key else None
     with _LOCK:
         if cache_key is not None and cache_key in _TRACK_CACHE:
             return _TRACK_CACHE[cache_key]
-    tracks, _ = find_faces(frames.images, frames.times, detect_every, detect_side)
+    tracks, _ = find_faces(frames.images, frames.times, detect_every, detect_side,
+                           color=color.images if color is not None else None, color_every=color_every)
     if cache_key is not None:
         with _LOCK:
             _TRACK_CACHE[cache_key] = tracks
