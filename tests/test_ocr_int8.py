@@ -162,3 +162,12 @@ def test_a_failed_build_is_reported_not_replaced_by_fp32(monkeypatch, tmp_path):
     assert "could not build the int8 text detector" in reason and "calibration diverged" in reason and "fp32" in reason
     assert [p.suffix for p in (tmp_path / "models").iterdir()] == [".lock"]  # no model, no partial file left
     assert backend.unavailable_reason({"ocr_detector": "fp32"}) is None
+
+
+def test_missing_onnx_is_reported(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setenv("AVGENBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now fails as if it were not installed
+    reason = TextOcrLite().unavailable_reason({})
+    assert "needs the 'onnx' package" in reason and "fp32" in reason

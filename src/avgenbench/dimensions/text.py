@@ -342,14 +342,10 @@ class TextJudgePaper(JudgeBackendBase):
     paper; required text that is absent scores 0; otherwise not applicable."""
 
     name = "text-ocr-judge"
-    version = "2"  # 2: int8 detector by default
+    version = "1"
 
     def __init__(self) -> None:
         self._ocr = TextOcrLite()  # the same OCR engine and availability check as lite
-
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        name, version = super().identity(options)
-        return name, f"{version}+{self._ocr.identity(options)[1].split('+', 1)[1]}"
 
     def needs(self) -> MediaNeeds:
         return MediaNeeds(frames=(FRAMES,))
