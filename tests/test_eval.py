@@ -260,3 +260,16 @@ def test_score_table_fits_the_terminal_and_keeps_every_status(workspace, tmp_pat
     for status in ("missing_video", "unreadable", "no_audio_stream", "too_short", "ok"):
         assert f"{status}:" in text
     assert ("statuses per dimension:" in text) == (columns < 110)
+
+
+def test_ocr_detector_choice_is_recorded_and_checked(workspace, tmp_path):
+    out = tmp_path / "out"
+    versions = []
+    for extra in (["--ocr-detector", "fp32"], []):  # the default (int8) is another identity: every row is redone
+        _eval(workspace, out, "--dimensions", "text", *extra)
+        with Store(out) as store:
+            versions.append({r.backend_version for r in store.results("model_x")})
+    assert versions == [{"2.0+det-fp32"}, {"2.0+det-int8c1"}]
+    bad = CliRunner().invoke(app, ["eval", str(workspace["videos"]), "--suite", str(workspace["suite"]), "--out",
+                                   str(tmp_path / "o2"), "--ocr-detector", "fp16"])
+    assert bad.exit_code == 2 and "unknown --ocr-detector 'fp16'" in bad.output

@@ -195,7 +195,8 @@ def test_openai_paper_eval_scores_every_judge_dimension_and_warm_rerun_makes_zer
     assert sum(asked.values()) == sum(per_prompt.values()) + 1  # + the retried 500
     assert all(per_prompt[t] <= asked[t] <= per_prompt[t] + 1 for t in per_prompt) and set(asked) == set(per_prompt)
     assert first["judge"]["failed"] == 0 and first["judge"]["cache_hits"] == 0
-    assert rows[(SIGN, "text")]["backend_version"] == "1+openai:gpt-4o"  # the judge, not its timeout, is the identity
+    # the judge (not its timeout) and the OCR detector (paper: fp32 unless asked) are the identity
+    assert rows[(SIGN, "text")]["backend_version"] == "2+openai:gpt-4o+det-fp32"
 
     before = len(server.model_calls())
     warm = paper_eval(bench, "model_a", bench / "suite", out, "openai:gpt-4o?backoff=0.01&timeout=10",

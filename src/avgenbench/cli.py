@@ -137,6 +137,7 @@ def eval_cmd(
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Frozen annotations file (from `avgenbench annotate --out`) instead of SUITE_DIR/annotations.json."),
     whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Paper tier: local InsightFace model pack folder (e.g. buffalo_l) for Face."),
+    ocr_detector: Optional[str] = typer.Option(None, "--ocr-detector", help="Text's PP-OCR detector: int8 (lite default; built once from the wheel's model, ~4x faster) or fp32 (the original; paper default)."),
     lo_phy: str = typer.Option("videophy2", "--lo-phy", help="Paper tier Lo-Phy: videophy2 (needs its weights; unavailable here) or judge (judge-based 1–5, not VideoPhy-2)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
@@ -167,6 +168,12 @@ def eval_cmd(
     if lo_phy not in LO_PHY_MODES:
         _fail(f"unknown --lo-phy '{lo_phy}'; use one of {', '.join(LO_PHY_MODES)}", EXIT_BAD_INPUT)
     options["lo_phy"] = lo_phy
+    if ocr_detector is not None:
+        from .dimensions.text import DETECTORS
+
+        if ocr_detector not in DETECTORS:
+            _fail(f"unknown --ocr-detector '{ocr_detector}'; use one of {', '.join(DETECTORS)}", EXIT_BAD_INPUT)
+        options["ocr_detector"] = ocr_detector
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)

@@ -342,26 +342,36 @@ class TextJudgePaper(JudgeBackendBase):
     paper; required text that is absent scores 0; otherwise not applicable."""
 
     name = "text-ocr-judge"
-    version = "1"
+    version = "2"  # 2: the OCR detector is part of the identity
 
     def __init__(self) -> None:
         self._ocr = TextOcrLite()  # the same OCR engine and availability check as lite
 
+    @staticmethod
+    def _ocr_options(options: dict[str, Any]) -> dict[str, Any]:
+        """The paper tier reads with the original fp32 detector (PaddleOCR's), unless int8 is asked for."""
+        return {**options, "ocr_detector": options.get("ocr_detector") or "fp32"}
+
     def needs(self) -> MediaNeeds:
         return MediaNeeds(frames=(FRAMES,))
 
+    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+        name, version = super().identity(options)
+        return name, f"{version}+{self._ocr.identity(self._ocr_options(options))[1].split('+', 1)[1]}"
+
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
-        return self._ocr.unavailable_reason(options) or super().unavailable_reason(options)
+        return self._ocr.unavailable_reason(self._ocr_options(options)) or super().unavailable_reason(options)
 
     def judge(self, client, clip, ctx, repeats):
         frames_in = clip.frames_for(FRAMES)
         if len(frames_in) == 0:
             return Measurement(Status.TOO_SHORT, message="no frame was sampled")
-        frames = read_frames(self._ocr.engine(ctx.options), frames_in.times, frames_in.images)
+        options = self._ocr_options(ctx.options)
+        frames = read_frames(self._ocr.engine(options), frames_in.times, frames_in.images)
         tracks = text_tracks(frames)
         required = [t for t in ctx.annotation.required_text if normalize_text(t)]
         ocr = {"frames_read": len(frames), "fps": FRAMES.fps, "tracks": tracks[:8], "required": required,
-               "detector": detector_label(detector_choice(ctx.options))}
+               "detector": detector_label(detector_choice(options))}
         if not tracks:  # nothing on screen: decided without asking
             if required:
                 return {"score": 0.0, "ocr": ocr, "calls": 0, "cached": 0,
