@@ -9,6 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL_SUITE = Path(os.environ.get("AVGENBENCH_OFFICIAL_SUITE", REPO.parent / "shared" / "avgenbench-suite"))
+# `eval` runs in this process unless a test asks for workers: tests monkeypatch in-process state, and a pool would load
+# every model again per eval (tests/test_speed.py checks the default itself).
+os.environ.setdefault("AVGENBENCH_WORKERS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import av
+import pytest
 import numpy as np
 
 from avgenbench import executor
@@ -52,6 +53,42 @@ def test_worker_thread_share_is_set_while_the_pool_starts_and_user_values_win(mo
         assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
     assert "OMP_NUM_THREADS" not in os.environ and os.environ["OPENBLAS_NUM_THREADS"] == "3"
 
+
+
+def test_default_workers_use_the_cores_the_memory_allows_or_the_environment(monkeypatch):
+    monkeypatch.delenv(executor.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(executor, "usable_cores", lambda: 8)
+    monkeypatch.setattr(executor, "available_memory", lambda: 100 * executor.WORKER_MEMORY)
+    assert executor.default_workers() == 8
+    monkeypatch.setattr(executor, "available_memory", lambda: 3 * executor.WORKER_MEMORY + 1)
+    assert executor.default_workers() == 3
+    monkeypatch.setattr(executor, "available_memory", lambda: executor.WORKER_MEMORY // 2)
+    assert executor.default_workers() == 1
+    monkeypatch.setattr(executor, "available_memory", lambda: None)
+    assert executor.default_workers() == 8
+    monkeypatch.setenv(executor.WORKERS_ENV, "5")
+    assert executor.default_workers() == 5
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(executor.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match="AVGENBENCH_WORKERS"):
+            executor.default_workers()
+
+
+def test_available_memory_reads_this_machine():
+    memory = executor.available_memory()
+    assert memory is None or 64 << 20 < memory < 1 << 50
+
+
+def test_eval_refuses_a_bad_workers_setting(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    (tmp_path / "videos").mkdir()
+    monkeypatch.setenv(executor.WORKERS_ENV, "many")
+    suite = Path(__file__).resolve().parents[1] / "src" / "avgenbench" / "data" / "demo_suite"
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "videos"), "--suite", str(suite), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "AVGENBENCH_WORKERS must be a whole number" in result.output
 
 def test_bench_prompts_ask_every_lite_dimension_for_something(tmp_path):
     spec = importlib.util.spec_from_file_location("lite_speed", BENCH)

@@ -131,7 +131,7 @@ def eval_cmd(
     run: Optional[str] = typer.Option(None, "--run", help="Run name (default: basename of VIDEOS_DIR)."),
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
     dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Videos evaluated in parallel processes."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Frozen annotations file (from `avgenbench annotate --out`) instead of SUITE_DIR/annotations.json."),
@@ -174,6 +174,13 @@ def eval_cmd(
         if ocr_detector not in DETECTORS:
             _fail(f"unknown --ocr-detector '{ocr_detector}'; use one of {', '.join(DETECTORS)}", EXIT_BAD_INPUT)
         options["ocr_detector"] = ocr_detector
+    if workers is None:
+        from .executor import default_workers
+
+        try:
+            workers = default_workers()
+        except ValueError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)

@@ -35,6 +35,37 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+WORKER_MEMORY = 1536 << 20  # what one lite worker may reach (it peaks near 1 GiB on 10 s 720p clips), plus headroom
+WORKERS_ENV = "AVGENBENCH_WORKERS"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new work (Linux MemAvailable), or None where that is not known."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def default_workers() -> int:
+    """Workers for an eval when none is asked for: $AVGENBENCH_WORKERS when set, else one per usable core, fewer when
+    the available memory cannot hold that many workers at WORKER_MEMORY each."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number >= 1, not {value!r}")
+        return int(value)
+    workers = usable_cores()
+    memory = available_memory()
+    if memory is not None:
+        workers = min(workers, memory // WORKER_MEMORY)
+    return max(1, workers)
+
+
 @contextlib.contextmanager
 def worker_threads(workers: int):
     """While the pool starts, give each worker an equal share of the cores (at least 1 thread): N workers that each
