@@ -240,7 +240,9 @@ def test_a_stream_cut_by_the_memory_cap_is_named_in_the_evidence(workspace, tmp_
     with Store(out) as store:
         rows = {r.dimension: r for r in store.results("model_x") if r.content == "good"}
     assert rows["vis"].evidence["frames_truncated_at_s"] == {"2fps/480px/gray": 1.5, "native/160px/gray": 0.5}
-    assert rows["av"].evidence["frames_truncated_at_s"] == {"native/160px/gray": 0.5}
+    # AV also reads the face streams (mouth events): 3 grey frames at 25 fps, and the 2 colour frames a stream keeps at least
+    assert rows["av"].evidence["frames_truncated_at_s"] == {"native/160px/gray": 0.5, "25fps/640px/gray": 0.12,
+                                                            "2.5fps/640px/rgb": 0.8}
     assert "frames read up to 0.5 s of 2.0 s" in rows["vis"].message
     monkeypatch.setattr(media, "MAX_STREAM_BYTES", 64 << 20)
     _eval(workspace, tmp_path / "whole", "--dimensions", "vis")
