@@ -19,7 +19,8 @@ machine the figures move with it.
 Where the time goes (one 10 s clip, CPU seconds, one worker with its models loaded, 2-core dev machine, Nov 2026):
 the shared decode with every frame stream 0.77 (PyAV's own decoding 0.55 on one thread, frame conversion 0.14);
 Text OCR 1.2 (int8 PP-OCR detection on 10 frames 0.45, recognition ~0.7); face tracking for Face and Lip 0.75 (HOG
-detection on grey every 10th frame 0.43, landmarks on every frame 0.2, embeddings on onnxruntime 0.05); Aud 0.3, Music
+detection on grey every 10th frame 0.43, landmarks on every frame 0.2, embeddings on onnxruntime 0.05; the tracks are
+shared, and the per-dimension seconds printed charge them to AV, the first of the three to run); Aud 0.3, Music
 0.2, Vis 0.15, AV and Speech 0.05: about 3.4 s in all. Two workers on two cores run ~1.2x slower each than one alone,
 so a clip costs ~2.1 s of wall time against a default PyAV decode of ~0.38 s (which itself uses both cores): ~5.6 at
 steady state. Each worker also pays ~1.5-2 s once for imports and model loading (dlib's 100 MB landmark model, the
