@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .media import file_sha256
+
 CALIBRATION_VERSION = 1  # bump when the calibration frames or the quantisation settings change
 CALIBRATION_SEED = 20260
 CALIBRATION_METHOD = "minmax"
@@ -43,14 +45,6 @@ def cache_dir() -> Path:
         return Path(base) / "models"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "avgenbench" / "models"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_key(source: Path, detect_side: int) -> str:
