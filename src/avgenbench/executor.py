@@ -28,6 +28,13 @@ class InProcessExecutor:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def thread_share() -> int:
+    """This process's share of the cores: OMP_NUM_THREADS when set to a positive number (worker_threads sets it for
+    each pool worker), else 0 for "not set"."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() else 0
+
+
 def usable_cores() -> int:
     """Cores this process may run on (its CPU affinity where the platform tells it, else the machine's count)."""
     if hasattr(os, "sched_getaffinity"):

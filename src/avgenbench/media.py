@@ -8,13 +8,14 @@ only the frames that some dimension asked for, at the size it asked for.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .executor import thread_share
 
 MIN_CLIP_SECONDS = 0.5
 # One frame stream keeps at most this many bytes; a longer clip's stream stops there (recorded as `Frames.truncated_at`).
@@ -294,9 +295,9 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
         clip.audio_channels = astream.codec_context.channels or 0
         clip.audio_codec = astream.codec_context.name
     vstream.thread_type = "AUTO"
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    if threads.isdigit() and int(threads) > 0:  # a pool worker's share of the cores (executor.worker_threads)
-        vstream.codec_context.thread_count = int(threads)
+    share = thread_share()
+    if share:  # a pool worker decodes with its share of the cores, not with every core
+        vstream.codec_context.thread_count = share
 
     n_meta = int(vstream.frames or 0)
     seconds_meta = float(vstream.duration * vstream.time_base) if (vstream.duration and vstream.time_base) else 0.0

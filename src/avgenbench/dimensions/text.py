@@ -40,6 +40,7 @@ import numpy as np
 from .. import ocr_int8
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
+from ..executor import thread_share
 from ..media import Clip, FrameSpec, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
@@ -121,12 +122,6 @@ def _model_files() -> tuple[Path | None, Path | None]:
     return (det[-1] if det else None), (rec[-1] if rec else None)
 
 
-def _env_threads() -> int:
-    """OMP_NUM_THREADS when set to a number (the evaluator's worker pool sets it to each worker's share of cores)."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() else 0
-
-
 DETECTORS = ("int8", "fp32")  # ctx.options["ocr_detector"]; int8 (default) is built from the fp32 model, see ocr_int8
 
 
@@ -166,7 +161,7 @@ class OcrEngine:
 
         for name in ("RapidOCR", "rapidocr"):
             logging.getLogger(name).setLevel(logging.ERROR)
-        threads = threads or _env_threads() or min(2, os.cpu_count() or 1)
+        threads = threads or thread_share() or min(2, os.cpu_count() or 1)
         self.engine = RapidOCR(params={
             "Global.log_level": "error", "Global.use_cls": False, "Global.text_score": MIN_SCORE,
             "Det.model_path": str(runs), "Rec.model_path": str(rec),

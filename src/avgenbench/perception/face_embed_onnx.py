@@ -20,15 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from avgenbench.executor import thread_share
 from avgenbench.perception.dlib_resnet import Network, read_network
 
 OPSET = 17
-
-
-def _threads() -> int:
-    """OMP_NUM_THREADS when set to a number (the evaluator's worker pool sets it to each worker's share of cores)."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else min(2, os.cpu_count() or 1)
 
 
 def _out_size(size: int, window: int, stride: int, padding: int) -> int:
@@ -133,7 +128,7 @@ class FaceEmbedder:
         self.chip_size = net.image_size
         model = build_model(net)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _threads()
+        options.intra_op_num_threads = threads or thread_share() or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
