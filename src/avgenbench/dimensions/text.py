@@ -129,6 +129,11 @@ def detector_choice(options: dict[str, Any]) -> str:
     return str(options.get("ocr_detector") or DETECTORS[0])
 
 
+def detector_tag(choice: str) -> str:
+    """The detector's part of a backend version: 'det-int8c1' (with the calibration version) or 'det-fp32'."""
+    return f"det-int8c{ocr_int8.CALIBRATION_VERSION}" if choice == "int8" else f"det-{choice}"
+
+
 def detector_label(choice: str) -> str:
     det, _ = _model_files()
     stem = det.stem if det is not None else "det"
@@ -273,9 +278,7 @@ class TextOcrLite(Backend):
         return MediaNeeds(frames=(FRAMES,))
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        choice = detector_choice(options)
-        variant = f"int8c{ocr_int8.CALIBRATION_VERSION}" if choice == "int8" else choice
-        return self.name, f"{self.version}+det-{variant}"
+        return self.name, f"{self.version}+{detector_tag(detector_choice(options))}"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         """Also builds the int8 detector when it is not cached yet (a few seconds, once per machine)."""
@@ -352,7 +355,7 @@ class TextJudgePaper(JudgeBackendBase):
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         name, version = super().identity(options)
-        return name, f"{version}+{self._ocr.identity(self._ocr_options(options))[1].split('+', 1)[1]}"
+        return name, f"{version}+{detector_tag(detector_choice(self._ocr_options(options)))}"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         return self._ocr.unavailable_reason(self._ocr_options(options)) or super().unavailable_reason(options)
