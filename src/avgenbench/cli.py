@@ -342,12 +342,9 @@ def _fmt(value, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def _fmt_ci(ci, digits: int = 1) -> str:
-    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
-
-
-def _fmt_sig_ci(ci) -> str:
-    return "" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]"
+def _fmt_ci(ci, digits: int = 1, kind: str = "f") -> str:
+    """'[lo, hi]' with `digits` decimals (kind 'f') or significant digits (kind 'g'); '' without an interval."""
+    return "" if ci is None else f"[{ci[0]:.{digits}{kind}}, {ci[1]:.{digits}{kind}}]"
 
 
 def _print_card(card: ScoreCard, categories: bool = False) -> None:
@@ -362,7 +359,7 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     lines = []
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
-        raw = "—" if s.raw_mean is None else f"{s.raw_mean:.3g} {_fmt_sig_ci(s.raw_ci)}".rstrip()
+        raw = "—" if s.raw_mean is None else f"{s.raw_mean:.3g} {_fmt_ci(s.raw_ci, 3, 'g')}".rstrip()
         row = [s.display, f"{s.weight:.3f}", str(s.n), raw, f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip()]
         table.add_row(*row, *([statuses] if wide else []))
         lines.append(f"  {s.display}: {statuses}")
