@@ -194,3 +194,18 @@ def test_reuse_rereads_a_changed_word_and_skips_grain_only_changes(backend):
     frames = read_frames(Counting(), np.arange(6.0), np.stack([frame(w) for w in words]))
     assert len(calls) == 2
     assert [cer(w, f["text"]) for w, f in zip(words, frames)] == [0.0] * 6
+
+
+@pytest.mark.parametrize("shape", [(540, 960, 3), (37, 50, 3), (45, 61)])
+def test_block_means_are_the_tile_means_of_the_grey_frame(shape):
+    """The integer-summed tile means equal the plain definition (mean over channels, then over each 8x8 tile; a
+    partial edge tile dropped) on colour and grey frames whose sides are not multiples of 8."""
+    from avgenbench.dimensions.text import block_means
+
+    image = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    grey = image.mean(axis=2) if image.ndim == 3 else image.astype(np.float64)
+    h, w = shape[0] // 8, shape[1] // 8
+    expected = np.array([[grey[8 * i:8 * i + 8, 8 * j:8 * j + 8].mean() for j in range(w)] for i in range(h)])
+    got = block_means(image)
+    assert got.shape == (h, w)
+    assert np.abs(got - expected).max() < 1e-4

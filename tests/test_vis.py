@@ -110,3 +110,14 @@ def test_small_motion_is_not_frozen(tmp_path):
     m = measure(vis_clip(tmp_path / "small_motion.mp4", frames))
     assert m.evidence["measures"]["freeze"]["value"] < 0.05
     assert m.evidence["measures"]["freeze"]["factor"] == 1.0
+
+
+@pytest.mark.parametrize("shape", [(270, 480), (7, 5), (1, 9)])
+def test_median3_is_scipys_3x3_median(shape):
+    """The fast median that Vis blurs with gives scipy.ndimage.median_filter(size=3)'s values exactly, edges included,
+    also on a non-contiguous crop (what crop_bars returns)."""
+    from scipy.ndimage import median_filter
+
+    frame = np.random.default_rng(3).integers(0, 256, (shape[0] + 4, shape[1] + 6), dtype=np.uint8)
+    crop = frame[2:2 + shape[0], 3:3 + shape[1]]
+    assert np.array_equal(vis.median3(crop), median_filter(crop, size=3))
