@@ -2,8 +2,9 @@
 
 import os as _os
 
+from .cachedir import cache_root as _cache_root
+
 __version__ = "0.1.0"
 
 # librosa's numba kernels compile on first use (~4 s); a persistent cache lets later processes reuse them.
-_cache = _os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache")
-_os.environ.setdefault("NUMBA_CACHE_DIR", _os.path.join(_cache, "avgenbench", "numba"))
+_os.environ.setdefault("NUMBA_CACHE_DIR", str(_cache_root() / "numba"))

@@ -48,13 +48,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
+from .cachedir import cache_root
 from .dimensions import DIMENSION_IDS, get_backend, get_dimension
 from .dimensions.base import Measurement, status_kind
 from .runner import Unit, run_unit
@@ -66,8 +66,7 @@ TIER = "lite"
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "avgenbench" / "calibrate"
+    return cache_root() / "calibrate"
 
 
 def measure(dim_id: str, probe: probe_defs.Probe, path: str, label: str = "clean") -> Measurement:

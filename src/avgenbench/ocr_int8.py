@@ -6,8 +6,8 @@ at 960 px wide, light on dark and dark on light, over flat dark and bright scene
 faces, some with grain, and frames with no text at all. The frames go through rapidocr's own detector preprocessing at
 the Text dimension's detector size, so the calibration sees exactly what the detector sees.
 
-The built model lives in the user cache (`$AVGENBENCH_CACHE_DIR/models`, else `$XDG_CACHE_HOME/avgenbench/models`,
-else `~/.cache/avgenbench/models`) under a name keyed by the source model's sha256, the onnxruntime and onnx versions
+The built model lives in `models/` under the cache root (cachedir.py: `$AVGENBENCH_CACHE_DIR`, else
+`$XDG_CACHE_HOME/avgenbench`, else `~/.cache/avgenbench`) under a name keyed by the source model's sha256, the onnxruntime and onnx versions
 and CALIBRATION_VERSION; it is written to a temporary file and renamed into place, so worker processes that race to
 build it never see a partial file (a lock file lets one of them build while the others wait). Nothing is downloaded.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cachedir import cache_root
 from .media import file_sha256
 
 CALIBRATION_VERSION = 1  # bump when the calibration frames or the quantisation settings change
@@ -40,11 +41,7 @@ FONT_SIZES = (12, 14, 16, 18, 22, 28, 36, 48, 64, 80, 96)
 
 def cache_dir() -> Path:
     """Where built models are kept (see the module docstring)."""
-    base = os.environ.get("AVGENBENCH_CACHE_DIR")
-    if base:
-        return Path(base) / "models"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "avgenbench" / "models"
+    return cache_root() / "models"
 
 
 def cache_key(source: Path, detect_side: int) -> str:

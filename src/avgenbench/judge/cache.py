@@ -1,20 +1,22 @@
 """SQLite file shared by every process of a run: judge answers (the cache), a ledger of calls (cost, tokens,
 cache hits per session), and send times (requests-per-minute limit across processes).
 
-Default location: $AVGENBENCH_CACHE_DIR/judge.sqlite, else ~/.cache/avgenbench/judge.sqlite. Stores answers and
+Default location: judge.sqlite under the cache root (cachedir.py: $AVGENBENCH_CACHE_DIR, else
+$XDG_CACHE_HOME/avgenbench, else ~/.cache/avgenbench). Stores answers and
 counts only; never requests' keys or endpoints' credentials.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from ..cachedir import cache_root
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -31,9 +33,7 @@ CREATE TABLE IF NOT EXISTS sends (backend TEXT, model TEXT, ts REAL);
 
 
 def default_cache_path() -> Path:
-    base = os.environ.get("AVGENBENCH_CACHE_DIR")
-    root = Path(base) if base else Path.home() / ".cache" / "avgenbench"
-    return root / "judge.sqlite"
+    return cache_root() / "judge.sqlite"
 
 
 class JudgeCache:
