@@ -17,18 +17,17 @@ is what each worker reports for itself (ru_maxrss) with its results. The machine
 machine the figures move with it.
 
 Where the time goes (one 10 s clip, CPU seconds, one worker with its models loaded, 2-core dev machine, Nov 2026):
-the shared decode with every frame stream 0.77 (PyAV's own decoding 0.55 on one thread, frame conversion 0.14);
-Text OCR 1.2 (int8 PP-OCR detection on 10 frames 0.45, recognition ~0.7); face tracking for Face and Lip 0.75 (HOG
-detection on grey every 10th frame 0.43, landmarks on every frame 0.2, embeddings on onnxruntime 0.05; the tracks are
-shared, and the per-dimension seconds printed charge them to AV, the first of the three to run); Aud 0.3, Music
-0.2, Vis 0.15, AV and Speech 0.05: about 3.4 s in all. Two workers on two cores run ~1.2x slower each than one alone,
-so a clip costs ~2.1 s of wall time against a default PyAV decode of ~0.38 s (which itself uses both cores): ~5.6 at
-steady state. Each worker also pays ~1.5-2 s once for imports and model loading (dlib's 100 MB landmark model, the
-OCR sessions), which is why the ratio falls as a run gets longer. Measured and not kept: OCR of changed regions only
-(scattered changes -> regions cover ~half the frame), reusing the recognition of unchanged text boxes (the bench's
-text has shapes moving across it, so nothing was reused), int8 recognition (no faster), onnxruntime's memory arena.
+the shared decode with every frame stream 0.84 (PyAV's own decoding 0.57 on one thread); Text OCR 1.15 (int8 PP-OCR
+detection on 10 frames 0.43, recognition 0.7); face tracking for Face and Lip 0.72 (HOG detection on grey every 10th
+frame 0.41, landmarks on every frame 0.22, embeddings on onnxruntime 0.07; the tracks are shared, and the
+per-dimension seconds printed charge them to AV, the first of the three to run); Aud 0.3, Music 0.2, Vis 0.1, AV and
+Speech 0.05: about 3.45 s. Two workers side by side run as fast as one alone, so at steady state the pool finishes a
+clip every ~1.72 s against a default PyAV decode of ~0.38 s (which itself uses both cores): ~4.6. Each run also pays
+~3.4 s once (each worker's imports and model loading ~2.3 s, the last clip's wait, the pool's shutdown), which is why
+the ratio falls as a run gets longer: ~6.5 for 4 clips, ~5.8 for 8, ~4.95 for 24 (the default). The script prints the
+steady-state pace too, and the ratio a full 235-clip run would have at that pace.
 
-usage: python bench/lite_speed.py [--clips 4] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
+usage: python bench/lite_speed.py [--clips 24] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
 """
 
 from __future__ import annotations
