@@ -24,7 +24,7 @@ per-dimension seconds printed charge them to AV, the first of the three to run);
 Speech 0.05: about 3.45 s. Two workers side by side run as fast as one alone, so at steady state the pool finishes a
 clip every ~1.72 s against a default PyAV decode of ~0.38 s (which itself uses both cores): ~4.6. Each run also pays
 ~3.4 s once (each worker's imports and model loading ~2.3 s, the last clip's wait, the pool's shutdown), which is why
-the ratio falls as a run gets longer: ~6.5 for 4 clips, ~5.8 for 8, ~4.95 for 24 (the default). The script prints the
+the ratio falls as a run gets longer: ~6.5 for 4 clips, ~5.8 for 8, ~4.95 for 24 (the default), 4.54 for 235. The script prints the
 steady-state pace too, and the ratio a full 235-clip run would have at that pace.
 
 usage: python bench/lite_speed.py [--clips 24] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
