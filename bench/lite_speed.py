@@ -22,10 +22,10 @@ detection on 10 frames 0.43, recognition 0.7); face tracking for Face and Lip 0.
 frame 0.41, landmarks on every frame 0.22, embeddings on onnxruntime 0.07; the tracks are shared, and the
 per-dimension seconds printed charge them to AV, the first of the three to run); Aud 0.3, Music 0.2, Vis 0.1, AV and
 Speech 0.05: about 3.45 s. Two workers side by side run as fast as one alone, so at steady state the pool finishes a
-clip every ~1.72 s against a default PyAV decode of ~0.38 s (which itself uses both cores): ~4.6. Each run also pays
-~3.4 s once (each worker's imports and model loading ~2.3 s, the last clip's wait, the pool's shutdown), which is why
-the ratio falls as a run gets longer: ~6.5 for 4 clips, ~5.8 for 8, ~4.95 for 24 (the default), 4.54 for 235. The script prints the
-steady-state pace too, and the ratio a full 235-clip run would have at that pace.
+clip every ~1.7 s against a default PyAV decode of ~0.38 s (which itself uses both cores): ~4.5-4.6. Each run also
+pays ~3-6 s once (each worker's imports and model loading ~2.3 s, the last clips' wait, the pool's shutdown), which is
+why the ratio falls as a run gets longer: ~6.5 for 4 clips, ~5.8 for 8, ~4.95 for 24 (the default), 4.54 for 235. The
+script prints the steady-state pace too, and the ratio a full 235-clip run would have at that pace.
 
 usage: python bench/lite_speed.py [--clips 24] [--workers 2] [--out DIR] [--clean]   (an existing DIR reuses its clips)
 """

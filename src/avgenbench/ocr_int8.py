@@ -7,9 +7,10 @@ faces, some with grain, and frames with no text at all. The frames go through ra
 the Text dimension's detector size, so the calibration sees exactly what the detector sees.
 
 The built model lives in `models/` under the cache root (cachedir.py: `$AVGENBENCH_CACHE_DIR`, else
-`$XDG_CACHE_HOME/avgenbench`, else `~/.cache/avgenbench`) under a name keyed by the source model's sha256, the onnxruntime and onnx versions
-and CALIBRATION_VERSION; it is written to a temporary file and renamed into place, so worker processes that race to
-build it never see a partial file (a lock file lets one of them build while the others wait). Nothing is downloaded.
+`$XDG_CACHE_HOME/avgenbench`, else `~/.cache/avgenbench`) under a name keyed by the source model's sha256, the
+onnxruntime and onnx versions and CALIBRATION_VERSION; it is written to a temporary file and renamed into place, so
+worker processes that race to build it never see a partial file (a lock file lets one of them build while the others
+wait). Nothing is downloaded.
 
 Limits: onnxruntime's int8 kernels differ by CPU; on x86 without VNNI the u8s8 convolution can saturate, so the reading
 may stray further from fp32 there than on the VNNI machine these checks ran on (tests/test_ocr_int8.py shows it).
