@@ -44,6 +44,12 @@ def _backend_identity(dim_id: str, tier: str, options: dict[str, Any]) -> tuple[
     return backend.identity(options) if backend else ("none", "0")
 
 
+def _media_needs(dim_id: str, tier: str) -> MediaNeeds:
+    """What the dimension reads in `tier`: its backend's own needs, else the dimension's."""
+    backend = get_backend(dim_id, tier)
+    return (backend.needs() if backend else None) or get_dimension(dim_id).needs
+
+
 def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]) -> Measurement | None:
     """A measurement decided without running the backend: no backend, unavailable tool, or unusable media."""
     dim = get_dimension(dim_id)
@@ -58,7 +64,7 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
         return None
     if not clip.ok:
         return Measurement(clip.status, message=clip.message)
-    needs = backend.needs() or dim.needs
+    needs = _media_needs(dim_id, tier)
     if needs.needs_audio and not clip.has_audio:
         return Measurement(Status.NO_AUDIO_STREAM, message="the video has no audio track")
     if clip.duration < needs.min_seconds:
@@ -92,8 +98,7 @@ def run_unit(unit: Unit) -> UnitResult:
     runnable = [d for d, m in pending.items() if m is None]  # only these dimensions' media is decoded
     needs = MediaNeeds(needs_video=False)
     for dim_id in runnable:
-        backend = get_backend(dim_id, unit.tier)
-        needs = needs.merge(backend.needs() or get_dimension(dim_id).needs)
+        needs = needs.merge(_media_needs(dim_id, unit.tier))
     clip: Clip | None = None
     decodes = 0
     t0 = time.perf_counter()
@@ -110,13 +115,12 @@ def run_unit(unit: Unit) -> UnitResult:
         t1 = time.perf_counter()
         measurement = pending[dim_id] or _precheck(dim_id, unit.tier, clip, unit.options)
         if measurement is None:
-            backend = get_backend(dim_id, unit.tier)
             try:
-                measurement = backend.measure(clip, ctx)
+                measurement = get_backend(dim_id, unit.tier).measure(clip, ctx)
             except Exception as exc:  # a tool fault: recorded, never fatal
                 tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
                 measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
-            _note_truncation(measurement, clip, backend.needs() or get_dimension(dim_id).needs)
+            _note_truncation(measurement, clip, _media_needs(dim_id, unit.tier))
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
     media = clip.summary() if clip else {"status": "not_decoded"}
     media["peak_rss_mib"] = _peak_rss_mib()
