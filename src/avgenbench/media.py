@@ -19,7 +19,8 @@ from .executor import thread_share
 
 MIN_CLIP_SECONDS = 0.5
 # One frame stream keeps at most this many bytes; a longer clip's stream stops there (recorded as `Frames.truncated_at`).
-# 640 MiB holds ~37 s of the 25 fps 640x360 RGB stream Face and Lip read, far beyond the suite's 8-10 s clips.
+# 640 MiB holds ~116 s of the 25 fps 640x360 grey stream Face and Lip read (the largest), far beyond the suite's 8-10 s
+# clips.
 MAX_STREAM_BYTES = 640 << 20
 
 # Per-process count of decode() calls per file; the runner reports it as media.decodes.
