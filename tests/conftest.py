@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL_SUITE = Path(os.environ.get("AVGENBENCH_OFFICIAL_SUITE", REPO.parent / "shared" / "avgenbench-suite"))
+# Real T2AV outputs in the suite layout (suite/, videos/, manifest.json); never copied into the repository.
+REALCLIPS = Path(os.environ.get("AVGENBENCH_REALCLIPS", REPO.parent / "shared" / "realclips-dev"))
 # `eval` runs in this process unless a test asks for workers: tests monkeypatch in-process state, and a pool would load
 # every model again per eval (tests/test_speed.py checks the default itself).
 os.environ.setdefault("AVGENBENCH_WORKERS", "1")
@@ -21,6 +23,22 @@ def official_suite_dir() -> Path:
             pytest.fail(f"official suite missing at {OFFICIAL_SUITE}")
         pytest.skip(f"official suite not found at {OFFICIAL_SUITE}")
     return OFFICIAL_SUITE
+
+
+@pytest.fixture(scope="session")
+def realclips_dir() -> Path:
+    """The real dev clips beside the checkout; tests that need them skip (with the path) when they are absent."""
+    if not (REALCLIPS / "videos").is_dir() or not (REALCLIPS / "suite" / "prompts").is_dir():
+        pytest.skip(f"real dev clips not found at {REALCLIPS} (set AVGENBENCH_REALCLIPS)")
+    return REALCLIPS
+
+
+def realclip(realclips_dir: Path, category: str, content: str) -> Path:
+    """One real dev clip by its category and prompt content (its file stem)."""
+    path = realclips_dir / "videos" / category / f"{content}.mp4"
+    if not path.is_file():
+        pytest.skip(f"real dev clip missing: {path}")
+    return path
 
 
 @pytest.fixture(scope="session")
