@@ -139,3 +139,14 @@ def test_aud_probes_meet_their_truths(tmp_path):
         assert m.raw >= truth["clean_raw_min"], (truth, m.raw)
         for pert in probe["perturbations"]:
             assert measure(pert["path"], probe["annotation"]).raw < m.raw, (truth["content"], pert["name"])
+
+
+def test_a_fatal_fault_leaves_the_other_measures_a_say():
+    """Two clips with the same fatal fault (q = 0) are still ordered by their other measures, not tied at 1 (on the
+    real dev clips a steak hitting a board reads as clipped, and tied with its noisy copy; see test_calibrate_real)."""
+    from avgenbench.dimensions.aud import WEIGHTS, signal_pq
+
+    clipped = {key: {"q": 1.0} for key in WEIGHTS} | {"clipping": {"q": 0.0}}
+    clipped_and_noisy = clipped | {"snr": {"q": 0.1}}
+    assert 1.0 < signal_pq(clipped_and_noisy) < signal_pq(clipped) <= 1.16
+    assert signal_pq({key: {"q": 1.0} for key in WEIGHTS}) == 9.0

@@ -13,9 +13,11 @@ quality factor q in [0, 1] (1 = no problem found):
 | DC offset | mean sample value | 1 − (abs(dc) − 0.005) / 0.05 |
 | dropouts | 10–500 ms digital silences (< −70 dBFS) cut abruptly into one continuing sound (the 10 ms on each side above −40 dBFS and within 6 dB of the 100 ms around, i.e. no fade; the same spectral shape on both sides, i.e. not a speech stop) | max(0.3, 1 − 0.25 · dropouts per 10 s) (floored: the least certain measure never decides alone) |
 
-(all q clamped to [0, 1]; SNR reported up to 100 dB, the floor down to −120 dBFS). Signal PQ = 1 + 8 · Π q^w with
-weights snr 1, clipping 1, bandwidth 1, loudness 0.5, dynamics 0.5, DC 0.5, dropouts 0.5: spotless audio gets 9
-(Audiobox PQ rarely goes higher); any one fatal fault other than dropouts gives 1.
+(all q clamped to [0, 1]; SNR reported up to 100 dB, the floor down to −120 dBFS). Signal PQ = 1 + 8 · Π max(q, 0.02)^w
+with weights snr 1, clipping 1, bandwidth 1, loudness 0.5, dynamics 0.5, DC 0.5, dropouts 0.5: spotless audio gets 9
+(Audiobox PQ rarely goes higher); any one fatal fault (q = 0) other than dropouts pins the score below 1.16, and the
+floor of 0.02 lets the other measures still order such clips (on real clips a steak hitting a board reads as clipped;
+without the floor the same clip under 0 dB noise or a 1 kHz low-pass tied with it at exactly 1).
 
 Where speech dominates (Silero VAD speech fraction f of the clip), DNSMOS P.835 OVRL (the ONNX model shipped in the
 `speechmos` wheel, run with onnxruntime on 9 s windows) is mapped to 1–10 by 1 + 8 · (OVRL − 1.5) / 2 (clamped) and
@@ -43,6 +45,7 @@ HI_RATE = 48000
 SILENT_PEAK = 1e-4  # -80 dBFS
 WEIGHTS = {"snr": 1.0, "clipping": 1.0, "bandwidth": 1.0, "loudness": 0.5, "dynamics": 0.5, "dc": 0.5, "dropouts": 0.5}
 DNSMOS_SECONDS = 9.01
+Q_FLOOR = 0.02  # a fatal measure still leaves the others a say, so two faulty clips are not tied at 1
 
 
 def _clamp(x: float) -> float:
@@ -184,7 +187,7 @@ def signal_measures(x: np.ndarray, sr: int) -> dict[str, dict]:
 def signal_pq(measures: dict[str, dict]) -> float:
     product = 1.0
     for key, weight in WEIGHTS.items():
-        product *= measures[key]["q"] ** weight
+        product *= max(measures[key]["q"], Q_FLOOR) ** weight
     return 1.0 + 8.0 * product
 
 
@@ -225,7 +228,7 @@ def dnsmos_pq(ovrl: float) -> float:
 
 class AudSignalLite(Backend):
     name = "aud-signal-dnsmos"
-    version = "1.0"
+    version = "1.1"
     tier = "lite"
 
     def unavailable_reason(self, options) -> str | None:

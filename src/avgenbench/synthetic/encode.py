@@ -57,6 +57,33 @@ def write_clip(
     return path
 
 
+def remux_with_audio(source: Path | str, path: Path | str, audio: np.ndarray | None, sample_rate: int = 48000,
+                     audio_codec: str = "aac") -> Path:
+    """Copy the video stream of `source` packet for packet (no re-encode: the picture stays bit-identical) and write
+    `audio` ((N,) mono or (N, C), sample 0 at t = 0) beside it."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(source)) as src, av.open(str(path), mode="w") as dst:
+        if not src.streams.video:
+            raise ValueError(f"{source} has no video stream")
+        vin = src.streams.video[0]
+        vout = dst.add_stream_from_template(vin)
+        astream = None
+        if audio is not None:
+            astream = dst.add_stream(audio_codec, rate=sample_rate)
+            astream.layout = "mono" if audio.ndim == 1 or audio.shape[1] == 1 else "stereo"
+        for packet in src.demux(vin):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = vout
+            dst.mux(packet)
+        if astream is not None:
+            _write_audio(dst, astream, audio, sample_rate)
+    return path
+
+
 def _write_audio(container, astream, audio: np.ndarray, sample_rate: int) -> None:
     import av
 

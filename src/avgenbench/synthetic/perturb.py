@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from ..media import _to_mono_float
-from .encode import write_clip
+from .encode import remux_with_audio, write_clip
 from .generator import read_truth, render, write_truth
 
-PERTURB_VERSION = "perturb-1"  # bump when a transform changes (calibrate caches by it)
+PERTURB_VERSION = "perturb-2"  # bump when a transform changes (calibrate caches by it)
 CRF = 18  # re-encode quality: high, so the perturbation and not the re-encode dominates
 
 
@@ -75,8 +75,13 @@ def load(path: Path | str) -> Media:
 
 def save(media: Media, out: Path | str, record: dict[str, Any], frames: Iterable[np.ndarray] | None = None,
          bitrate: int | None = None) -> dict[str, Any]:
-    write_clip(out, media.frames() if frames is None else frames, media.fps, media.audio, media.sample_rate,
-               crf=CRF, bitrate=bitrate)
+    """Write `media` to `out`; when the picture is unchanged (no new frames, no bit rate) its video stream is copied
+    as it is, so an audio perturbation changes nothing but the audio."""
+    if frames is None and bitrate is None:
+        remux_with_audio(media.path, out, media.audio, media.sample_rate)
+    else:
+        write_clip(out, media.frames() if frames is None else frames, media.fps, media.audio, media.sample_rate,
+                   crf=CRF, bitrate=bitrate)
     write_truth(out, {"source": str(media.path), "perturbation": record, "source_truth": read_truth(media.path)})
     return record
 
