@@ -194,22 +194,7 @@ def eval_cmd(
     if not videos_dir.is_dir():
         _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
     suite = _load_suite_or_exit(suite_dir, annotations)
-    from .discovery import discover_videos
-    from .runner import claim_run
-
-    found = discover_videos(suite, videos_dir)
-    _print_discovery(found, err)
-    if found.n_found == 0 and not allow_missing:
-        _fail(f"no video of the suite found in {videos_dir}, so nothing to evaluate (see above); fix the folder, or "
-              "pass --allow-missing to store every prompt as missing_video", EXIT_BAD_INPUT)
     run = run or videos_dir.resolve().name
-    try:
-        removed = claim_run(out_dir, run, tier, videos_dir, replace)
-    except (RunTierConflict, RunFolderConflict) as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
-    if removed:
-        err.print(f"--replace: deleted run '{run}' ({removed['tier']} tier, videos {removed['videos_dir']}, "
-                  f"{removed['result_rows']} result rows) before this eval", highlight=False, soft_wrap=True)
     from .judge.cli import judge_options, judge_report
 
     options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
@@ -233,6 +218,7 @@ def eval_cmd(
             workers = default_workers()
         except ValueError as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
+    found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)
@@ -249,6 +235,27 @@ def eval_cmd(
     if summary.interrupted:
         err.print(f"{summary.error}: finished rows are stored; run the same command again to resume")
         raise typer.Exit(EXIT_FAILED)
+
+
+def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier: str, allow_missing: bool, replace: bool):
+    """Say which videos were found (refuse when none, unless allowed), then check the run name may take this
+    folder (with --replace: delete the run first, out loud). Returns the discovery report."""
+    from .discovery import discover_videos
+    from .runner import claim_run
+
+    found = discover_videos(suite, videos_dir)
+    _print_discovery(found, err)
+    if found.n_found == 0 and not allow_missing:
+        _fail(f"no video of the suite found in {videos_dir}, so nothing to evaluate (see above); fix the folder, or "
+              "pass --allow-missing to store every prompt as missing_video", EXIT_BAD_INPUT)
+    try:
+        removed = claim_run(out_dir, run, tier, videos_dir, replace)
+    except (RunTierConflict, RunFolderConflict) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if removed:
+        err.print(f"--replace: deleted run '{run}' ({removed['tier']} tier, videos {removed['videos_dir']}, "
+                  f"{removed['result_rows']} result rows) before this eval", highlight=False, soft_wrap=True)
+    return found
 
 
 def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
