@@ -354,3 +354,15 @@ def test_runs_list_and_rm(workspace, tmp_path):
     unknown = CliRunner().invoke(app, ["runs", "rm", str(out), "second"])
     assert unknown.exit_code == 3 and "no run 'second'" in unknown.output
     assert CliRunner().invoke(app, ["runs", "list", str(tmp_path / "nowhere")]).exit_code == 3
+
+
+def test_a_recorded_videos_folder_is_compared_as_a_folder(tmp_path, monkeypatch):
+    from avgenbench.store import same_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "other" / "videos").mkdir(parents=True)
+    assert same_folder("videos", str(tmp_path / "videos"))  # an older store's relative path: read from here
+    assert not same_folder("videos", str(tmp_path / "other" / "videos"))
+    assert same_folder(str(tmp_path / "other" / ".." / "videos"), str(tmp_path / "videos"))
+    assert same_folder(str(tmp_path / "gone"), str(tmp_path / "x" / ".." / "gone"))  # moved away: compared by path

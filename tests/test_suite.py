@@ -248,6 +248,13 @@ def test_a_fifo_in_prompts_is_a_problem_not_a_hang(tmp_path):
     assert result.returncode == 2, result.stderr
     problems = json.loads(result.stdout)["problems"]
     assert [p["file"] for p in problems] == ["prompts/pipe.json"] and "FIFO" in problems[0]["message"]
+    (root / "prompts" / "pipe.json").unlink()
+    os.mkfifo(tmp_path / "annotations.json")  # eval --annotations FILE is never opened when it is a FIFO either
+    (tmp_path / "videos").mkdir()
+    result = subprocess.run([sys.executable, "-m", "avgenbench", "eval", str(tmp_path / "videos"), "--suite", str(root),
+                             "--out", str(tmp_path / "out"), "--annotations", str(tmp_path / "annotations.json")],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and "FIFO" in result.stderr, result.stderr
 
 
 # Video discovery ---------------------------------------------------------------
@@ -299,6 +306,7 @@ def test_discovery_recognises_flat_category_and_nested_layouts(tmp_path):
     _touch(model / "ads" / "Coffee Spot.mp4")
     report = discover_videos(suite, model / "ads")  # the path of one category folder
     assert report.layout == "category_folder" and str(model.resolve()) in report.advice[0]
+    assert not report.strays  # the file is read once the parent is passed: not listed as misplaced
 
     report = discover_videos(suite, tmp_path)  # one level too high: the category folders are in tmp_path/model
     assert report.n_found == 0 and report.layout == "nested"

@@ -30,6 +30,7 @@ class StrayFile:
     """A video-like file under VIDEOS_DIR that no prompt reads."""
 
     path: str
+    kind: str  # unmatched | extension | flat | other_category | duplicate
     reason: str
     closest: str | None = None  # the expected path this file most likely was meant to have
     certain: bool = False  # the name is a prompt's: `closest` is where the file belongs
@@ -105,15 +106,15 @@ def _stray(path: Path, root: Path, stems: dict[str, PromptItem], near: dict[str,
     stem, ext = os.path.splitext(path.name)
     item = stems.get(_nfc(stem))
     if item is None:
-        return StrayFile(rel, "matches no prompt's file name", _closest(stem, near))
+        return StrayFile(rel, "unmatched", "matches no prompt's file name", _closest(stem, near))
     target = item.expected_video(root).relative_to(root).as_posix()
     if ext.lower() not in VIDEO_EXTENSIONS:
-        return StrayFile(rel, f"extension {ext} is not read (accepted: {', '.join(VIDEO_EXTENSIONS)})", target, True)
+        return StrayFile(rel, "extension", f"extension {ext} is not read (accepted: {', '.join(VIDEO_EXTENSIONS)})", target, True)
     if path.parent == root:
-        return StrayFile(rel, "lies directly in the videos folder, not in its category folder", target, True)
+        return StrayFile(rel, "flat", "lies directly in the videos folder, not in its category folder", target, True)
     if path.parent.name != item.category:
-        return StrayFile(rel, f"named like a prompt of category '{item.category}'", target, True)
-    return StrayFile(rel, "a second file for a prompt that already has one; that one is read")
+        return StrayFile(rel, "other_category", f"named like a prompt of category '{item.category}'", target, True)
+    return StrayFile(rel, "duplicate", "a second file for a prompt that already has one; that one is read")
 
 
 def _nested_candidates(suite: Suite, root: Path) -> list[tuple[Path, int]]:
@@ -165,6 +166,7 @@ def _diagnose(report: VideoDiscovery, suite: Suite, root: Path, flat_matches: in
     paths_hint = "`avgenbench suite paths SUITE --videos DIR` lists every expected path"
     if root.name in suite.categories and (flat_matches or (any_flat and not found)):
         report.layout = "category_folder"
+        report.strays = [s for s in report.strays if s.kind != "flat"]  # the advice says where they are read from
         report.advice.append(
             f"{root} looks like the folder of category '{root.name}': pass the folder that holds the category "
             f"folders, {root.resolve().parent}")
