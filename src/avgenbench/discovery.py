@@ -147,6 +147,8 @@ def discover_videos(suite: Suite, videos_dir: Path | str) -> VideoDiscovery:
     expected = {item.key: item.expected_video(root).relative_to(root).as_posix() for item in suite.items}
     every = {_nfc(item.stem): expected[item.key] for item in suite.items}
     for category in suite.categories:
+        if (root / category).is_dir() and not os.access(root / category, os.R_OK | os.X_OK):
+            report.advice.append(f"the folder {root / category} cannot be read (permissions): its videos count as missing")
         near = {_nfc(i.stem): expected[i.key] for i in suite.items if i.category == category}
         for path in _video_files(root / category):
             stray = _stray(path, root, stems, near, used)

@@ -74,6 +74,15 @@ def unusable_name(stem: str) -> str | None:
     return None
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False also where the path cannot be examined (e.g. a folder without read permission, which
+    video discovery reports)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _video_variant(folder: Path, stem: str) -> Path | None:
     """A video in `folder` named `stem` up to the extension's letter case and the name's Unicode normalisation."""
     try:
@@ -84,7 +93,7 @@ def _video_variant(folder: Path, stem: str) -> Path | None:
     for name in names:
         base, dot, ext = name.rpartition(".")
         if dot and f".{ext.lower()}" in VIDEO_EXTENSIONS and unicodedata.normalize("NFC", base) == target:
-            if (folder / name).is_file():
+            if _is_file(folder / name):
                 return folder / name
     return None
 
@@ -138,7 +147,7 @@ class PromptItem:
         folder = Path(videos_dir) / self.category
         for ext in VIDEO_EXTENSIONS:
             candidate = folder / f"{self.stem}{ext}"
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
         return _video_variant(folder, self.stem)
 
