@@ -158,7 +158,8 @@ def test_help_everywhere():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     top = subprocess.run([sys.executable, "-m", "avgenbench", "--help"], capture_output=True, text=True, env=env)
     assert top.returncode == 0 and "eval" in top.stdout and "Exit codes" in top.stdout
-    for command in (["eval"], ["score"], ["results"], ["total"], ["demo"], ["suite", "validate"]):
+    for command in (["eval"], ["score"], ["results"], ["total"], ["demo"], ["suite", "validate"], ["suite", "paths"],
+                    ["runs", "list"], ["runs", "rm"]):
         result = CliRunner().invoke(app, command + ["--help"])
         assert result.exit_code == 0 and "--" in result.output, command
 
@@ -275,3 +276,93 @@ def test_ocr_detector_choice_is_recorded_and_checked(workspace, tmp_path):
     bad = CliRunner().invoke(app, ["eval", str(workspace["videos"]), "--suite", str(workspace["suite"]), "--out",
                                    str(tmp_path / "o2"), "--ocr-detector", "fp16"])
     assert bad.exit_code == 2 and "unknown --ocr-detector 'fp16'" in bad.output
+
+
+def test_eval_says_how_many_videos_it_found_and_lists_unread_files(workspace, tmp_path):
+    videos = tmp_path / "model_z"
+    make_clip(videos / "ads" / "good.MP4", duration=1.0)  # any letter case of an accepted extension is read
+    make_clip(videos / "ads" / "sillent.mp4", duration=1.0)  # misnamed
+    result = CliRunner().invoke(app, ["eval", str(videos), "--suite", str(workspace["suite"]), "--out",
+                                      str(tmp_path / "o"), "--dimensions", "text"])
+    assert result.exit_code == 0, result.output
+    assert f"found 1 of {len(PROMPTS)} videos in {videos}" in result.output
+    assert "ads/sillent.mp4: matches no prompt's file name; closest expected name: ads/silent.mp4" in result.output
+
+
+def test_eval_refuses_a_folder_with_no_video_unless_asked(workspace, tmp_path):
+    flat = tmp_path / "flat"
+    make_clip(flat / "good.mp4", duration=1.0)  # directly in VIDEOS_DIR, not in ads/
+    out = tmp_path / "o"
+    base = ["eval", str(flat), "--suite", str(workspace["suite"]), "--out", str(out), "--dimensions", "vis"]
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2
+    assert f"found 0 of {len(PROMPTS)} videos" in refused.output and "lie directly in" in refused.output
+    assert "--allow-missing" in refused.output
+    assert not (out / "avgenbench.sqlite").exists()  # no run full of missing_video rows
+    allowed = CliRunner().invoke(app, base + ["--allow-missing", "--json"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["discovery"]["layout"] == "flat"
+    with Store(out) as store:
+        assert {r.status for r in store.results("flat")} == {"missing_video"}
+
+
+def test_a_run_name_keeps_its_videos_folder(workspace, tmp_path):
+    """A second model's folder with the same name must not silently replace the first model's rows."""
+    out = tmp_path / "out"
+    _eval(workspace, out, "--dimensions", "text")
+    other = tmp_path / "elsewhere" / "model_x"  # same folder name: the same default run name
+    make_clip(other / "ads" / "good.mp4", duration=1.0)
+    base = ["eval", str(other), "--suite", str(workspace["suite"]), "--out", str(out), "--dimensions", "text"]
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2
+    message = refused.output.replace("\n", "")
+    assert str(workspace["videos"].resolve()) in message and "--replace" in message and "--run" in message
+    with Store(out) as store:
+        assert {r.video_path for r in store.results("model_x") if r.content == "good"} == {str(workspace["videos"] / "ads" / "good.mp4")}
+    replaced = CliRunner().invoke(app, base + ["--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    assert f"deleted run 'model_x' (lite tier, videos {workspace['videos'].resolve()}, {len(PROMPTS)} result rows)" \
+        in replaced.output.replace("\n", "")
+    with Store(out) as store:
+        assert store.run_info("model_x")["videos_dir"] == str(other.resolve())
+        assert {r.video_path for r in store.results("model_x") if r.video_path} == {str(other / "ads" / "good.mp4")}
+    # The same folder under the same run resumes, whatever path spelling reaches it.
+    again = CliRunner().invoke(app, ["eval", str(other / ".." / "model_x"), "--suite", str(workspace["suite"]), "--out",
+                                     str(out), "--dimensions", "text", "--run", "model_x", "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["eval"]["rows_written"] == 0
+
+
+def test_runs_list_and_rm(workspace, tmp_path):
+    out = tmp_path / "out"
+    _eval(workspace, out, "--dimensions", "text")
+    _eval(workspace, out, "--dimensions", "text", "--run", "second")
+    listed = CliRunner().invoke(app, ["runs", "list", str(out), "--json"])
+    assert listed.exit_code == 0, listed.output
+    runs = {r["run"]: r for r in json.loads(listed.stdout)}
+    assert set(runs) == {"model_x", "second"}
+    assert runs["model_x"]["tier"] == "lite" and runs["model_x"]["result_rows"] == len(PROMPTS)
+    assert runs["model_x"]["videos_dir"] == str(workspace["videos"].resolve()) and runs["model_x"]["created"] > 0
+    table = CliRunner().invoke(app, ["runs", "list", str(out)])
+    assert table.exit_code == 0 and "second" in table.output and "model_x" in table.output
+    removed = CliRunner().invoke(app, ["runs", "rm", str(out), "second"])
+    assert removed.exit_code == 0 and "removed run 'second'" in removed.output
+    assert f"{len(PROMPTS)} result rows" in removed.output
+    with Store(out) as store:
+        assert [r["run"] for r in store.runs()] == ["model_x"] and not store.results("second")
+        assert len(store.results("model_x")) == len(PROMPTS)
+    unknown = CliRunner().invoke(app, ["runs", "rm", str(out), "second"])
+    assert unknown.exit_code == 3 and "no run 'second'" in unknown.output
+    assert CliRunner().invoke(app, ["runs", "list", str(tmp_path / "nowhere")]).exit_code == 3
+
+
+def test_a_recorded_videos_folder_is_compared_as_a_folder(tmp_path, monkeypatch):
+    from avgenbench.store import same_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "other" / "videos").mkdir(parents=True)
+    assert same_folder("videos", str(tmp_path / "videos"))  # an older store's relative path: read from here
+    assert not same_folder("videos", str(tmp_path / "other" / "videos"))
+    assert same_folder(str(tmp_path / "other" / ".." / "videos"), str(tmp_path / "videos"))
+    assert same_folder(str(tmp_path / "gone"), str(tmp_path / "x" / ".." / "gone"))  # moved away: compared by path

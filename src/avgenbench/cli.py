@@ -23,8 +23,8 @@ from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
 from .dimensions.base import TIERS
 from .dimensions.lo_phy import LO_PHY_MODES
 from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
-from .store import RunTierConflict, Store
-from .suite import inspect_suite
+from .store import RunFolderConflict, RunTierConflict, Store
+from .suite import inspect_suite, read_json_file
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 0, 1, 2, 3
 HELP = __doc__
@@ -33,6 +33,8 @@ app = typer.Typer(help="AVGen-Bench for text-to-audio-video generators. " + HELP
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 suite_app = typer.Typer(help="Inspect and fetch prompt suites.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(suite_app, name="suite")
+runs_app = typer.Typer(help="List and remove the runs of a results store.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(runs_app, name="runs")
 
 # Markup is off by default: prompts, file names and run names are printed as they are (a '[/x]' in a prompt would
 # otherwise be read as a tag). The few styled lines ask for markup explicitly and escape what they interpolate.
@@ -101,6 +103,39 @@ def suite_fetch(dest: Path = typer.Argument(..., help="Folder to write the offic
     out.print(f"suite written to {dest}")
 
 
+@suite_app.command("paths")
+def suite_paths(suite_dir: Path = typer.Argument(..., help="Suite folder with prompts/<category>.json."),
+                videos: Optional[Path] = typer.Option(None, "--videos", help="Videos folder to check (default: only list the names)."),
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Every expected video path (VIDEOS_DIR/<category>/<safe name>.mp4) and, with --videos, whether it is there."""
+    from .discovery import discover_videos
+
+    suite = _load_suite_or_exit(suite_dir)
+    report = discover_videos(suite, videos if videos is not None else Path("VIDEOS_DIR"))
+    if as_json:
+        _emit_json(report.as_dict() if videos is not None else {"entries": [e.__dict__ for e in report.entries]})
+        return
+    for entry in report.entries:
+        line = entry.expected
+        if videos is not None:
+            state = "found  " if entry.found else "missing"
+            line = f"{state} {entry.found if entry.found and entry.found != entry.expected else entry.expected}"
+        out.print(line, highlight=False, soft_wrap=True)
+    if videos is not None:
+        _print_discovery(report, out)
+
+
+def _print_discovery(report, console: Console, limit: int = 20) -> None:
+    """The headline, the layout advice and the files no prompt reads (at most `limit`)."""
+    console.print(report.headline(), highlight=False, soft_wrap=True)
+    for line in report.advice:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    for stray in report.strays[:limit]:
+        console.print(f"  unread file {stray.describe()}", highlight=False, soft_wrap=True)
+    if len(report.strays) > limit:
+        console.print(f"  ... and {len(report.strays) - limit} more unread files", highlight=False)
+
+
 # eval ------------------------------------------------------------------------
 
 def _load_suite_or_exit(suite_dir: Path, annotations: Path | None = None):
@@ -112,10 +147,10 @@ def _load_suite_or_exit(suite_dir: Path, annotations: Path | None = None):
               + "\n".join(f"  - {p}" for p in problems[:20]), EXIT_BAD_INPUT)
     source = "annotations.json"
     if annotations is not None:
-        try:
-            suite.annotations = json.loads(annotations.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            _fail(f"cannot read annotations file {annotations}: {exc}", EXIT_BAD_INPUT)
+        data, unreadable = read_json_file(annotations)
+        if unreadable:
+            _fail(f"cannot read annotations file: {unreadable[0]}", EXIT_BAD_INPUT)
+        suite.annotations = data
         source = str(annotations)
     bad = [str(p) for p in frozen_annotation_problems(suite.annotations, suite, source)] if suite.annotations else []
     if bad:
@@ -128,7 +163,9 @@ def eval_cmd(
     videos_dir: Path = typer.Argument(..., help="Folder of generated videos: VIDEOS_DIR/<category>/<safe name>.mp4."),
     suite_dir: Path = typer.Option(..., "--suite", help="Suite folder (official layout)."),
     out_dir: Path = typer.Option(..., "--out", help="Output folder; holds the results store."),
-    run: Optional[str] = typer.Option(None, "--run", help="Run name (default: basename of VIDEOS_DIR)."),
+    run: Optional[str] = typer.Option(None, "--run", help="Run name (default: basename of VIDEOS_DIR); a run holds one videos folder."),
+    replace: bool = typer.Option(False, "--replace", help="Delete the run's stored rows first (needed to reuse a run name for another videos folder)."),
+    allow_missing: bool = typer.Option(False, "--allow-missing", help="Evaluate even when no video is found (every prompt is stored as missing_video)."),
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
     dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
@@ -181,12 +218,14 @@ def eval_cmd(
             workers = default_workers()
         except ValueError as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
+    found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results(run), failure_policy, run, tier)
         judged = judge_report(options, store.results(run))
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), **({"judge": judged} if judged else {})})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "discovery": found.as_dict(entries=False),
+                    **({"judge": judged} if judged else {})})
     else:
         _print_card(card)
         if judged:
@@ -196,6 +235,27 @@ def eval_cmd(
     if summary.interrupted:
         err.print(f"{summary.error}: finished rows are stored; run the same command again to resume")
         raise typer.Exit(EXIT_FAILED)
+
+
+def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier: str, allow_missing: bool, replace: bool):
+    """Say which videos were found (refuse when none, unless allowed), then check the run name may take this
+    folder (with --replace: delete the run first, out loud). Returns the discovery report."""
+    from .discovery import discover_videos
+    from .runner import claim_run
+
+    found = discover_videos(suite, videos_dir)
+    _print_discovery(found, err)
+    if found.n_found == 0 and not allow_missing:
+        _fail(f"no video of the suite found in {videos_dir}, so nothing to evaluate (see above); fix the folder, or "
+              "pass --allow-missing to store every prompt as missing_video", EXIT_BAD_INPUT)
+    try:
+        removed = claim_run(out_dir, run, tier, videos_dir, replace)
+    except (RunTierConflict, RunFolderConflict) as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    if removed:
+        err.print(f"--replace: deleted run '{run}' ({removed['tier']} tier, videos {removed['videos_dir']}, "
+                  f"{removed['result_rows']} result rows) before this eval", highlight=False, soft_wrap=True)
+    return found
 
 
 def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
@@ -218,8 +278,50 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
 
         try:
             return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)
-        except RunTierConflict as exc:
+        except (RunTierConflict, RunFolderConflict) as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
+
+
+# runs ------------------------------------------------------------------------
+
+def _open_store(out_dir: Path) -> Store:
+    try:
+        return Store.open_existing(out_dir)
+    except FileNotFoundError as exc:
+        _fail(str(exc), EXIT_NOT_FOUND)
+
+
+@runs_app.command("list")
+def runs_list(out_dir: Path = typer.Argument(Path("."), help="Output folder holding the results store."),
+              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The runs in a store: name, tier, videos folder, result rows and when each was created."""
+    from datetime import datetime
+
+    with _open_store(out_dir) as store:
+        runs = store.run_overview()
+    if as_json:
+        _emit_json(runs)
+        return
+    table = Table(title=f"Runs in {out_dir / 'avgenbench.sqlite'}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("run", "tier", "videos folder", "rows", "created"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for r in runs:
+        created = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
+        table.add_row(r["run"], r["tier"], r["videos_dir"] or "—", str(r["result_rows"]), created)
+    out.print(table)
+
+
+@runs_app.command("rm")
+def runs_rm(out_dir: Path = typer.Argument(..., help="Output folder holding the results store."),
+            name: str = typer.Argument(..., help="Run to delete, with all its rows.")) -> None:
+    """Delete a run and all its rows, without asking; exit 3 when there is no such run."""
+    with _open_store(out_dir) as store:
+        removed = store.delete_run(name)
+        known = [r["run"] for r in store.runs()]
+    if removed is None:
+        _fail(f"no run '{name}' in {out_dir}; runs: {', '.join(known) or 'none'}", EXIT_NOT_FOUND)
+    out.print(f"removed run '{name}' ({removed['tier']} tier, videos {removed['videos_dir']}): "
+              f"{removed['result_rows']} result rows, {removed['media_rows']} media rows", highlight=False, soft_wrap=True)
 
 
 # results, score, total -------------------------------------------------------

@@ -182,6 +182,15 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
     return units, kept
 
 
+def claim_run(out_dir: Path | str, run: str, tier: str, videos_dir: Path | str, replace: bool = False) -> dict[str, Any] | None:
+    """Check that `run` may take the results of `videos_dir` (RunTierConflict / RunFolderConflict otherwise); with
+    `replace`, first delete whatever the run holds. Returns what was deleted, or None."""
+    with Store(out_dir) as store:
+        removed = store.delete_run(run) if replace else None
+        store.check_run(run, tier, str(Path(videos_dir).resolve()))
+    return removed
+
+
 def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str, tier: str, dims: list[str],
              workers: int = 1, force: bool = False, options: dict[str, Any] | None = None,
              on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int], None] | None = None) -> EvalSummary:
@@ -190,7 +199,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
     config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
-        store.ensure_run(run, tier, str(videos_dir), str(suite.root), __version__, config)
+        store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config)
         units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options)
         if on_plan:
             on_plan(len(units))

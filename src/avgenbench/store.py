@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -90,6 +91,21 @@ class RunTierConflict(ValueError):
     pass
 
 
+class RunFolderConflict(ValueError):
+    """The run name already holds the results of another videos folder (another model, most likely)."""
+
+
+def same_folder(recorded: str, videos_dir: str) -> bool:
+    """Whether a run's recorded videos folder is `videos_dir` (an older store's relative path is read from here)."""
+    a, b = Path(recorded), Path(videos_dir)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except (OSError, ValueError):
+        return recorded == videos_dir
+
+
 class Store:
     def __init__(self, out_dir: Path | str):
         self.out_dir = Path(out_dir)
@@ -117,14 +133,26 @@ class Store:
         self.close()
 
     # runs -----------------------------------------------------------------
-    def ensure_run(self, run: str, tier: str, videos_dir: str, suite_dir: str, tool_version: str,
-                   config: dict[str, Any]) -> None:
-        row = self.db.execute("SELECT tier FROM runs WHERE run = ?", (run,)).fetchone()
-        now = time.time()
-        if row is not None and row["tier"] != tier:
+    def check_run(self, run: str, tier: str, videos_dir: str) -> None:
+        """Raise RunTierConflict / RunFolderConflict when `run` exists with another tier or another videos folder."""
+        row = self.db.execute("SELECT tier, videos_dir FROM runs WHERE run = ?", (run,)).fetchone()
+        if row is None:
+            return
+        if row["tier"] != tier:
             raise RunTierConflict(
                 f"run '{run}' holds {row['tier']}-tier results; a {tier}-tier eval needs another --run name "
                 "(tiers are never mixed in one run)")
+        if row["videos_dir"] and not same_folder(row["videos_dir"], videos_dir):
+            raise RunFolderConflict(
+                f"run '{run}' holds the results of the videos in {row['videos_dir']}, not {videos_dir}; "
+                f"give these videos their own --run NAME (see `avgenbench runs list {self.out_dir}`), or pass --replace "
+                f"to delete run '{run}' and evaluate {videos_dir} under that name")
+
+    def ensure_run(self, run: str, tier: str, videos_dir: str, suite_dir: str, tool_version: str,
+                   config: dict[str, Any]) -> None:
+        self.check_run(run, tier, videos_dir)
+        row = self.db.execute("SELECT tier FROM runs WHERE run = ?", (run,)).fetchone()
+        now = time.time()
         with self.db:
             if row is None:
                 self.db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
@@ -139,6 +167,23 @@ class Store:
 
     def run_info(self, run: str) -> dict[str, Any] | None:
         return next((r for r in self.runs() if r["run"] == run), None)
+
+    def run_overview(self) -> list[dict[str, Any]]:
+        """Every run with its tier, videos folder, number of result rows and creation time, oldest first."""
+        query = ("SELECT r.run, r.tier, r.videos_dir, r.suite_dir, r.created, r.updated, "
+                 "(SELECT COUNT(*) FROM results WHERE results.run = r.run) AS result_rows FROM runs r ORDER BY r.created")
+        return [dict(r) for r in self.db.execute(query)]
+
+    def delete_run(self, run: str) -> dict[str, Any] | None:
+        """Delete a run with all its result and media rows; what was removed, or None for an unknown run."""
+        info = next((r for r in self.run_overview() if r["run"] == run), None)
+        if info is None:
+            return None
+        with self.db:
+            self.db.execute("DELETE FROM results WHERE run=?", (run,))
+            info["media_rows"] = self.db.execute("DELETE FROM media WHERE run=?", (run,)).rowcount
+            self.db.execute("DELETE FROM runs WHERE run=?", (run,))
+        return info
 
     # results --------------------------------------------------------------
     def write_results(self, rows: list[ResultRow]) -> None:

@@ -8,7 +8,10 @@ SUITE_DIR/annotations.json                     (optional, frozen per-prompt anno
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,18 +25,77 @@ CATEGORIES = (
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
 ANNOTATIONS_FILE = "annotations.json"
 
+STEM_MAX_CHARS = 180  # the reference implementation's cut
+# A file name (stem + longest extension) stays within 240 UTF-8 bytes: under the 255-byte (ext4, APFS, ZFS) and
+# 255-UTF-16-unit (NTFS) limits, with room for `generate`'s '.partial-' prefix.
+NAME_MAX_BYTES = 240
+STEM_MAX_BYTES = NAME_MAX_BYTES - max(len(ext) for ext in VIDEO_EXTENSIONS)
+MAX_SUITE_FILE_BYTES = 32 << 20  # a suite file larger than this is refused unread (the official prompts are ~100 KB)
+
 _UNSAFE = re.compile(r'[/\\:*?"<>|\n\r\t]')
 _SPACES = re.compile(r"\s+")
 _CATEGORY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _cut_to_bytes(name: str, budget: int) -> str:
+    """The longest prefix of `name` (whole characters) whose UTF-8 encoding fits in `budget` bytes."""
+    size = 0
+    for index, char in enumerate(name):
+        size += len(char.encode("utf-8", "surrogatepass"))
+        if size > budget:
+            return name[:index]
+    return name
+
+
 def safe_filename(content: str) -> str:
-    """File stem for a prompt's `content`, identical to the reference implementation's names."""
+    """File stem for a prompt's `content`: the reference implementation's name (unsafe characters -> '_', runs of
+    white space -> one space, at most 180 characters), cut further on a character boundary to STEM_MAX_BYTES
+    UTF-8 bytes where non-ASCII text makes it longer (the reference's name could not be a file there)."""
     name = _UNSAFE.sub("_", content.strip())
     name = _SPACES.sub(" ", name).strip()
     if not name:
         name = "untitled"
-    return name[:180].rstrip()
+    name = name[:STEM_MAX_CHARS].rstrip()
+    return _cut_to_bytes(name, STEM_MAX_BYTES).rstrip()
+
+
+def name_key(stem: str) -> str:
+    """What makes two names one file on some common file system: Unicode normalisation (APFS, HFS+) and letter
+    case (macOS and Windows defaults)."""
+    return unicodedata.normalize("NFC", stem).casefold()
+
+
+def unusable_name(stem: str) -> str | None:
+    """Why `stem` cannot be a file name on any file system, or None."""
+    if "\x00" in stem:
+        return "contains a NUL character, which no file name may hold"
+    if any("\ud800" <= char <= "\udfff" for char in stem):
+        return "contains a lone UTF-16 surrogate (an escape such as \\ud83d without its pair), which cannot be encoded"
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False also where the path cannot be examined (e.g. a folder without read permission, which
+    video discovery reports)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _video_variant(folder: Path, stem: str) -> Path | None:
+    """A video in `folder` named `stem` up to the extension's letter case and the name's Unicode normalisation."""
+    try:
+        names = sorted(os.listdir(folder))
+    except (OSError, ValueError):
+        return None
+    target = unicodedata.normalize("NFC", stem)
+    for name in names:
+        base, dot, ext = name.rpartition(".")
+        if dot and f".{ext.lower()}" in VIDEO_EXTENSIONS and unicodedata.normalize("NFC", base) == target:
+            if _is_file(folder / name):
+                return folder / name
+    return None
 
 
 def _contained_stem(stem: str) -> str:
@@ -80,13 +142,14 @@ class PromptItem:
         return f"{self.category}/{self.stem}"
 
     def find_video(self, videos_dir: Path) -> Path | None:
-        """The generated video for this item, trying every accepted extension; None if absent."""
+        """The generated video for this item, trying every accepted extension in any letter case and the name in
+        either Unicode normalisation (NFC/NFD, e.g. copied from macOS); None if absent."""
         folder = Path(videos_dir) / self.category
         for ext in VIDEO_EXTENSIONS:
             candidate = folder / f"{self.stem}{ext}"
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
-        return None
+        return _video_variant(folder, self.stem)
 
     def expected_video(self, videos_dir: Path) -> Path:
         return Path(videos_dir) / self.category / f"{self.stem}.mp4"
@@ -132,13 +195,53 @@ class Suite:
         return (self.annotations.get("items") or {}).get(item.key)
 
 
-def _read_json(path: Path, problems: list[SuiteProblem], rel: str) -> Any:
+def _read_plain_file(path: Path) -> tuple[bytes | None, str | None]:
+    """The bytes of a plain file, or why it is not one. Anything else (a folder, a broken link, a FIFO that would
+    block, a device) is never read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        info = path.stat()
+    except FileNotFoundError:
+        return None, "is a broken symbolic link" if path.is_symlink() else "does not exist"
+    except (OSError, ValueError) as exc:
+        return None, f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return None, "is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "is not a plain file (a FIFO, socket or device); suite files must be plain JSON files"
+    if info.st_size > MAX_SUITE_FILE_BYTES:
+        return None, f"is {info.st_size / 2**20:.0f} MiB; a suite file may hold at most {MAX_SUITE_FILE_BYTES >> 20} MiB"
+    try:  # O_NONBLOCK: should the file be swapped for a FIFO since the check, opening it still cannot block
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(MAX_SUITE_FILE_BYTES + 1)
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror or exc}"
+    if len(data) > MAX_SUITE_FILE_BYTES:
+        return None, f"holds more than {MAX_SUITE_FILE_BYTES >> 20} MiB, the most a suite file may hold"
+    return data, None
+
+
+def read_json_file(path: Path, rel: str | None = None) -> tuple[Any, list[SuiteProblem]]:
+    """Parse a JSON file of a suite (or an annotations file); (None, problems) when it cannot be used."""
+    problems: list[SuiteProblem] = []
+    return _read_json(Path(path), problems, rel or str(path)), problems
+
+
+def _read_json(path: Path, problems: list[SuiteProblem], rel: str) -> Any:
+    data, why_not = _read_plain_file(path)
+    if why_not:
+        problems.append(SuiteProblem(rel, None, None, why_not))
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         problems.append(SuiteProblem(rel, None, None, f"not UTF-8 text: {exc}"))
     except json.JSONDecodeError as exc:
         problems.append(SuiteProblem(rel, None, None, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"))
+    except RecursionError:
+        problems.append(SuiteProblem(rel, None, None, "not usable JSON: nested too deeply"))
+    except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+        problems.append(SuiteProblem(rel, None, None, f"not usable JSON: {exc}"))
     return None
 
 
@@ -152,7 +255,7 @@ def _load_category(path: Path, problems: list[SuiteProblem]) -> list[PromptItem]
         return []
     items: list[PromptItem] = []
     seen_content: dict[str, int] = {}
-    seen_stem: dict[str, int] = {}
+    seen_name: dict[str, tuple[int, str]] = {}
     for index, raw in enumerate(data):
         if not isinstance(raw, dict):
             problems.append(SuiteProblem(rel, index, None, f"must be an object, got {type(raw).__name__}"))
@@ -169,19 +272,26 @@ def _load_category(path: Path, problems: list[SuiteProblem]) -> list[PromptItem]
             continue
         seen_content[entry.content] = index
         item = PromptItem(path.stem, index, entry.content, entry.prompt, dict(entry.model_extra or {}))
-        if item.stem in seen_stem:
-            problems.append(SuiteProblem(
-                rel, index, "content",
-                f"maps to the same file name '{item.stem}' as item {seen_stem[item.stem]}"))
+        unusable = unusable_name(item.stem)
+        if unusable:
+            problems.append(SuiteProblem(rel, index, "content", f"cannot be a file name: {unusable}"))
             continue
-        seen_stem[item.stem] = index
+        key = name_key(item.stem)
+        if key in seen_name:
+            other, other_stem = seen_name[key]
+            how = "" if other_stem == item.stem else \
+                f" ('{other_stem}' differs only in letter case or Unicode normalisation: one file on macOS and Windows)"
+            problems.append(SuiteProblem(
+                rel, index, "content", f"maps to the same file name '{item.stem}' as item {other}{how}"))
+            continue
+        seen_name[key] = (index, item.stem)
         items.append(item)
     return items
 
 
 def _attach_faces(root: Path, category: str, items: list[PromptItem], problems: list[SuiteProblem]) -> list[PromptItem]:
     path = root / "expected_faces" / f"{category}.expected_faces.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return items
     rel = f"expected_faces/{path.name}"
     data = _read_json(path, problems, rel)
@@ -222,7 +332,7 @@ def inspect_suite(root: Path | str) -> tuple[Suite, list[SuiteProblem]]:
         problems.append(SuiteProblem(str(root), None, None, "no prompts/ folder: expected SUITE_DIR/prompts/<category>.json"))
         return Suite(root, []), problems
     items: list[PromptItem] = []
-    for path in sorted(prompts_dir.glob("*.json")):
+    for path in sorted(prompts_dir.glob("*.json")):  # a folder, link or FIFO named so is reported by _read_json
         if not _CATEGORY.fullmatch(path.stem):
             problems.append(SuiteProblem(f"prompts/{path.name}", None, None,
                                          "category names (file stems) may use only letters, digits, '_' and '-'"))
@@ -239,7 +349,7 @@ def inspect_suite(root: Path | str) -> tuple[Suite, list[SuiteProblem]]:
         problems.append(SuiteProblem("prompts/", None, None, "the suite is empty: no prompt items found"))
     annotations: dict[str, Any] = {}
     ann_path = root / ANNOTATIONS_FILE
-    if ann_path.is_file():
+    if os.path.lexists(ann_path):
         data = _read_json(ann_path, problems, ANNOTATIONS_FILE)
         if isinstance(data, dict):
             annotations = data
