@@ -376,6 +376,7 @@ def test_incomplete_run_is_marked(status_report, built):
     total = section.find("div", cls="big")
     assert "incomplete" in total.classes
     assert "INCOMPLETE: evaluated 3 of 4 prompts; 2 have a video" in total.text()
+    assert section.find("p", cls="not-evaluated").text() == status_report["key"][DELTA]
     board = status_report["tree"].find("table", cls="leaderboard")
     entry = next(tr for tr in board.find_all("tr") if "<i>run</i>" in tr.text())
     assert "incomplete" in entry.classes and "evaluated 3 of 4 prompts; 2 have a video" in entry.text()
@@ -426,3 +427,74 @@ def test_prompt_and_file_text_stays_escaped(status_report):
     assert not absent.find("summary").find_all("script")
     assert "status <i>run</i>" in section.find("h2").text()
     assert 'alt="bar chart of the 11 dimension scores of run status &lt;i&gt;run&lt;/i&gt;' in html
+
+
+# The demo: the truth is known, so it is printed beside what was measured -----------------------------------------
+
+LINE = "The festival opens tonight."
+
+
+def test_demo_truth_beside_measurement(tmp_path):
+    from avgenbench.demo import truth_lines, truth_vs_measured
+    from avgenbench.synthetic.generator import render
+
+    clip = tmp_path / "ads" / "Sale.mp4"
+    clip.parent.mkdir()
+    truth = render({"width": 160, "height": 96, "duration": 2.0, "background": "flat", "audio_offset_ms": 80,
+                    "impacts": [0.5, 1.3], "notes": [{"chord": ["C4", "E4", "G4"], "start": 0.2, "duration": 0.8}],
+                    "texts": [{"text": "SALE", "size": 20, "garble_edits": 1, "seed": 3}],
+                    "speech": [{"text": LINE, "start": 0.3, "duration": 1.2, "babble_without_tts": True}]}, clip)
+    rendered = truth["texts"][0]["rendered"]
+    key, path = "ads/Sale", str(clip)
+    rows = [row("r", key, "av", "ok", 0.09, video_path=path,
+                evidence={"offset_ms": 72.4, "expected_abs_offset_ms": 90.0, "confidence": 0.8}),
+            row("r", key, "music", "ok", 100.0, video_path=path, evidence={"detected": [
+                {"t": 0.21, "name": "E4", "midi": 64}, {"t": 0.2, "name": "C4", "midi": 60}, {"t": 0.22, "name": "G4", "midi": 67},
+                {"t": 1.5, "name": "A4", "midi": 69}]}),
+            row("r", key, "text", "ok", 40.0, video_path=path,
+                evidence={"required": [{"required": "SALE", "best_match": "SA1E", "seen": True}], "other_text": []}),
+            row("r", key, "face", "not_applicable", None, video_path=path),
+            row("r", key, "speech", "no_speech", None, video_path=path, message="speech required, none detected")]
+    [result] = truth_vs_measured(rows)
+    checks = {c.what: c for c in result.checks}
+    assert set(checks) == {"AV offset", "notes", "on-screen text", "speech line"}  # no faces in truth or measured
+    assert checks["AV offset"].truth == "+80 ms" and checks["AV offset"].measured.startswith("+72 ms, confidence 0.80")
+    assert checks["notes"].truth == "C4+E4+G4" and checks["notes"].measured == "C4+E4+G4 A4"
+    assert rendered != "SALE" and checks["on-screen text"].truth == f"'{rendered}' (garbled from 'SALE')"
+    assert checks["on-screen text"].measured == "'SA1E'"
+    assert checks["speech line"].measured == "none (no_speech: speech required, none detected)"
+    assert checks["speech line"].status == "no_speech"
+    text = "\n".join(truth_lines([result]))
+    if shutil.which("espeak-ng"):
+        assert checks["speech line"].truth == f"'{LINE}'" and "babble" not in text
+    else:  # the generator recorded the substitution; the demo says so
+        assert truth["substituted"][0]["used"] == "babble"
+        assert checks["speech line"].truth == f"babble in place of '{LINE}' (no TTS)"
+        assert f"note: ads/Sale: the voice line '{LINE}' was replaced by babble: espeak-ng is not installed" in text
+    assert "no truth file" in truth_lines(truth_vs_measured([row("r", "x/y", "vis", "ok", 0.5,
+                                                                  video_path=str(tmp_path / "y.mp4"))]))[-1]
+
+
+def test_demo_prints_truth(demo_report):
+    out, stdout = demo_report
+    assert "Truth vs measured" in stdout
+    assert "notes:           true C4 E4 G4 C5 | measured " in stdout
+    assert "on-screen text:  true 'EVENING NEWS' | measured " in stdout
+    assert "faces:           true 1 identity | measured " in stdout
+    assert "speech line:" in stdout and "AV offset:       true +0 ms" in stdout
+    if not shutil.which("espeak-ng"):
+        assert "note: news/Evening News Opening: the voice line 'Good evening." in stdout
+        assert "was replaced by babble: espeak-ng is not installed" in stdout
+
+
+def test_printed_card_says_no_interval_for_one_prompt(tmp_path):
+    """The card the demo (and `score`) prints: a dimension scored on one video has no interval, not [87.5, 87.5]."""
+    rows = [row("r", f"ads/p{i}", "vis", "ok", v) for i, v in enumerate((0.4, 0.6, 0.8))]
+    rows.append(row("r", "ads/p0", "lip", "ok", 1.0))
+    write_run(tmp_path, "r", rows)
+    result = runner.invoke(app, ["score", str(tmp_path), "--draws", "200"])
+    assert result.exit_code == 0, result.output
+    lip = next(line for line in result.stdout.splitlines() if line.strip().startswith("Lip"))
+    assert "87.5 (n = 1, no interval)" in lip and "[" not in lip
+    vis = next(line for line in result.stdout.splitlines() if line.strip().startswith("Vis"))
+    assert re.search(r"60\.0 \[\d+\.\d, \d+\.\d\]", vis)

@@ -229,6 +229,7 @@ class Completeness:
     with_video: int  # evaluated prompts whose video was found
     dimensions: list[str]  # requested dimensions
     missing_rows: dict[str, int] = field(default_factory=dict)  # dimension -> prompts without a row for it
+    not_evaluated: list[str] = field(default_factory=list)  # suite prompts (keys) without any row
 
     @property
     def complete(self) -> bool | None:
@@ -268,7 +269,8 @@ def completeness(info: dict, rows: list[ResultRow], media: dict[str, dict], suit
         if n > 0:
             missing[d] = n
     with_video = sum(not _missing(group, media.get(key)) for key, group in by_key.items())
-    return Completeness(size, len(by_key), with_video, dims, missing)
+    never = sorted(set(suite or ()) - set(by_key))
+    return Completeness(size, len(by_key), with_video, dims, missing, never)
 
 
 def run_facts(info: dict, rows: list[ResultRow], media: dict[str, dict], suite: dict[str, str] | None,
