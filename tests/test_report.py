@@ -180,6 +180,12 @@ def test_demo_ends_with_report(demo_report):
 
     n_prompts = len(load_suite(demo_suite_path()).items)
     assert 'data-tier="lite"' in html and html.count('<details class="video ') == n_prompts
+    section = parse(html).find("section", id="run-synthetic")
+    opened = [v for v in section.find_all("details", cls="video") if "open" in v.attrs]
+    assert len(opened) == 1 and Path(opened[0].find("p", cls="path").text().removeprefix("video: ")).is_file()
+    card = section.find("div", cls="videos-card").find("div", cls="value").text()
+    assert card == f"{n_prompts} / {n_prompts}"
+    assert not section.find_all("span", cls="badge")  # tier gaps and not-applicable rows are not problems
 
 
 # A real browser ---------------------------------------------------------------------------------------------------
@@ -223,7 +229,7 @@ def test_browser_renders_demo_report(chromium, demo_report, tmp_path):
     dom, stderr, shot = _browse(chromium, out / "report.html", tmp_path, "demo-report.png")
     assert _console_lines(stderr) == []
     assert '<table class="leaderboard" data-tier="lite">' in dom
-    assert re.search(r'<details class="video v-present" id="[^"]+" open="">', dom)
+    assert re.search(r'<details class="video v-present[^"]*" id="[^"]+" open="">', dom)
     assert '<table class="measure">' in dom and "How to read this page" in dom
     image = Image.open(shot).convert("L")
     assert image.size == (1280, 2000)
@@ -299,6 +305,8 @@ def status_report(tmp_path_factory):
                  content=CHARLIE, message="the prompt asks for no on-screen text"),
              row(STATUS_RUN, key[CHARLIE], "lip", "not_applicable", None, video_path=str(paths[CHARLIE]),
                  content=CHARLIE, message="no face and no required speech")]
+    rows += [row(STATUS_RUN, key[c], "hi_phy", "unavailable_in_tier", None, video_path=str(paths[c]), content=c,
+                 message="no lite backend") for c in (BRAVO, CHARLIE)]  # by design of the tier, not a problem
     out = root / "out"
     write_run(out, STATUS_RUN, rows, policy="reference", suite_dir=str(suite), videos_dir=str(videos))
     with __import__("avgenbench.store", fromlist=["Store"]).Store(out) as store:
@@ -360,6 +368,8 @@ def test_gallery_is_built_from_present_videos(built, status_report):
     problems = section.find("table", cls="problems").text()
     assert "no_audio_stream" in problems and "not_applicable" not in problems and "missing_video" not in problems
     assert "not applicable 2" in section.find("p", cls="not-scored").text()
+    assert "unavailable_in_tier" not in problems and "lite tier" in section.find("p", cls="unavailable").text()
+    assert section.find("p", cls="unavailable").text().endswith(": Hi-Phy.")
 
 
 def test_videos_card_counts_found_of_total(built, status_report):

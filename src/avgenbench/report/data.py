@@ -139,7 +139,8 @@ def videos(rows: list[ResultRow], policy: str, prompts: dict[str, str], media: d
             "media_status": (media.get(key) or {}).get("status"), "rows": views, "score": score, "coverage": coverage,
             "present": not missing, "missing": missing, "failing": not missing and faults > 0,
             "on_disk": bool(path) and not missing and Path(path).is_file(),
-            "faults": faults, "tool_faults": sum(1 for v in views if v["kind"] == "tool_fault"),
+            "faults": faults,
+            "tool_faults": sum(1 for v in views if v["kind"] == "tool_fault" and v["status"] != Status.UNAVAILABLE_IN_TIER),
             "not_scored": sum(1 for v in views if v["kind"] == "not_scored"),
         })
     return out
@@ -158,7 +159,8 @@ def video_counts(video_list: list[dict]) -> dict[str, int]:
 def gallery(video_list: list[dict]) -> dict:
     """Built from videos that exist: the lowest-scoring per dimension, and every fault of a present video (of the video
     or of the tool) grouped by (dimension, status, message). Missing videos are listed once, apart; statuses that
-    are not scored and not a problem (not applicable, no events) are only counted."""
+    are not scored and not a problem (not applicable, no events) are only counted, and dimensions the tier has no
+    backend for are named once (by design, not a fault of a video)."""
     present = [v for v in video_list if v["present"]]
     lowest = {}
     for d in DIMENSION_IDS:
@@ -168,17 +170,20 @@ def gallery(video_list: list[dict]) -> dict:
         lowest[d] = [{"video": video, "row": row} for _, video, row in scored[:GALLERY_SIZE]]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     not_scored: dict[str, int] = defaultdict(int)
+    unavailable: dict[str, int] = defaultdict(int)
     for video in present:
         for row in video["rows"]:
             if row["status"] in NOT_SCORED:
                 not_scored[row["status"]] += 1
+            elif row["status"] == Status.UNAVAILABLE_IN_TIER:
+                unavailable[row["display"]] += 1
             elif row["status"] != Status.OK:
                 groups[(row["dim"], row["status"], row["message"])].append(video)
     problems = [{"dim": d, "display": DIMENSIONS[d].display if d in DIMENSIONS else d, "status": s, "message": m,
                  "kind": status_kind(s), "videos": vs} for (d, s, m), vs in groups.items()]
     problems.sort(key=lambda p: (list(DIMENSIONS).index(p["dim"]) if p["dim"] in DIMENSIONS else 99, -len(p["videos"])))
     return {"lowest": lowest, "problems": problems, "missing": [v for v in video_list if v["missing"]],
-            "not_scored": dict(sorted(not_scored.items()))}
+            "not_scored": dict(sorted(not_scored.items())), "unavailable": dict(unavailable)}
 
 
 def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
