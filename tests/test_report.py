@@ -377,7 +377,7 @@ def test_videos_card_counts_found_of_total(built, status_report):
     assert section.find("div", cls="videos-card").find("div", cls="value").text() == "2 / 3"
     card = _section(status_report["tree"], "run-status__i_run__i_").find("div", cls="videos-card")
     assert card.find("div", cls="value").text() == "2 / 4"
-    assert "videos present of 4 prompts in the suite; 1 missing; 1 with a fault of the video" in card.text()
+    assert "videos present of 4 prompts in the suite; 1 missing; 1 with a fault of the video; 1 not evaluated" in card.text()
 
 
 def test_incomplete_run_is_marked(status_report, built):
