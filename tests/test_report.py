@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from avgenbench.cli import app
 from avgenbench.report import build_report
+from avgenbench.store import Store
 from avgenbench.suite import safe_filename
 from avgenbench.synthetic.encode import write_clip
 from html_tree import parse
@@ -309,7 +310,7 @@ def status_report(tmp_path_factory):
                  message="no lite backend") for c in (BRAVO, CHARLIE)]  # by design of the tier, not a problem
     out = root / "out"
     write_run(out, STATUS_RUN, rows, policy="reference", suite_dir=str(suite), videos_dir=str(videos))
-    with __import__("avgenbench.store", fromlist=["Store"]).Store(out) as store:
+    with Store(out) as store:
         store.write_media(STATUS_RUN, key[ABSENT], None, "missing_video", 0, 0.0, {})
     html_path = build_report(out, root / "report.html", ci_draws=200)
     html = html_path.read_text(encoding="utf-8")

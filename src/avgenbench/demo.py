@@ -106,8 +106,11 @@ def _faces(truth: dict, row: ResultRow | None) -> Check | None:
     if not truth.get("faces") and (row is None or row.status != "ok"):
         return None
     true = _count(len(truth.get("identities", [])), "identity", "identities")
-    measured = (f"{_count(row.evidence.get('primary_ids', 0), 'identity', 'identities')} "
-                f"(stability {row.evidence.get('stability', 0):.2f})" if row is not None and row.status == "ok" else _why(row))
+    if row is not None and row.status == "ok":
+        ev = row.evidence
+        measured = f"{_count(ev.get('primary_ids', 0), 'identity', 'identities')} (stability {ev.get('stability', 0):.2f})"
+    else:
+        measured = _why(row)
     return Check("faces", true, measured, _status(row))
 
 

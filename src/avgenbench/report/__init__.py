@@ -106,8 +106,9 @@ def build_report(out_dir: Path | str, output: Path | str, runs: list[str] | None
         facts = {name: _facts(store, info) for name, info in infos.items()}
         sections = [_run_section(infos[name], facts[name], media, ci_draws, seed) for name in selected]
     html = _environment().get_template("report.html.j2").render(
-        tables=tables, tier_label=lb.tier_label, sections=sections, facts=facts, dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
-        groups=GROUPS, n_label=n_label, version=__version__, generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+        tables=tables, tier_label=lb.tier_label, sections=sections, facts=facts, n_label=n_label,
+        dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
+        groups=GROUPS, version=__version__, generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         store=str(Path(out_dir) / "avgenbench.sqlite"), published=str(published) if published else None,
         ci_draws=ci_draws, seed=seed)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -220,11 +220,6 @@ def suite_prompts(info: dict) -> dict[str, str] | None:
     return {item.key: item.prompt for item in suite.items}
 
 
-def prompts_for(info: dict) -> dict[str, str]:
-    """video_key -> prompt text from the run's suite, when the suite is still readable (else empty)."""
-    return suite_prompts(info) or {}
-
-
 @dataclass
 class Completeness:
     """How much of its suite a run covers: a complete run has a row for every prompt and every requested dimension."""
