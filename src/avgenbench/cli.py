@@ -430,10 +430,16 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
     from .report import build_report
 
     report = build_report(out_dir, out_dir / "report.html", ["synthetic"])
+    from .demo import truth_lines, truth_of_run
+
+    truth = truth_of_run(out_dir, "synthetic")
     if as_json:
-        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "report": str(report)})
+        _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "truth": [c.as_dict() for c in truth],
+                    "report": str(report)})
         return
     _print_card(card, categories=True)
+    for line in truth_lines(truth):
+        out.print(line, soft_wrap=True, highlight=False, markup=False)
     out.print(f"store: {out_dir / 'avgenbench.sqlite'}  — try `avgenbench results {out_dir} --json`")
     out.print(f"report: {report}  — open it in a browser (works offline)")
 
@@ -462,7 +468,10 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     for s in card.dimensions.values():
         statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
         raw = "—" if s.raw_mean is None else f"{s.raw_mean:.3g} {_fmt_ci(s.raw_ci, 3, 'g')}".rstrip()
-        row = [s.display, f"{s.weight:.3f}", str(s.n), raw, f"{_fmt(s.normalized, 1)} {_fmt_ci(s.normalized_ci)}".rstrip()]
+        if s.n == 1:  # one prompt resampled gives a zero-width interval: say there is none
+            raw = raw.split(" [")[0]
+        score = f"{_fmt(s.normalized, 1)} {'(n = 1, no interval)' if s.n == 1 else _fmt_ci(s.normalized_ci)}".rstrip()
+        row = [s.display, f"{s.weight:.3f}", str(s.n), raw, score]
         table.add_row(*row, *([statuses] if wide else []))
         lines.append(f"  {s.display}: {statuses}")
     out.print(table)

@@ -16,6 +16,7 @@ from ..dimensions import DIMENSION_IDS, DIMENSIONS
 from ..dimensions.base import GROUPS
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED
 from ..store import Store
+from .plots import n_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
@@ -29,9 +30,18 @@ def _environment():
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda v, d=1: "—" if v is None else f"{v:.{d}f}"
     env.filters["ci"] = lambda c, d=1: "" if not c else f"[{c[0]:.{d}f}, {c[1]:.{d}f}]"
+    env.filters["ci_n"] = _interval_text
     env.filters["humanize"] = lambda k: str(k).replace("_", " ")
     env.tests["scalar"] = lambda v: v is None or isinstance(v, (str, int, float, bool))
     return env
+
+
+def _interval_text(ci, n: int | None, digits: int = 1) -> str:
+    """'[a, b]' for an interval over at least two prompts; 'n = 1, no interval' below that (one prompt resampled
+    gives a zero-width interval that says nothing)."""
+    if n is not None and n < 2:
+        return f"n = {n}, no interval" if n == 1 else ""
+    return "" if not ci else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def _redact_environment_secrets(html: str) -> str:
@@ -42,22 +52,39 @@ def _redact_environment_secrets(html: str) -> str:
     return html
 
 
-def _run_section(store: Store, info: dict, media: bool, ci_draws: int, seed: int) -> dict:
-    from ..score import POLICIES, score_rows
+def _policy(info: dict) -> str:
+    from ..score import POLICIES
+
+    policy = info["config"].get("failure_policy", "strict")
+    return policy if policy in POLICIES else "strict"
+
+
+def _facts(store: Store, info: dict) -> dict:
+    from . import data
+
+    rows, media, suite = store.results(info["run"]), store.media(info["run"]), data.suite_prompts(info)
+    return {"rows": rows, "media": media, "suite": suite,
+            **data.run_facts(info, rows, media, suite, _policy(info))}
+
+
+def _run_section(info: dict, facts: dict, media: bool, ci_draws: int, seed: int) -> dict:
+    from ..score import score_rows
     from . import data, plots
     from .media_preview import preview
 
-    rows = store.results(info["run"])
-    policy = info["config"].get("failure_policy", "strict")
-    policy = policy if policy in POLICIES else "strict"
+    rows, policy = facts["rows"], _policy(info)
     card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=ci_draws, seed=seed)
-    videos = data.videos(rows, policy, data.prompts_for(info), store.media(info["run"]))
+    videos = data.videos(rows, policy, facts["suite"] or {}, facts["media"])
     for video in videos:
         video["preview"] = preview(video["video_path"]) if media else None
+    counts = facts["counts"]
     return {
         "info": info, "card": card, "anchor": f"run-{re.sub(r'[^A-Za-z0-9_-]', '_', info['run'])}",
-        "bars": plots.dimension_bars(card) if rows else None, "heatmap": plots.category_heatmap(card) if rows else None,
-        "videos": videos, "gallery": data.gallery(videos), "provenance": data.provenance(info, rows, card),
+        "bars": plots.dimension_bars(card) if rows else None,
+        "heatmap": plots.category_heatmap(card, counts["categories"]) if rows else None,
+        "videos": videos, "opened": data.opened_video(videos), "video_counts": data.video_counts(videos),
+        "completeness": facts["completeness"], "counts": counts,
+        "gallery": data.gallery(videos), "provenance": data.provenance(info, rows, card),
     }
 
 
@@ -75,9 +102,12 @@ def build_report(out_dir: Path | str, output: Path | str, runs: list[str] | None
         if unknown:
             raise LookupError(f"no run {', '.join(map(repr, unknown))} in {out_dir}; runs: {', '.join(known) or 'none'}")
         tables = lb.build(store, published, None, ci_draws, seed)
-        sections = [_run_section(store, store.run_info(name), media, ci_draws, seed) for name in selected]
+        infos = {info["run"]: info for info in store.runs()}
+        facts = {name: _facts(store, info) for name, info in infos.items()}
+        sections = [_run_section(infos[name], facts[name], media, ci_draws, seed) for name in selected]
     html = _environment().get_template("report.html.j2").render(
-        tables=tables, tier_label=lb.tier_label, sections=sections, dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
+        tables=tables, tier_label=lb.tier_label, sections=sections, facts=facts, n_label=n_label,
+        dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
         groups=GROUPS, version=__version__, generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         store=str(Path(out_dir) / "avgenbench.sqlite"), published=str(published) if published else None,
         ci_draws=ci_draws, seed=seed)

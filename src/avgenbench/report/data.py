@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from ..dimensions import DIMENSION_IDS, DIMENSIONS
-from ..dimensions.base import status_kind
+from ..dimensions.base import GROUPS, NOT_SCORED, Status, status_kind
 from ..score import ScoreCard, scheme2, scored_value
 from ..store import ResultRow
 
@@ -109,43 +111,79 @@ def _row_view(row: ResultRow, policy: str) -> dict:
     }
 
 
+def _missing(group: list[ResultRow], media: dict | None) -> bool:
+    """No video for this prompt: the eval recorded it missing."""
+    if media and media.get("status") == Status.MISSING_VIDEO:
+        return True
+    return any(r.status == Status.MISSING_VIDEO for r in group)
+
+
 def videos(rows: list[ResultRow], policy: str, prompts: dict[str, str], media: dict[str, dict]) -> list[dict]:
-    """One entry per video: prompt, path, per-dimension rows and a Scheme-2 score over this video's dimensions."""
+    """One entry per video: prompt, path, per-dimension rows, a Scheme-2 score over this video's dimensions, and
+    whether the video is present (found by the eval), missing, or failing (present, with a fault of the video)."""
     by_key: dict[str, list[ResultRow]] = defaultdict(list)
     for row in rows:
         by_key[row.video_key].append(row)
     out = []
+    order = {d: i for i, d in enumerate(DIMENSION_IDS)}
     for index, (key, group) in enumerate(sorted(by_key.items(), key=lambda kv: (kv[1][0].category, kv[0]))):
-        order = {d: i for i, d in enumerate(DIMENSION_IDS)}
         views = [_row_view(r, policy) for r in sorted(group, key=lambda r: order.get(r.dimension, 99))]
         score, coverage = scheme2({v["dim"]: v["score"] for v in views})
         first = group[0]
+        path = next((r.video_path for r in group if r.video_path), None) or (media.get(key) or {}).get("video_path")
+        missing = _missing(group, media.get(key))
+        faults = sum(1 for v in views if v["kind"] == "video_fault" and v["status"] != Status.MISSING_VIDEO)
         out.append({
             "key": key, "anchor": f"v{index}", "category": first.category, "content": first.content,
-            "prompt": prompts.get(key), "video_path": first.video_path or (media.get(key) or {}).get("video_path"),
+            "prompt": prompts.get(key), "video_path": None if missing else path,
             "media_status": (media.get(key) or {}).get("status"), "rows": views, "score": score, "coverage": coverage,
-            "problems": sum(1 for v in views if v["kind"] != "scored"),
+            "present": not missing, "missing": missing, "failing": not missing and faults > 0,
+            "on_disk": bool(path) and not missing and Path(path).is_file(),
+            "faults": faults,
+            "tool_faults": sum(1 for v in views if v["kind"] == "tool_fault" and v["status"] != Status.UNAVAILABLE_IN_TIER),
+            "not_scored": sum(1 for v in views if v["kind"] == "not_scored"),
         })
     return out
 
 
+def opened_video(video_list: list[dict]) -> dict | None:
+    """The video the report shows opened: the first one whose file exists (never a missing one); None if none does."""
+    return next((v for v in video_list if v["on_disk"]), None)
+
+
+def video_counts(video_list: list[dict]) -> dict[str, int]:
+    return {"all": len(video_list), "present": sum(v["present"] for v in video_list),
+            "missing": sum(v["missing"] for v in video_list), "failing": sum(v["failing"] for v in video_list)}
+
+
 def gallery(video_list: list[dict]) -> dict:
-    """Lowest-scoring videos per dimension, and every non-ok status grouped by (dimension, status, message)."""
+    """Built from videos that exist: the lowest-scoring per dimension, and every fault of a present video (of the video
+    or of the tool) grouped by (dimension, status, message). Missing videos are listed once, apart; statuses that
+    are not scored and not a problem (not applicable, no events) are only counted, and dimensions the tier has no
+    backend for are named once (by design, not a fault of a video)."""
+    present = [v for v in video_list if v["present"]]
     lowest = {}
     for d in DIMENSION_IDS:
-        scored = [(row["score"], video, row) for video in video_list for row in video["rows"]
+        scored = [(row["score"], video, row) for video in present for row in video["rows"]
                   if row["dim"] == d and row["score"] is not None]
         scored.sort(key=lambda t: (t[0], t[1]["key"]))
         lowest[d] = [{"video": video, "row": row} for _, video, row in scored[:GALLERY_SIZE]]
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for video in video_list:
+    not_scored: dict[str, int] = defaultdict(int)
+    unavailable: dict[str, int] = defaultdict(int)
+    for video in present:
         for row in video["rows"]:
-            if row["status"] != "ok":
+            if row["status"] in NOT_SCORED:
+                not_scored[row["status"]] += 1
+            elif row["status"] == Status.UNAVAILABLE_IN_TIER:
+                unavailable[row["display"]] += 1
+            elif row["status"] != Status.OK:
                 groups[(row["dim"], row["status"], row["message"])].append(video)
     problems = [{"dim": d, "display": DIMENSIONS[d].display if d in DIMENSIONS else d, "status": s, "message": m,
                  "kind": status_kind(s), "videos": vs} for (d, s, m), vs in groups.items()]
     problems.sort(key=lambda p: (list(DIMENSIONS).index(p["dim"]) if p["dim"] in DIMENSIONS else 99, -len(p["videos"])))
-    return {"lowest": lowest, "problems": problems}
+    return {"lowest": lowest, "problems": problems, "missing": [v for v in video_list if v["missing"]],
+            "not_scored": dict(sorted(not_scored.items())), "unavailable": dict(unavailable)}
 
 
 def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
@@ -168,15 +206,91 @@ def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
     }
 
 
-def prompts_for(info: dict) -> dict[str, str]:
-    """video_key -> prompt text from the run's suite, when the suite is still readable (else empty)."""
+def suite_prompts(info: dict) -> dict[str, str] | None:
+    """video_key -> prompt text from the run's suite; None when the suite cannot be read any more."""
     from ..suite import inspect_suite
 
     suite_dir = info.get("suite_dir")
-    if not suite_dir:
-        return {}
+    if not suite_dir or not (Path(suite_dir) / "prompts").is_dir():
+        return None
     try:
         suite, _ = inspect_suite(suite_dir)
     except Exception:
-        return {}
+        return None
     return {item.key: item.prompt for item in suite.items}
+
+
+@dataclass
+class Completeness:
+    """How much of its suite a run covers: a complete run has a row for every prompt and every requested dimension."""
+
+    suite_prompts: int | None  # None: neither recorded nor readable from the suite folder
+    evaluated: int  # prompts with at least one row
+    with_video: int  # evaluated prompts whose video was found
+    dimensions: list[str]  # requested dimensions
+    missing_rows: dict[str, int] = field(default_factory=dict)  # dimension -> prompts without a row for it
+    not_evaluated: list[str] = field(default_factory=list)  # suite prompts (keys) without any row
+
+    @property
+    def complete(self) -> bool | None:
+        if self.missing_rows:
+            return False
+        return None if self.suite_prompts is None else self.evaluated >= self.suite_prompts
+
+    @property
+    def text(self) -> str:
+        if self.suite_prompts is None:
+            return f"evaluated {self.evaluated} prompts (suite size unknown); {self.with_video} have a video"
+        return f"evaluated {self.evaluated} of {self.suite_prompts} prompts; {self.with_video} have a video"
+
+    @property
+    def gaps(self) -> str:
+        """Which dimensions lack rows, e.g. 'Vis 2, Text 3' (prompts without a row)."""
+        return ", ".join(f"{DIMENSIONS[d].display} {n}" for d, n in self.missing_rows.items())
+
+
+def completeness(info: dict, rows: list[ResultRow], media: dict[str, dict], suite: dict[str, str] | None) -> Completeness:
+    """From the store rows and the run record: the suite size (recorded, else read from the suite folder), the
+    requested dimensions (recorded, else those with rows), and which prompts lack a row for which dimension."""
+    config = info.get("config") or {}
+    size = config.get("suite_prompts")
+    if not isinstance(size, int):
+        size = len(suite) if suite is not None else None
+    asked = config.get("requested_dimensions") or config.get("dimensions") or []
+    dims = [d for d in DIMENSION_IDS if d in asked] or [d for d in DIMENSION_IDS if any(r.dimension == d for r in rows)]
+    by_key: dict[str, list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        by_key[row.video_key].append(row)
+    due = len(set(suite or ()) | set(by_key))
+    due = max(due, size or 0)
+    missing = {}
+    for d in dims:
+        n = due - len({r.video_key for r in rows if r.dimension == d})
+        if n > 0:
+            missing[d] = n
+    with_video = sum(not _missing(group, media.get(key)) for key, group in by_key.items())
+    never = sorted(set(suite or ()) - set(by_key))
+    return Completeness(size, len(by_key), with_video, dims, missing, never)
+
+
+def run_facts(info: dict, rows: list[ResultRow], media: dict[str, dict], suite: dict[str, str] | None,
+              policy: str) -> dict:
+    """What the report says beside a run's numbers: how complete it is and how many prompts each number rests on."""
+    return {"completeness": completeness(info, rows, media, suite), "counts": scored_counts(rows, policy)}
+
+
+def scored_counts(rows: list[ResultRow], policy: str) -> dict:
+    """How many prompts each number rests on: per dimension, per group, per category × dimension, and in total."""
+    per_dim: dict[str, set] = defaultdict(set)
+    per_cat: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for row in rows:
+        value = scored_value(row, policy)
+        if value is not None and math.isfinite(value):
+            per_dim[row.dimension].add(row.video_key)
+            per_cat[row.category][row.dimension].add(row.video_key)
+    groups = {g: len(set().union(*[per_dim[d] for d in DIMENSION_IDS if DIMENSIONS[d].group == g]))
+              for g in GROUPS}
+    return {"dims": {d: len(per_dim[d]) for d in DIMENSION_IDS}, "groups": groups,
+            "total": len(set().union(*per_dim.values())) if per_dim else 0,
+            "categories": {c: {d: len(per_cat[c][d]) for d in DIMENSION_IDS} for c in per_cat},
+            "category_totals": {c: len(set().union(*per_cat[c].values())) for c in per_cat}}
