@@ -22,7 +22,7 @@ from . import __version__
 from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
 from .dimensions.base import TIERS
 from .dimensions.lo_phy import LO_PHY_MODES
-from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
+from .score import POLICIES, ScoreCard, expectation_of, score_rows, totals_from_raw_table
 from .store import RunTierConflict, Store
 from .suite import inspect_suite
 
@@ -183,7 +183,7 @@ def eval_cmd(
             _fail(str(exc), EXIT_BAD_INPUT)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
-        card = score_rows(store.results(run), failure_policy, run, tier)
+        card = score_rows(store.results(run), failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
         judged = judge_report(options, store.results(run))
     if as_json:
         _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), **({"judge": judged} if judged else {})})
@@ -277,7 +277,7 @@ def score_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval
     store.close()
     if not rows:
         _fail(f"run '{info['run']}' has no results yet", EXIT_NOT_FOUND)
-    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=draws, seed=seed)
+    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=draws, seed=seed, expected=expectation_of(info))
     if as_json:
         _emit_json(card.as_dict())
     else:
@@ -324,7 +324,8 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
     summary = _run_eval(suite, videos, out_dir, "synthetic", "lite", list(DIMENSION_IDS), workers, False,
                         {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
-        card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite")
+        card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite",
+                          expected=expectation_of(store.run_info("synthetic")))
     from .report import build_report
 
     report = build_report(out_dir, out_dir / "report.html", ["synthetic"])
@@ -369,9 +370,12 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     total = "—" if card.total is None else f"{card.total:.2f}"
     total_ci = _fmt_ci(card.total_ci, 2)
     groups = "  ".join(f"{g} {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00  videos: {card.n_videos}",
+    incomplete = " (INCOMPLETE run)" if card.complete is False else ""
+    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00{incomplete}",
               highlight=False, markup=True)
     out.print(f"  {groups}", highlight=False)  # group scores under the total
+    if card.prompts:
+        out.print(card.prompts.text(), highlight=False)
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")

@@ -97,7 +97,7 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     result = compare(rows_a, rows_b, policy, draws, seed)
     if result["shared_prompts"] == 0:
         cli._fail(f"runs '{runs[0]}' and '{runs[1]}' share no prompts; compare needs the same suite", cli.EXIT_NOT_FOUND)
-    result.update(a=runs[0], b=runs[1], tier=info_a["tier"])
+    result.update(a=runs[0], b=runs[1], tier=info_a["tier"], prompts=_run_prompts(rows_a, info_a, rows_b, info_b))
     if as_json:
         cli._emit_json(result)
         return
@@ -116,8 +116,23 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     table.add_row("Total", _n(t["a"]), _n(t["b"]), "—" if t["diff"] is None else f"{t['diff']:+.2f}", ci, "", "", "", "",
                   style="bold")
     cli.out.print(table)
+    for side in ("a", "b"):
+        p = result["prompts"][side]
+        cli.out.print(f"{side.upper()} '{result[side]}': {p['text']}", highlight=False)
+    cli.out.print(f"compared on the {result['shared_prompts']} prompts both runs have", highlight=False)
     if result["only_a"] or result["only_b"]:
         cli.err.print(f"note: {result['only_a']} prompt(s) only in A and {result['only_b']} only in B are left out")
+
+
+def _run_prompts(rows_a, info_a: dict, rows_b, info_b: dict) -> dict:
+    """Each run's completeness ('evaluated N of M prompts ...') for compare's text and JSON."""
+    from ..score import completeness, expectation_of
+
+    out = {}
+    for side, rows, info in (("a", rows_a, info_a), ("b", rows_b, info_b)):
+        c = completeness(rows, expectation_of(info))
+        out[side] = {**c.as_dict(), "text": c.text().replace("\n", "; ")}
+    return out
 
 
 def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
