@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, tables as layout
 from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
-from .dimensions.base import TIERS
+from .dimensions.base import GROUPS, TIERS
 from .dimensions.lo_phy import LO_PHY_MODES
 from .score import POLICIES, ScoreCard, expectation_of, score_rows, totals_from_raw_table
 from .store import RunTierConflict, Store
@@ -383,7 +383,17 @@ def total_cmd(raw: Path = typer.Option(..., "--raw", help="CSV: model,Vis,Aud,AV
         table.add_column(DIMENSIONS[d].display, justify="right")
     for r in rows:
         table.add_row(r["model"], _fmt(r["total"], 2), f"{r['coverage']:.2f}", *[_fmt(r["normalized"][d], 1) for d in DIMENSION_IDS])
-    out.print(table)
+    if layout.fits(out, table):
+        out.print(table)
+        return
+    summary = layout.compact(f"Scheme-2 totals from {raw}")  # a narrow terminal: totals, then the scores in two tables
+    summary.add_column("model", overflow="fold")
+    for col in ("total", "coverage", *GROUPS):
+        summary.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        summary.add_row(r["model"], _fmt(r["total"], 2), f"{r['coverage']:.2f}", *[layout.number(r["groups"][g]) for g in GROUPS])
+    for part in [summary, *layout.dimension_tables("model", [r["model"] for r in rows], [r["normalized"] for r in rows])]:
+        out.print(part)
 
 
 # doctor ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from .. import tables as layout
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED, STABILITY_FRACTIONS, STABILITY_TRIALS
 
 
@@ -184,7 +185,28 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
             cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
             table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
                           "—" if e.n_videos is None else str(e.n_videos), *cells)
-        cli.out.print(table)
+        if layout.fits(cli.out, table):
+            cli.out.print(table)
+        else:
+            _print_compact_leaderboard(cli.out, tier, entries, layout.natural_width(cli.out, table))
+
+
+def _print_compact_leaderboard(console, tier: str, entries, wide: int) -> None:
+    """A narrow terminal: ranks and totals in one table, the dimension scores in two more (numbers whole, names wrap)."""
+    from .. import leaderboard as lb
+
+    summary = layout.compact(lb.tier_label(tier))
+    for col in ("rank", "run", "total", "95% CI", "cov.", "prompts"):
+        summary.add_column(col, justify="left" if col == "run" else "right", no_wrap=col != "run",
+                           overflow="fold" if col == "run" else "ellipsis")
+    for e in entries:
+        p = e.prompts
+        prompts = "—" if p is None else (f"{p.evaluated}/{p.suite_prompts}" if p.suite_prompts is not None else str(p.evaluated))
+        summary.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 1) or "n/a", f"{e.coverage:.2f}", prompts)
+    console.print(summary)
+    caption = (f"scores only; CIs and raw means: --markdown, --json, or a terminal of {wide} columns")
+    for part in layout.dimension_tables("run", [e.name for e in entries], [e.normalized for e in entries], caption):
+        console.print(part)
 
 
 def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
