@@ -134,8 +134,11 @@ def test_eval_paper_tier_scores_from_verdicts_and_warm_rerun_makes_zero_calls(be
 
 def test_without_a_judge_the_judge_dimensions_are_no_judge(bench, env, server):
     out = env / "out"
-    result = cli("eval", bench / "videos", "--suite", bench / "suite", "--out", out, "--tier", "paper",
-                 "--dimensions", "hi_phy,holistic", "--json")
+    args = ("eval", bench / "videos", "--suite", bench / "suite", "--out", out, "--tier", "paper",
+            "--dimensions", "hi_phy,holistic", "--json")
+    refused = cli(*args)
+    assert refused.exit_code == 2 and "no judge configured" in refused.stdout
+    result = cli(*args, "--allow-unavailable")
     assert result.exit_code == 0, result.output
     statuses = {(r["dimension"], r["status"]) for r in results(out)}
     assert statuses == {("hi_phy", "no_judge"), ("holistic", "no_judge")}
@@ -145,7 +148,8 @@ def test_without_a_judge_the_judge_dimensions_are_no_judge(bench, env, server):
 def test_max_cost_stops_and_says_so(bench, env, server):
     out = env / "out"
     result = cli(*eval_args(bench, out, server, "--max-cost", "0"))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # finished, but with tool errors: not a clean success
+    assert "4 row(s) ended in a tool error" in result.stderr and "--status error" in result.stderr
     judge = json.loads(result.stdout)["judge"]
     assert judge["budget_stop"] and judge["api_calls"] == 0 and "max cost $0.00 reached" in judge["text"]
     rows = results(out)

@@ -146,8 +146,9 @@ def cli(*args):
 
 
 def paper_eval(bench, videos, suite, out, judge, base_url, *extra):
+    # Speech and Face cannot run here (no Whisper model, no InsightFace): accepted up front, so their errors exit 0
     result = cli("eval", bench / videos, "--suite", suite, "--out", out, "--tier", "paper", "--dimensions", ALL_DIMS,
-                 "--judge", judge, "--judge-base-url", base_url, "--json", *extra)
+                 "--judge", judge, "--judge-base-url", base_url, "--json", "--allow-unavailable", *extra)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -213,7 +214,8 @@ def test_openai_paper_eval_scores_every_judge_dimension_and_warm_rerun_makes_zer
 
     # Without --lo-phy judge the paper Lo-Phy says VideoPhy-2 is needed; nothing is asked or decoded for it.
     plain = cli("eval", bench / "model_a", "--suite", bench / "suite", "--out", env / "plain", "--tier", "paper",
-                "--dimensions", "lo_phy", "--judge", "openai:gpt-4o", "--judge-base-url", f"{server.url}/v1", "--json")
+                "--dimensions", "lo_phy", "--judge", "openai:gpt-4o", "--judge-base-url", f"{server.url}/v1", "--json",
+                "--allow-unavailable")
     assert plain.exit_code == 0, plain.output
     for key in (SIGN, NARRATOR):
         row = rows_of(env / "plain")[(key, "lo_phy")]
@@ -283,8 +285,12 @@ def test_insightface_scoring_arithmetic_and_judge_face_counts(server, env):
 
 def test_paper_tier_without_judge_or_models_says_what_is_missing(bench, env, server):
     out = env / "out"
-    result = cli("eval", bench / "model_a", "--suite", bench / "suite", "--out", out, "--tier", "paper",
-                 "--dimensions", ALL_DIMS, "--json")
+    args = ("eval", bench / "model_a", "--suite", bench / "suite", "--out", out, "--tier", "paper", "--dimensions", ALL_DIMS)
+    refused = cli(*args, "--json")  # checked before any work: one checklist, nothing written
+    assert refused.exit_code == 2 and "nothing requested can run" in refused.stderr
+    assert sorted(json.loads(refused.stdout)["preflight"]["missing"]) == sorted(ALL_DIMS.split(","))
+    assert not (out / "avgenbench.sqlite").exists()
+    result = cli(*args, "--json", "--allow-unavailable")  # asked for anyway: every row says what is missing
     assert result.exit_code == 0, result.output
     rows = rows_of(out)
     for key in (SIGN, NARRATOR):

@@ -125,3 +125,28 @@ def test_table_and_errors(store_dir, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("model,Nope\nx,1\n", encoding="utf-8")
     assert runner.invoke(app, ["leaderboard", str(store_dir), "--published", str(bad)]).exit_code == 2
+
+
+@pytest.mark.parametrize("columns", [80, 400])
+def test_leaderboard_and_total_tables_show_their_numbers_at_any_width(store_dir, published_csv, monkeypatch, columns):
+    """At 80 columns the eleven-dimension tables used to squeeze every cell to '…'; numbers must stay whole."""
+    from avgenbench import cli
+    from avgenbench.score import totals_from_raw_table
+
+    monkeypatch.setattr(cli.out, "_width", columns)
+    board = runner.invoke(app, ["leaderboard", str(store_dir), "--published", str(published_csv), "--draws", "50"])
+    total = runner.invoke(app, ["total", "--raw", str(published_csv)])
+    with Store.open_existing(store_dir) as store:
+        good = next(e for e in lb.build(store, ci_draws=50)["lite"] if e.name == "lite-good")
+    for result in (board, total):
+        assert result.exit_code == 0, result.output
+        assert max(len(line) for line in result.stdout.splitlines()) <= columns
+        assert "…" not in result.stdout
+    model_x = next(r for r in totals_from_raw_table(published_csv) if r["model"] == "Model X")
+    expected = [f"{model_x['total']:.2f}"] + [f"{model_x['normalized'][d]:.1f}" for d in DIMENSION_IDS]
+    for number in expected + ["Holistic", "Lo-Phy"]:
+        assert number in total.stdout, number
+    row_numbers = [f"{good.total:.2f}"] + [f"{good.normalized[d]:.1f}" for d in DIMENSION_IDS]
+    for number in row_numbers:
+        assert number in board.stdout, number
+    assert ("Fine-grained dimensions" in board.stdout) == (columns == 80)

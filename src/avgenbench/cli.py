@@ -1,7 +1,9 @@
 """The avgenbench command line. Thin: parse, call the library, print.
 
 Exit codes: 0 success; 1 the command failed (e.g. interrupted eval, calibration target missed);
-2 bad input (usage, unreadable suite, unknown dimension); 3 nothing found (no store, no run, no results).
+2 bad input (usage, unreadable suite, unknown dimension, a requested dimension that cannot run here, a doctor
+checklist with something missing); 3 nothing found (no store, no run, no results); 4 eval finished but rows ended in
+a tool error (see them with `avgenbench results OUT --status error`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich import box
@@ -18,15 +20,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, tables as layout
 from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
-from .dimensions.base import TIERS
+from .dimensions.base import GROUPS, TIERS
 from .dimensions.lo_phy import LO_PHY_MODES
-from .score import POLICIES, ScoreCard, score_rows, totals_from_raw_table
+from .score import POLICIES, ScoreCard, expectation_of, score_rows, totals_from_raw_table
 from .store import RunFolderConflict, RunTierConflict, Store
 from .suite import inspect_suite, read_json_file
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_TOOL_ERRORS = 0, 1, 2, 3, 4
 HELP = __doc__
 
 app = typer.Typer(help="AVGen-Bench for text-to-audio-video generators. " + HELP.split("\n\n", 1)[1],
@@ -180,9 +182,13 @@ def eval_cmd(
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
     judge_repeats: int = typer.Option(1, "--judge-repeats", min=1, help="Ask the judge K times per video and report its variance."),
+    allow_unavailable: bool = typer.Option(False, "--allow-unavailable", help="Evaluate even when a requested dimension cannot run here (it is recorded as error / no_judge); without it eval stops with the checklist (exit 2)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
-    """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video."""
+    """Evaluate a folder of videos; resumable (finished rows are kept), one decode per video.
+
+    Checks first that every requested dimension can run (see `avgenbench doctor`) and stops with the checklist
+    (exit 2) when one cannot, unless --allow-unavailable. Exits 4 when the run finished but rows ended in a tool error."""
     if tier not in TIERS:
         _fail(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}", EXIT_BAD_INPUT)
     if failure_policy not in POLICIES:
@@ -197,6 +203,9 @@ def eval_cmd(
     run = run or videos_dir.resolve().name
     from .judge.cli import judge_options, judge_report
 
+    if judge and tier == "lite":
+        err.print(f"warning: --judge {judge} is ignored in the lite tier (no lite dimension uses a judge)", highlight=False)
+        judge = None
     options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
     if whisper_model:
         options["whisper_model"] = str(whisper_model)
@@ -218,13 +227,19 @@ def eval_cmd(
             workers = default_workers()
         except ValueError as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
+    accepted = _preflight(tier, dims, dimensions, options, allow_unavailable, as_json)
     found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
     with Store.open_existing(out_dir) as store:
-        card = score_rows(store.results(run), failure_policy, run, tier)
-        judged = judge_report(options, store.results(run))
+        rows = store.results(run)
+        card = score_rows(rows, failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
+        judged = judge_report(options, rows)
+    from .doctor import tool_errors
+
+    errors = tool_errors(rows, dims)
     if as_json:
         _emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "discovery": found.as_dict(entries=False),
+                    "tool_errors": errors,
                     **({"judge": judged} if judged else {})})
     else:
         _print_card(card)
@@ -235,6 +250,45 @@ def eval_cmd(
     if summary.interrupted:
         err.print(f"{summary.error}: finished rows are stored; run the same command again to resume")
         raise typer.Exit(EXIT_FAILED)
+    _end_with_tool_errors(errors, accepted, out_dir, run)
+
+
+def _preflight(tier: str, dims: list[str], dimensions: str | None, options: dict, allow: bool, as_json: bool) -> set[str]:
+    """Stop (exit 2) with the doctor checklist when a requested dimension cannot run, unless `allow`; return the
+    dimensions accepted as unavailable."""
+    from .doctor import check
+
+    checklist = check(tier, dims, options)
+    explicit = bool(dimensions) and dimensions.strip() != "all"
+    blocking = checklist.blocking(explicit)
+    if not blocking:
+        return set()
+    names = ", ".join(DIMENSIONS[c.dimension].display for c in blocking)
+    if allow:
+        err.print(f"warning: {names} cannot run here and will be recorded as error / no_judge / unavailable_in_tier "
+                  "(--allow-unavailable)", highlight=False)
+        return {c.dimension for c in blocking}
+    if as_json:
+        _emit_json({"preflight": checklist.as_dict()})
+    else:
+        err.print(checklist.text(), highlight=False, soft_wrap=True)
+    nothing = " (nothing requested can run)" if not checklist.runnable else ""
+    _fail(f"{len(blocking)} requested dimension(s) cannot run here: {names}{nothing}. Fix what the checklist names, "
+          "leave them out with --dimensions, or pass --allow-unavailable to evaluate the rest anyway", EXIT_BAD_INPUT)
+
+
+def _end_with_tool_errors(errors: dict, accepted: set[str], out_dir: Path, run: str) -> None:
+    """Say which rows ended in a tool error and exit 4, unless all are in dimensions accepted as unavailable."""
+    if not errors:
+        return
+    lines = [f"{sum(e['count'] for e in errors.values())} row(s) ended in a tool error:"]
+    for dim_id, e in errors.items():
+        accepted_note = " (accepted: --allow-unavailable)" if dim_id in accepted else ""
+        lines.append(f"  {DIMENSIONS[dim_id].display}: {e['count']}{accepted_note}; first: " + " | ".join(e["messages"]))
+    lines.append(f"see them: avgenbench results {out_dir} --run {run} --status error; running eval again retries them")
+    err.print("\n".join(lines), highlight=False, soft_wrap=True)
+    if set(errors) - accepted:
+        raise typer.Exit(EXIT_TOOL_ERRORS)
 
 
 def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier: str, allow_missing: bool, replace: bool):
@@ -347,13 +401,23 @@ def _open_run(out_dir: Path, run: Optional[str]):
 @app.command("results")
 def results_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
                 run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
+                video: Optional[str] = typer.Option(None, "--video", help="Only videos whose key (category/content) contains this text (any case)."),
+                dimension: Optional[List[str]] = typer.Option(None, "--dimension", help="Only these dimensions (repeatable or a comma list)."),
+                status: Optional[List[str]] = typer.Option(None, "--status", help="Only rows with these statuses, e.g. error (repeatable or a comma list)."),
                 as_json: bool = typer.Option(False, "--json", help="One JSON record per (video, dimension).")) -> None:
     """Per-video results: status, raw and normalised value, backend, message and evidence."""
+    dims, statuses = _results_filters(dimension, status)
     store, info = _open_run(out_dir, run)
     rows = store.results(info["run"])
     store.close()
+    needle = (video or "").lower()
+    rows = [r for r in rows if needle in r.video_key.lower() and (not dims or r.dimension in dims)
+            and (not statuses or r.status in statuses)]
     if as_json:
         _emit_json([r.public() for r in rows])
+        return
+    if not rows:
+        err.print(f"no rows of run '{info['run']}' match these filters", highlight=False)
         return
     table = Table(title=f"Results of run '{info['run']}' ({info['tier']} tier)")
     for col in ("video", "dim", "status", "raw", "norm", "message"):
@@ -361,6 +425,22 @@ def results_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an ev
     for r in rows:
         table.add_row(r.video_key[:50], r.dimension, r.status, _fmt(r.raw), _fmt(r.normalized), r.message[:60])
     out.print(table)
+
+
+def _results_filters(dimension: list[str] | None, status: list[str] | None) -> tuple[set[str], set[str]]:
+    """The --dimension and --status filters as sets (each repeatable or a comma list); exit 2 on an unknown name."""
+    from .dimensions.base import Status
+
+    split = lambda values: {p.strip().lower() for v in values or [] for p in v.split(",") if p.strip()}  # noqa: E731
+    dims, statuses = split(dimension), split(status)
+    unknown = sorted(dims - set(DIMENSION_IDS))
+    if unknown:
+        _fail(f"unknown dimension(s) {', '.join(unknown)}; known: {', '.join(DIMENSION_IDS)}", EXIT_BAD_INPUT)
+    known = {v for k, v in vars(Status).items() if k.isupper()}
+    unknown = sorted(statuses - known)
+    if unknown:
+        _fail(f"unknown status(es) {', '.join(unknown)}; known: {', '.join(sorted(known))}", EXIT_BAD_INPUT)
+    return dims, statuses
 
 
 @app.command("score")
@@ -379,7 +459,7 @@ def score_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval
     store.close()
     if not rows:
         _fail(f"run '{info['run']}' has no results yet", EXIT_NOT_FOUND)
-    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=draws, seed=seed)
+    card = score_rows(rows, policy, info["run"], info["tier"], ci_draws=draws, seed=seed, expected=expectation_of(info))
     if as_json:
         _emit_json(card.as_dict())
     else:
@@ -405,7 +485,61 @@ def total_cmd(raw: Path = typer.Option(..., "--raw", help="CSV: model,Vis,Aud,AV
         table.add_column(DIMENSIONS[d].display, justify="right")
     for r in rows:
         table.add_row(r["model"], _fmt(r["total"], 2), f"{r['coverage']:.2f}", *[_fmt(r["normalized"][d], 1) for d in DIMENSION_IDS])
-    out.print(table)
+    if layout.fits(out, table):
+        out.print(table)
+        return
+    summary = layout.compact(f"Scheme-2 totals from {raw}")  # a narrow terminal: totals, then the scores in two tables
+    summary.add_column("model", overflow="fold")
+    for col in ("total", "coverage", *GROUPS):
+        summary.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        summary.add_row(r["model"], _fmt(r["total"], 2), f"{r['coverage']:.2f}", *[layout.number(r["groups"][g]) for g in GROUPS])
+    for part in [summary, *layout.dimension_tables("model", [r["model"] for r in rows], [r["normalized"] for r in rows])]:
+        out.print(part)
+
+
+# doctor ----------------------------------------------------------------------
+
+@app.command("doctor")
+def doctor_cmd(
+    tier: str = typer.Option("lite", "--tier", help="lite or paper."),
+    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
+    whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="As for eval: local faster-whisper model folder."),
+    face_model: Optional[Path] = typer.Option(None, "--face-model", help="As for eval: local InsightFace model pack folder."),
+    ocr_detector: Optional[str] = typer.Option(None, "--ocr-detector", help="As for eval: int8 or fp32."),
+    lo_phy: str = typer.Option("videophy2", "--lo-phy", help="As for eval: videophy2 or judge."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="As for eval: gemini:MODEL or openai:MODEL[?settings]."),
+    judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="As for eval: the judge endpoint."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Checklist of a tier: per dimension its backend, ready or missing and why, and the fix; and the judge.
+
+    Takes eval's judge and model options. Exit 0 when every dimension checked can run (with the default list, those the
+    tier has no backend for are listed but not counted), 2 when one is missing: eval would stop with this list."""
+    from .doctor import check
+    from .judge.cache import default_cache_path
+
+    if tier not in TIERS:
+        _fail(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}", EXIT_BAD_INPUT)
+    if lo_phy not in LO_PHY_MODES:
+        _fail(f"unknown --lo-phy '{lo_phy}'; use one of {', '.join(LO_PHY_MODES)}", EXIT_BAD_INPUT)
+    try:
+        dims = parse_dimension_list(dimensions)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+    options: dict = {"lo_phy": lo_phy}
+    if judge:
+        options.update(judge=judge, judge_base_url=judge_base_url, judge_cache=str(default_cache_path()))
+    for key, value in (("whisper_model", whisper_model), ("face_model", face_model), ("ocr_detector", ocr_detector)):
+        if value is not None:
+            options[key] = str(value)
+    checklist = check(tier, dims, options)
+    if as_json:
+        _emit_json(checklist.as_dict())
+    else:
+        out.print(checklist.text(), highlight=False, soft_wrap=True)
+    explicit = bool(dimensions) and dimensions.strip() != "all"
+    raise typer.Exit(EXIT_BAD_INPUT if checklist.blocking(explicit) else EXIT_OK)
 
 
 # demo ------------------------------------------------------------------------
@@ -426,7 +560,8 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
     summary = _run_eval(suite, videos, out_dir, "synthetic", "lite", list(DIMENSION_IDS), workers, False,
                         {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
-        card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite")
+        card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite",
+                          expected=expectation_of(store.run_info("synthetic")))
     from .report import build_report
 
     report = build_report(out_dir, out_dir / "report.html", ["synthetic"])
@@ -480,9 +615,12 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     total = "—" if card.total is None else f"{card.total:.2f}"
     total_ci = _fmt_ci(card.total_ci, 2)
     groups = "  ".join(f"{g} {_fmt(v, 1)} {_fmt_ci(card.groups_ci.get(g))}".rstrip() for g, v in card.groups.items())
-    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00  videos: {card.n_videos}",
+    incomplete = " (INCOMPLETE run)" if card.complete is False else ""
+    out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00{incomplete}",
               highlight=False, markup=True)
     out.print(f"  {groups}", highlight=False)  # group scores under the total
+    if card.prompts:
+        out.print(card.prompts.text(), highlight=False)
     if card.coverage < 0.999:
         missing = [s.display for s in card.dimensions.values() if s.normalized is None]
         out.print(f"partial coverage: no score for {', '.join(missing)}; the total is over the available weight only")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .dimensions import DIMENSION_IDS, DIMENSIONS
 from .dimensions.base import TIERS
-from .score import POLICIES, score_rows, totals_from_raw_table
+from .score import POLICIES, Completeness, expectation_of, score_rows, totals_from_raw_table
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED
 from .store import Store
 
@@ -38,6 +38,11 @@ class Entry:
     normalized: dict[str, float | None]
     normalized_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     rank: int | None = None
+    prompts: Completeness | None = None  # runs only: how much of the suite the rows cover
+
+    @property
+    def incomplete(self) -> bool:
+        return self.prompts is not None and self.prompts.complete is False
 
     @property
     def partial(self) -> bool:
@@ -50,6 +55,9 @@ class Entry:
             marks.append("published")
         if self.partial:
             marks.append(f"partial coverage {self.coverage:.2f}")
+        if self.incomplete:
+            of = f" of {self.prompts.suite_prompts}" if self.prompts.suite_prompts is not None else ""
+            marks.append(f"INCOMPLETE: {self.prompts.evaluated}{of} prompts")
         return f"{self.name} ({', '.join(marks)})" if marks else self.name
 
     def as_dict(self) -> dict:
@@ -59,6 +67,8 @@ class Entry:
             "rank": self.rank, "name": self.name, "source": self.source, "tier": self.tier, "total": r(self.total),
             "total_ci": ci(self.total_ci), "coverage": round(self.coverage, 4), "partial": self.partial,
             "n_videos": self.n_videos, "failure_policy": self.policy,
+            "prompts": self.prompts.as_dict() if self.prompts else None,
+            "complete": self.prompts.complete if self.prompts else None,
             "dimensions": {d: {"raw": r(self.raw.get(d)), "normalized": r(self.normalized.get(d)),
                                "normalized_ci": ci(self.normalized_ci.get(d))} for d in DIMENSION_IDS},
         }
@@ -75,12 +85,13 @@ def run_entries(store: Store, policy: str | None = None, ci_draws: int = DEFAULT
         run_policy = policy or info["config"].get("failure_policy", "strict")
         if run_policy not in POLICIES:
             run_policy = "strict"
-        card = score_rows(rows, run_policy, info["run"], info["tier"], per_category=False, ci_draws=ci_draws, seed=seed)
+        card = score_rows(rows, run_policy, info["run"], info["tier"], per_category=False, ci_draws=ci_draws, seed=seed,
+                          expected=expectation_of(info))
         dims = card.dimensions
         entries.append(Entry(
             info["run"], "run", info["tier"], card.total, card.total_ci, card.coverage, card.n_videos, run_policy,
             {d: dims[d].raw_mean for d in DIMENSION_IDS}, {d: dims[d].normalized for d in DIMENSION_IDS},
-            {d: dims[d].normalized_ci for d in DIMENSION_IDS}))
+            {d: dims[d].normalized_ci for d in DIMENSION_IDS}, prompts=card.prompts))
     return entries
 
 
@@ -154,7 +165,7 @@ def as_csv(tables: dict[str, list[Entry]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     header = ["tier", "rank", "name", "source", "partial", "total", "total_ci_low", "total_ci_high", "coverage",
-              "n_videos", "failure_policy"]
+              "n_videos", "failure_policy", "complete", "prompts_evaluated", "prompts_in_suite", "prompts_with_video"]
     for d in DIMENSION_IDS:
         disp = DIMENSIONS[d].display
         header += [f"{disp} raw", f"{disp} score", f"{disp} ci_low", f"{disp} ci_high"]
@@ -164,6 +175,9 @@ def as_csv(tables: dict[str, list[Entry]]) -> str:
             row = [tier, e.rank or "", e.name, e.source, e.partial, _num(e.total, 4),
                    _num(e.total_ci[0] if e.total_ci else None, 4), _num(e.total_ci[1] if e.total_ci else None, 4),
                    f"{e.coverage:.4f}", "" if e.n_videos is None else e.n_videos, e.policy or ""]
+            p = e.prompts
+            row += ["" if p is None or p.complete is None else p.complete, "" if p is None else p.evaluated,
+                    "" if p is None or p.suite_prompts is None else p.suite_prompts, "" if p is None else p.with_video]
             for d in DIMENSION_IDS:
                 ci = e.normalized_ci.get(d)
                 row += [_num(e.raw.get(d), 4), _num(e.normalized.get(d), 4), _num(ci[0] if ci else None, 4),

@@ -196,7 +196,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
              on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int], None] | None = None) -> EvalSummary:
     videos_dir = Path(videos_dir)
     options = dict(options or {})
-    config = {"dimensions": dims, "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
+    config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
         store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config)

@@ -83,6 +83,69 @@ class DimensionScore:
 
 
 @dataclass
+class RunExpectation:
+    """What a complete run holds: a row for every suite prompt and every requested dimension."""
+
+    suite_prompts: int | None  # None: not recorded (a store from before it was) and the suite folder is gone
+    dimensions: list[str]
+
+
+def expectation_of(info: dict) -> RunExpectation:
+    """What a stored run asked for: the suite size and dimensions its evals recorded (else its suite folder's size)."""
+    config = info.get("config") or {}
+    prompts = config.get("suite_prompts")
+    if prompts is None and info.get("suite_dir") and Path(info["suite_dir"], "prompts").is_dir():
+        from .suite import inspect_suite
+
+        prompts = len(inspect_suite(Path(info["suite_dir"]))[0].items)
+    dims = config.get("requested_dimensions") or config.get("dimensions") or []
+    return RunExpectation(prompts, [d for d in DIMENSION_IDS if d in dims])
+
+
+@dataclass
+class Completeness:
+    """How much of the suite a run's rows cover; `complete` is None when the suite size is unknown."""
+
+    suite_prompts: int | None
+    evaluated: int  # prompts with at least one row
+    with_video: int  # prompts whose video file was found
+    dimensions: list[str]  # the dimensions due for every prompt
+    missing_rows: dict[str, int]  # dimension -> prompts without a row for it (only dimensions with some missing)
+
+    @property
+    def complete(self) -> bool | None:
+        if self.missing_rows:
+            return False
+        return None if self.suite_prompts is None else self.evaluated >= self.suite_prompts
+
+    def text(self) -> str:
+        of = f" of {self.suite_prompts}" if self.suite_prompts is not None else " (suite size not recorded)"
+        line = f"evaluated {self.evaluated}{of} prompts; {self.with_video} have a video"
+        if self.complete is False:
+            gaps = ", ".join(f"{DIMENSIONS[d].display} {n}" for d, n in self.missing_rows.items())
+            line += f"\nINCOMPLETE run: prompts without a row: {gaps}; the totals cover the evaluated prompts only"
+        return line
+
+    def as_dict(self) -> dict:
+        return {"suite": self.suite_prompts, "evaluated": self.evaluated, "with_video": self.with_video,
+                "dimensions": self.dimensions, "missing_rows": self.missing_rows, "complete": self.complete}
+
+
+def completeness(rows: list[ResultRow], expected: RunExpectation | None = None) -> Completeness:
+    keys = {r.video_key for r in rows}
+    with_video = {r.video_key for r in rows if r.video_path}
+    dims = (expected.dimensions if expected and expected.dimensions else
+            [d for d in DIMENSION_IDS if any(r.dimension == d for r in rows)])
+    due = expected.suite_prompts if expected and expected.suite_prompts is not None else len(keys)
+    missing = {}
+    for d in dims:
+        n = due - len({r.video_key for r in rows if r.dimension == d})
+        if n > 0:
+            missing[d] = n
+    return Completeness(expected.suite_prompts if expected else None, len(keys), len(with_video), dims, missing)
+
+
+@dataclass
 class ScoreCard:
     run: str | None
     tier: str | None
@@ -96,9 +159,15 @@ class ScoreCard:
     total_ci: tuple[float, float] | None = None
     groups_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     ci: dict = field(default_factory=dict)  # how the CIs were made (level, draws, seed, method); empty when off
+    prompts: Completeness | None = None  # how much of the suite the rows cover
+
+    @property
+    def complete(self) -> bool | None:
+        return self.prompts.complete if self.prompts else None
 
     def as_dict(self) -> dict:
         return {
+            "prompts": self.prompts.as_dict() if self.prompts else None, "complete": self.complete,
             "run": self.run, "tier": self.tier, "failure_policy": self.policy,
             "total": _round(self.total), "total_ci": _round_ci(self.total_ci),
             "coverage": round(self.coverage, 4), "n_videos": self.n_videos,
@@ -143,15 +212,17 @@ def _dimension_scores(rows: Iterable[ResultRow], policy: str) -> dict[str, Dimen
 
 
 def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = None, tier: str | None = None,
-               per_category: bool = True, ci_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> ScoreCard:
-    """Scheme-2 card of a run's rows; `ci_draws` bootstrap resamples of the prompts give the CIs (0: none)."""
+               per_category: bool = True, ci_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+               expected: RunExpectation | None = None) -> ScoreCard:
+    """Scheme-2 card of a run's rows; `ci_draws` bootstrap resamples of the prompts give the CIs (0: none).
+    `expected` (see expectation_of) lets the card say whether the run covers its whole suite."""
     if policy not in POLICIES:
         raise ValueError(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}")
     dims = _dimension_scores(rows, policy)
     normalized = {d: s.normalized for d, s in dims.items()}
     total, coverage = scheme2(normalized)
     card = ScoreCard(run, tier, policy, total, coverage, group_scores(normalized), dims,
-                     n_videos=len({r.video_key for r in rows}))
+                     n_videos=len({r.video_key for r in rows}), prompts=completeness(rows, expected))
     if ci_draws > 0 and rows:
         cis = bootstrap(value_matrix(rows, policy), ci_draws, seed)
         for d, s in dims.items():

@@ -153,6 +153,7 @@ class Store:
         self.check_run(run, tier, videos_dir)
         row = self.db.execute("SELECT tier FROM runs WHERE run = ?", (run,)).fetchone()
         now = time.time()
+        config = {**config, "requested_dimensions": self._requested_dimensions(run, config)}
         with self.db:
             if row is None:
                 self.db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
@@ -160,6 +161,13 @@ class Store:
             else:
                 self.db.execute("UPDATE runs SET updated=?, videos_dir=?, suite_dir=?, tool_version=?, config=? WHERE run=?",
                                 (now, videos_dir, suite_dir, tool_version, json.dumps(config), run))
+
+    def _requested_dimensions(self, run: str, config: dict[str, Any]) -> list[str]:
+        """Every dimension any eval of the run asked for (a later eval of fewer dimensions keeps the others due)."""
+        row = self.db.execute("SELECT config FROM runs WHERE run = ?", (run,)).fetchone()
+        before = json.loads(row["config"] or "{}") if row else {}
+        earlier = before.get("requested_dimensions", before.get("dimensions", []))
+        return list(dict.fromkeys([*earlier, *config.get("dimensions", [])]))
 
     def runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY created").fetchall()

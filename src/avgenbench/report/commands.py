@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from .. import tables as layout
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED, STABILITY_FRACTIONS, STABILITY_TRIALS
 
 
@@ -97,7 +98,7 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     result = compare(rows_a, rows_b, policy, draws, seed)
     if result["shared_prompts"] == 0:
         cli._fail(f"runs '{runs[0]}' and '{runs[1]}' share no prompts; compare needs the same suite", cli.EXIT_NOT_FOUND)
-    result.update(a=runs[0], b=runs[1], tier=info_a["tier"])
+    result.update(a=runs[0], b=runs[1], tier=info_a["tier"], prompts=_run_prompts(rows_a, info_a, rows_b, info_b))
     if as_json:
         cli._emit_json(result)
         return
@@ -116,8 +117,23 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     table.add_row("Total", _n(t["a"]), _n(t["b"]), "—" if t["diff"] is None else f"{t['diff']:+.2f}", ci, "", "", "", "",
                   style="bold")
     cli.out.print(table)
+    for side in ("a", "b"):
+        p = result["prompts"][side]
+        cli.out.print(f"{side.upper()} '{result[side]}': {p['text']}", highlight=False)
+    cli.out.print(f"compared on the {result['shared_prompts']} prompts both runs have", highlight=False)
     if result["only_a"] or result["only_b"]:
         cli.err.print(f"note: {result['only_a']} prompt(s) only in A and {result['only_b']} only in B are left out")
+
+
+def _run_prompts(rows_a, info_a: dict, rows_b, info_b: dict) -> dict:
+    """Each run's completeness ('evaluated N of M prompts ...') for compare's text and JSON."""
+    from ..score import completeness, expectation_of
+
+    out = {}
+    for side, rows, info in (("a", rows_a, info_a), ("b", rows_b, info_b)):
+        c = completeness(rows, expectation_of(info))
+        out[side] = {**c.as_dict(), "text": c.text().replace("\n", "; ")}
+    return out
 
 
 def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
@@ -169,7 +185,28 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
             cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
             table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
                           "—" if e.n_videos is None else str(e.n_videos), *cells)
-        cli.out.print(table)
+        if layout.fits(cli.out, table):
+            cli.out.print(table)
+        else:
+            _print_compact_leaderboard(cli.out, tier, entries, layout.natural_width(cli.out, table))
+
+
+def _print_compact_leaderboard(console, tier: str, entries, wide: int) -> None:
+    """A narrow terminal: ranks and totals in one table, the dimension scores in two more (numbers whole, names wrap)."""
+    from .. import leaderboard as lb
+
+    summary = layout.compact(lb.tier_label(tier))
+    for col in ("rank", "run", "total", "95% CI", "cov.", "prompts"):
+        summary.add_column(col, justify="left" if col == "run" else "right", no_wrap=col != "run",
+                           overflow="fold" if col == "run" else "ellipsis")
+    for e in entries:
+        p = e.prompts
+        prompts = "—" if p is None else (f"{p.evaluated}/{p.suite_prompts}" if p.suite_prompts is not None else str(p.evaluated))
+        summary.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 1) or "n/a", f"{e.coverage:.2f}", prompts)
+    console.print(summary)
+    caption = (f"scores only; CIs and raw means: --markdown, --json, or a terminal of {wide} columns")
+    for part in layout.dimension_tables("run", [e.name for e in entries], [e.normalized for e in entries], caption):
+        console.print(part)
 
 
 def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
