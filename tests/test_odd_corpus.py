@@ -27,7 +27,7 @@ def _eval(root: Path, out: Path) -> tuple[subprocess.CompletedProcess, dict]:
         capture_output=True, text=True, timeout=1500, env=env, stdin=subprocess.DEVNULL)
     start = proc.stdout.find("{")
     assert start >= 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:])
-    return proc, json.loads(proc.stdout[start:])
+    return proc, json.loads(proc.stdout[start:])["eval"]
 
 
 @pytest.fixture(scope="module")
