@@ -53,7 +53,8 @@ MIN_EVENTS = 2  # of each kind: one event alone cannot be told from chance
 EDGE_S = 0.05  # onsets this close to the clip's start are the start itself, not an event
 TAU_FRACTION = 0.05
 CONFIDENCE_WINDOW_S = 0.05
-SURROGATES = 199  # event shuffles of the audio for the permutation p-value
+SURROGATES = 99  # event shuffles of the audio for the permutation p-value
+BLUR_S = 0.03  # both envelopes are smoothed this much before correlating (a 24-30 fps frame lasts 33-42 ms)
 ALPHA = 0.05  # p-value above which the alignment is inconclusive
 ALIAS_FRACTION = 0.9  # peaks this close to the highest are aliases (periodic events): the one nearest zero is taken
 MIN_ENERGY_EVENT = 1.0  # detrended log speech-band energy (nats, ~4 dB) for a syllable
@@ -96,10 +97,11 @@ def _cell_means(x: np.ndarray) -> np.ndarray:
 def visual_event_channels(frames: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """(times, [whole frame, cell 0, ..., cell GRID²-1]) event strengths of abrupt motion changes, one per inner frame.
 
-    Per cell (and for the whole frame, the sum over cells) the strength is max(0, reversal − STEADY_MOTION × motion
-    energy) (a bounce, a strike: pixels that change and change back) + max(0, |change of motion energy| − STEADY_JUMP ×
-    energy) (motion that starts or stops at once), detrended over 0.4 s. Steady motion (a pan, a walking figure) with
-    coding jitter does not count. A cell sees a hand on a string or a mouth that the whole frame's change drowns.
+    Per cell the strength is max(0, reversal − STEADY_MOTION × motion energy) (a bounce, a strike, a strum: pixels
+    that change and change back), detrended over 0.4 s; the whole frame adds to the sum over cells max(0, |change of
+    motion energy| − STEADY_JUMP × energy) (motion that starts or stops at once; per cell, an object crossing a cell
+    border would look like one). Steady motion (a pan, a walking figure) with coding jitter does not count. A cell
+    sees a hand on a string or a mouth that the whole frame's change drowns.
     """
     n = len(frames)
     cell_energy = np.zeros((n - 1, GRID, GRID), np.float64)
@@ -122,7 +124,7 @@ def visual_event_channels(frames: np.ndarray, times: np.ndarray) -> tuple[np.nda
 
     excess = np.maximum(cell_reversal - STEADY_MOTION * (cell_energy[:-1] + cell_energy[1:]) / 2, 0.0)
     whole = strength(cell_energy.sum(axis=(1, 2)), excess.sum(axis=(1, 2)))
-    cells = [strength(cell_energy[:, r, q], excess[:, r, q]) for r in range(GRID) for q in range(GRID)]
+    cells = [_detrend(excess[:, r, q], width) for r in range(GRID) for q in range(GRID)]  # no jumps: see docstring
     return times[1:-1], [whole] + cells
 
 
@@ -151,12 +153,20 @@ def _scatter(runs: list[tuple[int, np.ndarray]], n: int, rng: np.random.Generato
     return fake
 
 
+def _blur(x: np.ndarray) -> np.ndarray:
+    """Gaussian smoothing (σ = BLUR_S): events whose timing differs by less than a frame still overlap."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(np.asarray(x, np.float64), BLUR_S * ENV_RATE, mode="constant")
+
+
 class _Correlator:
     """Normalised cross-correlation of one audio feature with several visual channels at lags ±max_lag (FFT, the
     channels' spectra computed once so that many surrogate audios are cheap)."""
 
     def __init__(self, channels: list[np.ndarray], n: int, max_lag: int):
         self.n, self.size = n, 1 << int(np.ceil(np.log2(2 * n + 1)))
+        channels = [_blur(v) for v in channels]
         self.lags = np.arange(-max_lag, max_lag + 1)
         spectra, norms = [], []
         for v in channels:
@@ -167,7 +177,8 @@ class _Correlator:
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         """(channels, lags) correlations of a(t + lag) with each channel v(t)."""
-        a = a[: self.n] - float(np.mean(a[: self.n]))
+        a = _blur(a[: self.n])
+        a = a - float(np.mean(a))
         full = np.fft.irfft(np.fft.rfft(a, self.size)[None, :] * self.spectra, self.size, axis=1)
         return full[:, self.lags % self.size] / (np.linalg.norm(a) * self.norms[:, None] + 1e-12)
 
@@ -234,6 +245,11 @@ def _on_grid(grid: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(grid, t, x, left=0.0, right=0.0)
 
 
+def _sum_scaled(channels: list[np.ndarray]) -> np.ndarray:
+    """Channels each scaled to a maximum of 1 and added: a small region's events weigh as much as the whole frame's."""
+    return np.sum([c / max(float(c.max()), 1e-12) for c in channels], axis=0)
+
+
 def _significance(pairs: list[tuple[np.ndarray, list[np.ndarray]]], max_lag: int) -> tuple[np.ndarray, float, float]:
     """(curves, peak, p): correlation curves of every (audio feature, visual channel) pair, the highest value over all
     of them, and its permutation p-value against SURROGATES event shuffles of the audio features (each audio event run
@@ -261,20 +277,20 @@ def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray,
     v_times, channels = visual_event_channels(frames, times) if len(frames) >= 3 else (np.zeros(0), [np.zeros(0)])
     v_peaks, _ = _events(channels[0], MIN_VISUAL_EVENT, max(1, int(round(0.08 * fps))))
     names, onset_channels = [], []
+    opening_channels = []
     for j, channel in enumerate(channels):
         peaks, gated = _events(channel, MIN_VISUAL_EVENT, max(1, int(round(0.08 * fps))))
         if len(peaks) >= MIN_EVENTS:
-            names.append("whole frame motion" if j == 0 else f"motion in cell {(j - 1) // GRID},{(j - 1) % GRID}")
+            where = "whole frame" if j == 0 else f"cell {(j - 1) // GRID},{(j - 1) % GRID}"
+            names.append(where)
             onset_channels.append(_on_grid(grid, v_times, gated))
     mouth_times: list[float] = []
-    opening_channels, opening_names = [], []
     for m, (m_times, speed, opening) in enumerate(mouths):
         m_peaks, speed = _events(speed, 1e-6, 2)  # 2 frames apart at 25 fps
         mouth_times += [float(m_times[k]) for k in m_peaks]
         if len(m_peaks) >= MIN_EVENTS:
-            names.append(f"mouth {m} opening speed")
+            names.append(f"mouth {m}")
             onset_channels.append(_on_grid(grid, m_times, speed))
-            opening_names.append(f"mouth {m} opening vs speech energy")
             opening_channels.append(_on_grid(grid, m_times, _events(opening, 1e-6, 2)[1]))
     n_visual = int(len(v_peaks)) + len(mouth_times)
     base = {
@@ -296,14 +312,15 @@ def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray,
                    f"fewer than {MIN_EVENTS} visual events in every region and face; {MIN_EVENTS} are needed to align")
         return {"status": Status.NO_EVENTS, "reason": why, **base}
     max_lag = int(round(MAX_LAG_S * ENV_RATE))
-    pairs = [(onset, onset_channels)]
+    pairs = [(onset, [_sum_scaled(onset_channels)])]
+    pair_names = ["visual events (regions, mouths) vs sound onsets"]
     _, energy = _events(audio_energy_envelope(audio)[: len(onset)], MIN_ENERGY_EVENT, int(0.05 * ENV_RATE))
     if opening_channels and energy.any():
-        pairs.append((energy, opening_channels))
-        names += opening_names
+        pairs.append((energy, [_sum_scaled(opening_channels)]))
+        pair_names.append("mouth opening vs speech energy")
     curves, peak, p_value = _significance(pairs, max_lag)
-    best_pair = names[int(np.argmax(curves.max(axis=1)))]
-    base.update(peak_correlation=round(peak, 3), p_value=round(p_value, 4), best_channel=best_pair)
+    best_pair = pair_names[int(np.argmax(curves.max(axis=1)))]
+    base.update(peak_correlation=round(peak, 3), p_value=round(p_value, 4), best_pair=best_pair, channels=names[:12])
     if p_value > ALPHA:
         return {"status": Status.INCONCLUSIVE, **base,
                 "reason": f"sound and picture line up no better than chance (p = {p_value:.2f} > {ALPHA:g})"}
