@@ -1,31 +1,36 @@
 """AV: audio-visual synchrony (paper: Synchformer offset, seconds, lower is better).
 
-Lite backend `av-onset-align`: over the whole clip, an audio onset envelope (spectral flux of 16 kHz audio, 10 ms hop)
-is cross-correlated with a visual event envelope built from small grey frames at the native frame rate. A visual event
-is an abrupt change of motion: a velocity reversal (a pixel that brightens then darkens again, or the reverse, over
-three frames, as when a ball bounces or a stick strikes) plus a jump of the motion energy (motion that starts or stops
-at once). Both envelopes are detrended (running median) so steady motion and sustained sound do not count.
+Lite backend `av-onset-align`: over the whole clip, sound is cross-correlated with what the picture does, at lags
+within ±1 s on a 10 ms grid (positive lag = sound later than picture), in two pairs:
+- sound onsets (half-wave rectified log-spectral flux of 16 kHz audio, detrended) against visual events: abrupt motion
+  changes on small grey frames at the native frame rate, per region of a 4×4 grid (a velocity reversal: pixels that
+  change and change back, as when a ball bounces, a stick strikes, a hand strums) and for the whole frame (plus motion
+  that starts or stops at once), and the opening speed of each mouth (face tracks of at least MIN_MOUTH_FRAMES frames,
+  shared with Face and Lip, perception/faces.py). Each region or mouth with at least MIN_EVENTS events is one channel,
+  scaled to a maximum of 1, and the channels are added: a hand in one corner weighs as much as the whole frame;
+- speech-band (300–3000 Hz) energy bursts against mouth opening (inner-lip gap over eye distance), when faces are tracked.
+Every envelope is detrended (running median) so steady motion and sustained sound do not count, gated to its events
+and blurred (σ 30 ms) so events less than a frame apart overlap.
 
-Lags within ±1 s on a 10 ms grid are scored by normalised correlation c(lag). They are turned into a distribution
-p(lag) ∝ exp((c(lag) − c_max) / τ) with τ = 0.05 · (c_max − median c): a lag whose correlation is 5 % of the peak's
-prominence below the best keeps weight 1/e, so competing alignments (periodic events) spread it. That distribution is
-trusted only as far as the peak beats chance: the same audio onsets placed at random times (40 draws, fixed seed) give
-a chance level (90th percentile of their best correlation), chance_ratio = c_max / chance level, weight
-w = clip((ratio − 1) / 0.4, 0, 1), and p ← w·p + (1 − w)·uniform(±1 s). Sound unrelated to the motion thus tends to
-E|offset| = 0.5 s (the worst), not to a lucky small offset. The raw value is the expected absolute offset
-E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric, uncertain spread).
-Evidence also gives the MAP offset (signed, parabolic sub-step interpolation; positive = sound later than picture) and
-a confidence = the probability mass within ±50 ms of the MAP offset.
+"Better than chance" is a permutation test: the statistic is the highest correlation over both pairs and all lags; the
+null keeps the picture and each audio feature's events (runs of the gated envelope, their shapes and number) but puts
+every event at an independent random time, SURROGATES times (fixed seed, the same maximum over pairs and lags taken on
+each). p = (1 + #surrogates reaching the statistic) / (1 + SURROGATES). With p > ALPHA the clip is `inconclusive`: not
+scored (the measure cannot tell; "cannot tell" is not "out of sync"), visible in coverage, evidence kept. Circular
+shifts of the audio were measured as the null too: on the real dev clips they let 3 of 14 swapped (unrelated) sound
+tracks through at α = 0.05, event shuffles none, so event shuffles are the null.
 
-Talking faces: speech onsets rarely line up with whole-frame motion, so a face on screen adds its own visual events.
-Face tracks (shared with Face and Lip, perception/faces.py) of at least MIN_MOUTH_FRAMES frames give a mouth-opening
-series (inner-lip gap over eye distance, 25 fps); its opening speed (positive frame-to-frame change, detrended the same
-way) is a mouth event envelope. The motion and mouth envelopes are each scaled to a maximum of 1 and added before the
-correlation, so a clip with both bounces and a speaker uses both. On our synthetic talking heads the mouth's opening
-peaks ~50 ms after the voice onset it follows, so a speaker in sync reads ~-50 ms (sound slightly early).
+When conclusive, c(lag) is the higher of the two pairs' correlations at each lag. Periodic events give aliases (peaks
+a period apart): among local maxima within ALIAS_FRACTION of the highest one's prominence, the one nearest zero is the
+offset, and the lag distribution p(lag) ∝ exp((c(lag) − c_peak) / τ), τ = 0.05 · (c_peak − median c), is restricted
+to that peak's lobe (where c stays above half its prominence), so aliases do not enter the expectation. The raw value
+is E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric spread); the evidence has the
+MAP offset (signed, parabolic sub-step interpolation), a confidence (mass within ±50 ms of it), the p-value, the pair
+that gave the peak and the channels used.
 
-Silent audio, or a clip with fewer than two audio onsets or fewer than two visual events, is `no_events`, not an
-offset of zero: with a single event on either side no alignment can beat chance, so none is claimed.
+Silent audio, fewer than two audio onsets, or no region or mouth with two visual events is `no_events`: with a single
+event on either side no alignment can beat chance, so none is claimed. On our synthetic talking heads the mouth's
+opening peaks ~50 ms after the voice onset it follows, so a speaker in sync reads ~-50 ms (sound slightly early).
 """
 
 from __future__ import annotations
@@ -352,7 +357,7 @@ class AVOnsetAlignLite(Backend):
     """Whole-clip cross-correlation of audio onsets with visual motion-change events."""
 
     name = "av-onset-align"
-    version = "1.2"  # 1.2: mouth events of face tracks
+    version = "2.0"  # 2.0: permutation p-value -> inconclusive, region channels, speech energy vs mouth, main-peak alias
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
