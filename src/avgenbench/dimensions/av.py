@@ -1,31 +1,36 @@
 """AV: audio-visual synchrony (paper: Synchformer offset, seconds, lower is better).
 
-Lite backend `av-onset-align`: over the whole clip, an audio onset envelope (spectral flux of 16 kHz audio, 10 ms hop)
-is cross-correlated with a visual event envelope built from small grey frames at the native frame rate. A visual event
-is an abrupt change of motion: a velocity reversal (a pixel that brightens then darkens again, or the reverse, over
-three frames, as when a ball bounces or a stick strikes) plus a jump of the motion energy (motion that starts or stops
-at once). Both envelopes are detrended (running median) so steady motion and sustained sound do not count.
+Lite backend `av-onset-align`: over the whole clip, sound is cross-correlated with what the picture does, at lags
+within ±1 s on a 10 ms grid (positive lag = sound later than picture), in two pairs:
+- sound onsets (half-wave rectified log-spectral flux of 16 kHz audio, detrended) against visual events: abrupt motion
+  changes on small grey frames at the native frame rate, per region of a 4×4 grid (a velocity reversal: pixels that
+  change and change back, as when a ball bounces, a stick strikes, a hand strums) and for the whole frame (plus motion
+  that starts or stops at once), and the opening speed of each mouth (face tracks of at least MIN_MOUTH_FRAMES frames,
+  shared with Face and Lip, perception/faces.py). Each region or mouth with at least MIN_EVENTS events is one channel,
+  scaled to a maximum of 1, and the channels are added: a hand in one corner weighs as much as the whole frame;
+- speech-band (300–3000 Hz) energy bursts against mouth opening (inner-lip gap over eye distance), when faces are tracked.
+Every envelope is detrended (running median) so steady motion and sustained sound do not count, gated to its events
+and blurred (σ 30 ms) so events less than a frame apart overlap.
 
-Lags within ±1 s on a 10 ms grid are scored by normalised correlation c(lag). They are turned into a distribution
-p(lag) ∝ exp((c(lag) − c_max) / τ) with τ = 0.05 · (c_max − median c): a lag whose correlation is 5 % of the peak's
-prominence below the best keeps weight 1/e, so competing alignments (periodic events) spread it. That distribution is
-trusted only as far as the peak beats chance: the same audio onsets placed at random times (40 draws, fixed seed) give
-a chance level (90th percentile of their best correlation), chance_ratio = c_max / chance level, weight
-w = clip((ratio − 1) / 0.4, 0, 1), and p ← w·p + (1 − w)·uniform(±1 s). Sound unrelated to the motion thus tends to
-E|offset| = 0.5 s (the worst), not to a lucky small offset. The raw value is the expected absolute offset
-E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric, uncertain spread).
-Evidence also gives the MAP offset (signed, parabolic sub-step interpolation; positive = sound later than picture) and
-a confidence = the probability mass within ±50 ms of the MAP offset.
+"Better than chance" is a permutation test: the statistic is the highest correlation over both pairs and all lags; the
+null keeps the picture and each audio feature's events (runs of the gated envelope, their shapes and number) but puts
+every event at an independent random time, SURROGATES times (fixed seed, the same maximum over pairs and lags taken on
+each). p = (1 + #surrogates reaching the statistic) / (1 + SURROGATES). With p > ALPHA the clip is `inconclusive`: not
+scored (the measure cannot tell; "cannot tell" is not "out of sync"), visible in coverage, evidence kept. Circular
+shifts of the audio were measured as the null too: on the real dev clips they let 3 of 14 swapped (unrelated) sound
+tracks through at α = 0.05, event shuffles none, so event shuffles are the null.
 
-Talking faces: speech onsets rarely line up with whole-frame motion, so a face on screen adds its own visual events.
-Face tracks (shared with Face and Lip, perception/faces.py) of at least MIN_MOUTH_FRAMES frames give a mouth-opening
-series (inner-lip gap over eye distance, 25 fps); its opening speed (positive frame-to-frame change, detrended the same
-way) is a mouth event envelope. The motion and mouth envelopes are each scaled to a maximum of 1 and added before the
-correlation, so a clip with both bounces and a speaker uses both. On our synthetic talking heads the mouth's opening
-peaks ~50 ms after the voice onset it follows, so a speaker in sync reads ~-50 ms (sound slightly early).
+When conclusive, c(lag) is the higher of the two pairs' correlations at each lag. Periodic events give aliases (peaks
+a period apart): among local maxima within ALIAS_FRACTION of the highest one's prominence, the one nearest zero is the
+offset, and the lag distribution p(lag) ∝ exp((c(lag) − c_peak) / τ), τ = 0.05 · (c_peak − median c), is restricted
+to that peak's lobe (where c stays above half its prominence), so aliases do not enter the expectation. The raw value
+is E|offset| = Σ p(lag)·|lag| in seconds (not |E[offset]|, which rewards a symmetric spread); the evidence has the
+MAP offset (signed, parabolic sub-step interpolation), a confidence (mass within ±50 ms of it), the p-value, the pair
+that gave the peak and the channels used.
 
-Silent audio, or a clip with fewer than two audio onsets or fewer than two visual events, is `no_events`, not an
-offset of zero: with a single event on either side no alignment can beat chance, so none is claimed.
+Silent audio, fewer than two audio onsets, or no region or mouth with two visual events is `no_events`: with a single
+event on either side no alignment can beat chance, so none is claimed. On our synthetic talking heads the mouth's
+opening peaks ~50 ms after the voice onset it follows, so a speaker in sync reads ~-50 ms (sound slightly early).
 """
 
 from __future__ import annotations
@@ -53,8 +58,11 @@ MIN_EVENTS = 2  # of each kind: one event alone cannot be told from chance
 EDGE_S = 0.05  # onsets this close to the clip's start are the start itself, not an event
 TAU_FRACTION = 0.05
 CONFIDENCE_WINDOW_S = 0.05
-SURROGATES = 40
-RATIO_CHANCE, RATIO_SURE = 1.0, 1.4  # peak / best chance correlation: weight of the correlation vs a uniform spread
+SURROGATES = 99  # event shuffles of the audio for the permutation p-value
+BLUR_S = 0.03  # both envelopes are smoothed this much before correlating (a 24-30 fps frame lasts 33-42 ms)
+ALPHA = 0.05  # p-value above which the alignment is inconclusive
+ALIAS_FRACTION = 0.9  # peaks this close to the highest are aliases (periodic events): the one nearest zero is taken
+MIN_ENERGY_EVENT = 1.0  # detrended log speech-band energy (nats, ~4 dB) for a syllable
 MIN_MOUTH_FRAMES = 40  # a face track this long (1.6 s at 25 fps) adds mouth events, as Lip's tracks
 
 
@@ -91,16 +99,16 @@ def _cell_means(x: np.ndarray) -> np.ndarray:
     return x[:h, :w].reshape(GRID, h // GRID, GRID, w // GRID).mean(axis=(1, 3)) / (GRID * GRID)
 
 
-def visual_event_envelope(frames: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(times, strength) of abrupt motion changes, one value per inner frame.
+def visual_event_channels(frames: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(times, [whole frame, cell 0, ..., cell GRID²-1]) event strengths of abrupt motion changes, one per inner frame.
 
-    Strength = Σ over GRID×GRID cells of max(0, reversal − STEADY_MOTION × motion energy) (a bounce, a strike: pixels
-    that change and change back), + max(0, |change of whole-frame motion energy| − STEADY_MOTION × energy) (motion
-    that starts or stops at once). Steady motion (a pan, a walking figure) with coding jitter does not count. Energy
-    jumps are taken over the whole frame: per cell, an object crossing a cell border would look like one.
+    Per cell the strength is max(0, reversal − STEADY_MOTION × motion energy) (a bounce, a strike, a strum: pixels
+    that change and change back), detrended over 0.4 s; the whole frame adds to the sum over cells max(0, |change of
+    motion energy| − STEADY_JUMP × energy) (motion that starts or stops at once; per cell, an object crossing a cell
+    border would look like one). Steady motion (a pan, a walking figure) with coding jitter does not count. A cell
+    sees a hand on a string or a mouth that the whole frame's change drowns.
     """
     n = len(frames)
-    energy = np.zeros(n - 1, np.float64)
     cell_energy = np.zeros((n - 1, GRID, GRID), np.float64)
     cell_reversal = np.zeros((n - 2, GRID, GRID), np.float64)
     prev = None
@@ -108,16 +116,21 @@ def visual_event_envelope(frames: np.ndarray, times: np.ndarray) -> tuple[np.nda
         d = frames[i + 1].astype(np.float32) - frames[i].astype(np.float32)
         d[np.abs(d) < PIXEL_NOISE] = 0.0
         cell_energy[i] = _cell_means(np.abs(d))
-        energy[i] = cell_energy[i].sum()
         if prev is not None:
             cell_reversal[i - 1] = _cell_means(np.abs(prev) + np.abs(d) - np.abs(prev + d)) / 2
         prev = d
-    steady_cells = (cell_energy[:-1] + cell_energy[1:]) / 2
-    reversal = np.maximum(cell_reversal - STEADY_MOTION * steady_cells, 0.0).sum(axis=(1, 2))
-    steady = (energy[:-1] + energy[1:]) / 2
-    jump = np.maximum(np.abs(np.diff(energy)) - STEADY_JUMP * steady, 0.0)
     fps = 1.0 / max(float(np.median(np.diff(times))), 1e-3)
-    return times[1:-1], _detrend(reversal + jump, int(round(0.4 * fps)))
+    width = int(round(0.4 * fps))
+
+    def strength(energy: np.ndarray, reversal_excess: np.ndarray) -> np.ndarray:
+        steady = (energy[:-1] + energy[1:]) / 2
+        jump = np.maximum(np.abs(np.diff(energy)) - STEADY_JUMP * steady, 0.0)
+        return _detrend(reversal_excess + jump, width)
+
+    excess = np.maximum(cell_reversal - STEADY_MOTION * (cell_energy[:-1] + cell_energy[1:]) / 2, 0.0)
+    whole = strength(cell_energy.sum(axis=(1, 2)), excess.sum(axis=(1, 2)))
+    cells = [_detrend(excess[:, r, q], width) for r in range(GRID) for q in range(GRID)]  # no jumps: see docstring
+    return times[1:-1], [whole] + cells
 
 
 def _events(x: np.ndarray, floor: float, distance: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,36 +143,78 @@ def _events(x: np.ndarray, floor: float, distance: int) -> tuple[np.ndarray, np.
     return find_peaks(x, height=height, distance=max(1, distance))[0], np.where(x >= height, x, 0.0)
 
 
-def _correlate(a: np.ndarray, v: np.ndarray, max_lag: int) -> np.ndarray:
-    """c[k] for lag = k - max_lag steps: correlation of a(t + lag) with v(t), globally normalised."""
-    n = max(len(a), len(v))
-    a = np.pad(a, (0, n - len(a))) - a.mean()
-    v = np.pad(v, (0, n - len(v))) - v.mean()
-    size = 1 << int(np.ceil(np.log2(2 * n + 1)))
-    full = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(v, size)), size)
-    lags = np.arange(-max_lag, max_lag + 1)
-    c = full[lags % size]
-    return c / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
+def _runs(x: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(start, values) of each run of positive values: the events of a gated envelope."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (x > 0).astype(np.int8), [0]])))
+    return [(int(s0), x[s0:s1]) for s0, s1 in zip(edges[::2], edges[1::2])]
 
 
-def _chance_ratio(a: np.ndarray, v: np.ndarray, peak: float, max_lag: int) -> float:
-    """The peak over the best correlation that chance gives: the same audio onsets (runs of the gated envelope) put at
-    random times, SURROGATES times (fixed seed); the ratio is taken against the 90th percentile of their best lags."""
-    rng = np.random.default_rng(0)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (a > 0).astype(np.int8), [0]])))
-    runs = [a[s0:s1] for s0, s1 in zip(edges[::2], edges[1::2])]
-    best = []
-    for _ in range(SURROGATES):
-        fake = np.zeros_like(a)
-        for run in runs:
-            start = int(rng.integers(0, max(1, len(a) - len(run))))
-            fake[start:start + len(run)] += run[: len(a) - start]
-        best.append(float(_correlate(fake, v, max_lag).max()))
-    return float(peak / max(float(np.quantile(best, 0.9)), 1e-6))
+def _scatter(runs: list[tuple[int, np.ndarray]], n: int, rng: np.random.Generator) -> np.ndarray:
+    """The same runs put at independent uniformly random start times (one surrogate of the event-shuffle null)."""
+    fake = np.zeros(n, np.float64)
+    for _, run in runs:
+        start = int(rng.integers(0, max(1, n - len(run))))
+        fake[start:start + len(run)] += run[: n - start]
+    return fake
 
 
-def mouth_event_envelopes(tracks, min_frames: int = MIN_MOUTH_FRAMES) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(times, strength) of mouth opening speed per face track of at least `min_frames` frames (module docstring)."""
+def _blur(x: np.ndarray) -> np.ndarray:
+    """Gaussian smoothing (σ = BLUR_S): events whose timing differs by less than a frame still overlap."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(np.asarray(x, np.float64), BLUR_S * ENV_RATE, mode="constant")
+
+
+class _Correlator:
+    """Normalised cross-correlation of one audio feature with several visual channels at lags ±max_lag (FFT, the
+    channels' spectra computed once so that many surrogate audios are cheap)."""
+
+    def __init__(self, channels: list[np.ndarray], n: int, max_lag: int):
+        self.n, self.size = n, 1 << int(np.ceil(np.log2(2 * n + 1)))
+        channels = [_blur(v) for v in channels]
+        self.lags = np.arange(-max_lag, max_lag + 1)
+        spectra, norms = [], []
+        for v in channels:
+            v = np.pad(v[:n], (0, max(0, n - len(v)))) - float(np.mean(v[:n]))
+            spectra.append(np.conj(np.fft.rfft(v, self.size)))
+            norms.append(np.linalg.norm(v))
+        self.spectra, self.norms = np.array(spectra), np.array(norms)
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        """(channels, lags) correlations of a(t + lag) with each channel v(t)."""
+        a = _blur(a[: self.n])
+        a = a - float(np.mean(a))
+        full = np.fft.irfft(np.fft.rfft(a, self.size)[None, :] * self.spectra, self.size, axis=1)
+        return full[:, self.lags % self.size] / (np.linalg.norm(a) * self.norms[:, None] + 1e-12)
+
+
+def _main_peak(c: np.ndarray, lags: np.ndarray) -> int:
+    """Index of the peak of c taken as the offset: among local maxima within ALIAS_FRACTION of the highest one's
+    prominence over the median (aliases of periodic events), the one nearest zero lag."""
+    median, top = float(np.median(c)), float(c.max())
+    level = median + ALIAS_FRACTION * (top - median)
+    inner = (c[1:-1] >= c[:-2]) & (c[1:-1] >= c[2:]) & (c[1:-1] >= level)
+    candidates = list(np.flatnonzero(inner) + 1) + [k for k in (0, len(c) - 1) if c[k] >= level]
+    if not candidates:
+        return int(np.argmax(c))
+    return int(min(candidates, key=lambda k: (abs(lags[k]), -c[k])))
+
+
+def _lobe(c: np.ndarray, k: int) -> slice:
+    """The lags around peak k whose correlation stays above half its prominence over the median: the expectation
+    stays on this peak, not on its aliases."""
+    level = float(np.median(c)) + 0.5 * (float(c[k]) - float(np.median(c)))
+    lo, hi = k, k
+    while lo > 0 and c[lo - 1] > level:
+        lo -= 1
+    while hi < len(c) - 1 and c[hi + 1] > level:
+        hi += 1
+    return slice(lo, hi + 1)
+
+
+def mouth_event_envelopes(tracks, min_frames: int = MIN_MOUTH_FRAMES) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(times, opening speed, opening) per face track of at least `min_frames` frames, each detrended over 0.4 s and
+    half-wave rectified (module docstring): the speed pairs with sound onsets, the opening with speech-band energy."""
     from ..perception.faces import mouth_opening
 
     out = []
@@ -168,83 +223,141 @@ def mouth_event_envelopes(tracks, min_frames: int = MIN_MOUTH_FRAMES) -> list[tu
             continue
         opening = np.array([mouth_opening(p) for p in track.landmarks], np.float32)
         t = np.asarray(track.times, np.float64)
-        speed = np.maximum(np.diff(opening), 0.0)
         fps = 1.0 / max(float(np.median(np.diff(t))), 1e-3)
-        out.append(((t[1:] + t[:-1]) / 2, _detrend(speed, int(round(0.4 * fps)))))
+        width = int(round(0.4 * fps))
+        speed = _detrend(np.maximum(np.diff(opening), 0.0), width)
+        out.append(((t[1:] + t[:-1]) / 2, speed, _detrend(opening[1:], width)))
     return out
 
 
+def audio_energy_envelope(audio: np.ndarray) -> np.ndarray:
+    """Speech-band (300–3000 Hz) log energy per 10 ms hop, detrended over 0.4 s and half-wave rectified: syllables."""
+    audio = np.asarray(audio, np.float32)
+    padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
+    n = 1 + (len(padded) - N_FFT) // HOP
+    if n < 2:
+        return np.zeros(max(n, 0), np.float32)
+    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
+    power = np.abs(np.fft.rfft(padded[idx] * np.hanning(N_FFT).astype(np.float32), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(N_FFT, 1 / AUDIO_RATE)
+    band = power[:, (freqs >= 300) & (freqs <= 3000)].mean(axis=1)
+    env = _detrend(np.log(band + 1e-8), int(0.4 * ENV_RATE))
+    env[: int(EDGE_S * ENV_RATE) + 1] = 0.0
+    return env
+
+
+def _on_grid(grid: np.ndarray, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.interp(grid, t, x, left=0.0, right=0.0)
+
+
+def _sum_scaled(channels: list[np.ndarray]) -> np.ndarray:
+    """Channels each scaled to a maximum of 1 and added: a small region's events weigh as much as the whole frame's."""
+    return np.sum([c / max(float(c.max()), 1e-12) for c in channels], axis=0)
+
+
+def _significance(pairs: list[tuple[np.ndarray, list[np.ndarray]]], max_lag: int) -> tuple[np.ndarray, float, float]:
+    """(curves, peak, p): correlation curves of every (audio feature, visual channel) pair, the highest value over all
+    of them, and its permutation p-value against SURROGATES event shuffles of the audio features (each audio event run
+    put at an independent random time, fixed seed; the same maximum over pairs and lags taken on each surrogate)."""
+    rng = np.random.default_rng(0)
+    correlators = [(_Correlator(channels, len(a), max_lag), a) for a, channels in pairs]
+    curves = np.vstack([corr(a) for corr, a in correlators])
+    peak = float(curves.max())
+    runs = [_runs(a) for _, a in correlators]
+    beaten = 0
+    for _ in range(SURROGATES):
+        best = max(float(corr(_scatter(r, len(a), rng)).max()) for (corr, a), r in zip(correlators, runs))
+        beaten += best >= peak
+    return curves, peak, (1 + beaten) / (1 + SURROGATES)
+
+
 def estimate_offset(audio: np.ndarray, frames: np.ndarray, times: np.ndarray,
-                    mouths: list[tuple[np.ndarray, np.ndarray]] = ()) -> dict:
-    """Offset distribution and events for one clip; 'status' is ok or no_events. `mouths`: mouth event envelopes."""
+                    mouths: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = ()) -> dict:
+    """Offset distribution and events for one clip; 'status' is ok, no_events or inconclusive. `mouths`: the output of
+    mouth_event_envelopes."""
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
-    a_env = audio_onset_envelope(audio)
-    a_peaks, a_env = _events(a_env, MIN_AUDIO_EVENT, int(0.05 * ENV_RATE))
-    v_times, v_strength = visual_event_envelope(frames, times) if len(frames) >= 3 else (np.zeros(0), np.zeros(0))
+    a_peaks, onset = _events(audio_onset_envelope(audio), MIN_AUDIO_EVENT, int(0.05 * ENV_RATE))
+    grid = np.arange(len(onset)) / ENV_RATE
     fps = 1.0 / max(float(np.median(np.diff(times))), 1e-3) if len(times) > 1 else 0.0
-    v_peaks, v_strength = _events(v_strength, MIN_VISUAL_EVENT, max(1, int(round(0.08 * fps))))
-    sources = [(v_times, v_strength)] if len(v_peaks) else []
+    v_times, channels = visual_event_channels(frames, times) if len(frames) >= 3 else (np.zeros(0), [np.zeros(0)])
+    v_peaks, _ = _events(channels[0], MIN_VISUAL_EVENT, max(1, int(round(0.08 * fps))))
+    names, onset_channels = [], []
+    opening_channels = []
+    for j, channel in enumerate(channels):
+        peaks, gated = _events(channel, MIN_VISUAL_EVENT, max(1, int(round(0.08 * fps))))
+        if len(peaks) >= MIN_EVENTS:
+            where = "whole frame" if j == 0 else f"cell {(j - 1) // GRID},{(j - 1) % GRID}"
+            names.append(where)
+            onset_channels.append(_on_grid(grid, v_times, gated))
     mouth_times: list[float] = []
-    for m_times, m_strength in mouths:
-        m_peaks, m_strength = _events(m_strength, 1e-6, 2)  # 2 frames apart at 25 fps
-        if len(m_peaks):
-            sources.append((m_times, m_strength))
-            mouth_times += [float(m_times[k]) for k in m_peaks]
+    for m, (m_times, speed, opening) in enumerate(mouths):
+        m_peaks, speed = _events(speed, 1e-6, 2)  # 2 frames apart at 25 fps
+        mouth_times += [float(m_times[k]) for k in m_peaks]
+        if len(m_peaks) >= MIN_EVENTS:
+            names.append(f"mouth {m}")
+            onset_channels.append(_on_grid(grid, m_times, speed))
+            opening_channels.append(_on_grid(grid, m_times, _events(opening, 1e-6, 2)[1]))
     n_visual = int(len(v_peaks)) + len(mouth_times)
     base = {
         "audio_rms_dbfs": round(float(20 * np.log10(max(rms, 1e-10))), 1),
         "audio_onsets": int(len(a_peaks)), "visual_events": n_visual,
-        "motion_events": int(len(v_peaks)), "mouth_events": len(mouth_times),
+        "motion_events": int(len(v_peaks)), "mouth_events": len(mouth_times), "visual_channels": len(onset_channels),
         "audio_onset_times_s": [round(float(k) / ENV_RATE, 2) for k in a_peaks[:12]],
         "visual_event_times_s": sorted(round(float(v_times[k]), 2) for k in v_peaks)[:12],
         "mouth_event_times_s": sorted(round(t, 2) for t in mouth_times)[:12],
         "lag_window_s": [-MAX_LAG_S, MAX_LAG_S], "lag_step_ms": round(1000 / ENV_RATE, 1),
     }
-    if rms < SILENCE_RMS or len(a_peaks) < MIN_EVENTS or n_visual < MIN_EVENTS:
+    if rms < SILENCE_RMS or len(a_peaks) < MIN_EVENTS or not onset_channels:
         if rms < SILENCE_RMS:
             why = "silent audio"
         elif len(a_peaks) < MIN_EVENTS:
             why = "no audio onsets" if not len(a_peaks) else f"only 1 audio onset; {MIN_EVENTS} are needed to align"
         else:
-            why = "no visual motion events" if not len(v_peaks) else f"only 1 visual motion event; {MIN_EVENTS} are needed to align"
+            why = ("no visual motion events" if not n_visual else
+                   f"fewer than {MIN_EVENTS} visual events in every region and face; {MIN_EVENTS} are needed to align")
         return {"status": Status.NO_EVENTS, "reason": why, **base}
-    grid = np.arange(len(a_env)) / ENV_RATE
-    v_env = np.zeros(len(grid))
-    for src_times, strength in sources:  # each source scaled to a maximum of 1
-        v_env += np.interp(grid, src_times, strength / max(float(strength.max()), 1e-12), left=0.0, right=0.0)
     max_lag = int(round(MAX_LAG_S * ENV_RATE))
-    c = _correlate(a_env, v_env, max_lag)
+    pairs = [(onset, [_sum_scaled(onset_channels)])]
+    pair_names = ["visual events (regions, mouths) vs sound onsets"]
+    _, energy = _events(audio_energy_envelope(audio)[: len(onset)], MIN_ENERGY_EVENT, int(0.05 * ENV_RATE))
+    if opening_channels and energy.any():
+        pairs.append((energy, [_sum_scaled(opening_channels)]))
+        pair_names.append("mouth opening vs speech energy")
+    curves, peak, p_value = _significance(pairs, max_lag)
+    best_pair = pair_names[int(np.argmax(curves.max(axis=1)))]
+    base.update(peak_correlation=round(peak, 3), p_value=round(p_value, 4), best_pair=best_pair, channels=names[:12])
+    if p_value > ALPHA:
+        return {"status": Status.INCONCLUSIVE, **base,
+                "reason": f"sound and picture line up no better than chance (p = {p_value:.2f} > {ALPHA:g})"}
+    c = curves.max(axis=0)
     lags = np.arange(-max_lag, max_lag + 1) / ENV_RATE
-    k = int(np.argmax(c))
+    k = _main_peak(c, lags)
     shift = 0.0
     if 0 < k < len(c) - 1:
         denom = c[k - 1] - 2 * c[k] + c[k + 1]
         shift = float(np.clip(0.5 * (c[k - 1] - c[k + 1]) / denom, -0.5, 0.5)) if denom < 0 else 0.0
     map_offset = (k - max_lag + shift) / ENV_RATE
     prominence = float(c[k] - np.median(c))
-    tau = max(TAU_FRACTION * prominence, 1e-6)
-    p = np.exp((c - c[k]) / tau)
+    lobe = _lobe(c, k)
+    p = np.zeros_like(c)
+    p[lobe] = np.exp((c[lobe] - c[k]) / max(TAU_FRACTION * prominence, 1e-6))
     p /= p.sum()
-    ratio = _chance_ratio(a_env, v_env, float(c[k]), max_lag)
-    weight = float(np.clip((ratio - RATIO_CHANCE) / (RATIO_SURE - RATIO_CHANCE), 0.0, 1.0))
-    p = weight * p + (1.0 - weight) / len(p)
     expected_abs = float(np.sum(p * np.abs(lags)))
     confidence = float(p[np.abs(lags - map_offset) <= CONFIDENCE_WINDOW_S + 1e-9].sum())
     return {
         "status": Status.OK, "expected_abs_offset_s": expected_abs, "map_offset_s": map_offset,
-        "confidence": confidence, "peak_correlation": float(c[k]), "peak_prominence": prominence,
-        "chance_ratio": round(ratio, 2), "evidence_weight": round(weight, 3), **base,
+        "confidence": confidence, "peak_prominence": prominence, **base,
     }
 
 
-_ROUNDED = {"map_offset_s", "expected_abs_offset_s", "confidence", "peak_correlation", "peak_prominence"}
+_ROUNDED = {"map_offset_s", "expected_abs_offset_s", "confidence", "peak_prominence"}
 
 
 class AVOnsetAlignLite(Backend):
     """Whole-clip cross-correlation of audio onsets with visual motion-change events."""
 
     name = "av-onset-align"
-    version = "1.2"  # 1.2: mouth events of face tracks
+    version = "2.0"  # 2.0: permutation p-value -> inconclusive, region channels, speech energy vs mouth, main-peak alias
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
@@ -269,7 +382,6 @@ class AVOnsetAlignLite(Backend):
             "expected_abs_offset_ms": round(1000 * result["expected_abs_offset_s"], 1),
             "confidence": round(result["confidence"], 3),
             "confidence_means": f"probability that the offset lies within ±{CONFIDENCE_WINDOW_S * 1000:g} ms of offset_ms",
-            "peak_correlation": round(result["peak_correlation"], 3),
             **{k: v for k, v in result.items() if k not in _ROUNDED},
         }
         message = (f"sound {evidence['offset_ms']:+.0f} ms vs picture (E|offset| {evidence['expected_abs_offset_ms']:.0f} ms, "
