@@ -354,7 +354,7 @@ def _video_candidates(container) -> list:
 
 def _main_video_index(container, candidates: list) -> int | None:
     """The stream to judge among `candidates`: the only one, or among several (a thumbnail track beside the video) the
-    longest by its packets' time stamps (one demux pass, no decoding), then the largest. None when there is none."""
+    longest (time span of its packets, then their count; one demux pass, no decoding), then the largest."""
     if len(candidates) <= 1:
         return candidates[0].index if candidates else None
     start: dict[int, float] = {}
@@ -373,7 +373,7 @@ def _main_video_index(container, candidates: list) -> int | None:
 
     def rank(s) -> tuple[float, int, int]:
         span = end.get(s.index, 0.0) - start.get(s.index, 0.0)
-        return round(span, 1), s.codec_context.width * s.codec_context.height, count[s.index]
+        return round(span, 1), count[s.index], s.codec_context.width * s.codec_context.height
 
     return max(candidates, key=rank).index
 
@@ -473,7 +473,7 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
     audio_end = len(audio) / clip.audio_native_rate if clip.audio_native_rate else 0.0
     clip.duration = max(video_end, audio_end)
     for sampler in samplers:
-        clip.frames[sampler.spec] = sampler.finish(video_end)
+        clip.frames[sampler.spec] = sampler.finish(video_end - 1e-6)  # not one more image from rounding at the end
     if clip.has_audio and clip.audio_native_rate:
         for rate in needs.audio_rates:
             clip.audio[rate] = _resample(audio, clip.audio_native_rate, rate)
