@@ -187,3 +187,24 @@ def make_variable_rate(path: Path, width: int = 160, height: int = 96) -> Path:
         stream = _video_stream(container, 24, width, height, time_base=Fraction(1, 1000))
         _encode_frames(container, stream, moving_square_frames(len(pts), width, height), pts)
     return path
+
+
+def make_layout_switch(path: Path, sr: int = 48000) -> Path:
+    """An MPEG-TS whose AAC track switches from stereo to 5.1 after 1 s (two segments, one file, as broadcast does);
+    a click 0.5 s into each segment."""
+    import av
+
+    parts = []
+    for start, layout, channels in ((0, "stereo", 2), (1, "5.1", 6)):
+        part = path.with_name(f"{path.stem}.{start}.ts")
+        with av.open(str(part), mode="w", format="mpegts") as container:
+            vstream = _video_stream(container, 24, 160, 96)
+            astream = container.add_stream("aac", rate=sr)
+            astream.layout = layout
+            _encode_frames(container, vstream, list(moving_square_frames(24, 160, 96)), [start * 24 + i for i in range(24)])
+            audio = np.repeat(click_track(1.0, sr, [0.5])[None, :], channels, axis=0)
+            _encode_audio(container, astream, audio, sr, layout, start * sr)
+        parts.append(part.read_bytes())
+        part.unlink()
+    path.write_bytes(b"".join(parts))
+    return path

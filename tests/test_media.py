@@ -14,7 +14,7 @@ from avgenbench.media import DECODE_COUNTS, MIN_FRAME_SIDE, FrameSpec, MediaNeed
 from avgenbench.store import Store
 from avgenbench.suite import PromptItem, load_suite
 from clipmaker import (make_audio_only, make_audio_with_cover, make_clip, make_corrupt, make_shifted, make_surround,
-                       make_thumbnail_first, make_variable_rate)
+                       make_layout_switch, make_thumbnail_first, make_variable_rate)
 
 NEEDS = MediaNeeds(frames=(FrameSpec(1, None), FrameSpec(25, 96, gray=True), FrameSpec(None, 64)),
                    audio_rates=(16000, 22050))
@@ -213,6 +213,11 @@ def test_other_odd_files(tmp_path):
     native = vfr.frames_for(FrameSpec(None, None))
     assert vfr.ok and _marker_indices(native) == list(range(30))
     assert np.allclose(native.times[[0, 24, 29]], [0.0, 1.0, 1000 / 3 * 5 / 1000 + 1.0], atol=2e-3)
+    # An audio layout that changes midway (stereo, then 5.1): both halves are in the mix.
+    switch = decode(make_layout_switch(tmp_path / "switch.ts"), MediaNeeds(audio_rates=(16000,)))
+    loud = np.flatnonzero(np.abs(switch.audio_at(16000)) > 0.2) / 16000
+    assert switch.ok and abs(len(switch.audio_at(16000)) / 16000 - 2.0) < 0.1
+    assert 0.45 < loud[0] < 0.6 and 1.45 < loud[-1] < 1.6 and "decode_errors" not in switch.summary()
     # A header declaring a duration of weeks: the clip is what its frames and samples say.
     huge = _declare_huge_duration(make_clip(tmp_path / "huge.mp4", duration=2.0))
     clip = decode(huge, NEEDS)

@@ -24,7 +24,7 @@ MIN_CLIP_SECONDS = 0.5
 # clips.
 MAX_STREAM_BYTES = 640 << 20
 # Frames whose shorter side is below this are too small to judge: every dimension that reads frames records `too_small`
-# (dimensions that read only the audio still run). 64 px is well below any T2AV model's output (the suite's are >= 480).
+# (dimensions that read only the audio still run). 64 px is far below any T2AV output (the reference's are >= 704).
 MIN_FRAME_SIDE = 64
 # A video whose first frame comes later than this (s) is timed from that frame, not from t = 0 of the container.
 LATE_START_S = 1.0
@@ -114,6 +114,7 @@ class Clip:
     # A fault of one part of an otherwise decodable clip: "frames" or "audio" -> (status, message). Every dimension that
     # reads that part records the status instead of a score.
     faults: dict[str, tuple[str, str]] = field(default_factory=dict)
+    decode_errors: int = 0  # packets that failed to decode and were skipped (a damaged file)
     frames: dict[FrameSpec, Frames] = field(default_factory=dict)
     audio: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -143,9 +144,12 @@ class Clip:
 
     def summary(self) -> dict:
         truncated = {spec.label: round(f.truncated_at, 3) for spec, f in self.frames.items() if f.truncated_at is not None}
-        faults = {part: {"status": status, "message": message} for part, (status, message) in self.faults.items()}
-        return ({"frames_truncated_at": truncated} if truncated else {}) | self.timing_notes() | (
-            {"faults": faults} if faults else {}) | {
+        notes: dict = ({"frames_truncated_at": truncated} if truncated else {}) | self.timing_notes()
+        if self.faults:
+            notes["faults"] = {part: {"status": status, "message": message} for part, (status, message) in self.faults.items()}
+        if self.decode_errors:
+            notes["decode_errors"] = self.decode_errors
+        return notes | {
             "status": self.status, "message": self.message, "duration": round(self.duration, 3),
             "fps": round(self.fps, 3), "width": self.width, "height": self.height, "n_frames": self.n_frames,
             "has_audio": self.has_audio, "audio_rate": self.audio_native_rate, "audio_channels": self.audio_channels,
@@ -255,19 +259,35 @@ def _expected_count(spec: FrameSpec, n_frames: int, duration: float) -> int:
     return int(duration * spec.fps) + 2 if duration > 0 else 0
 
 
-def _mono_resampler(rate: int):
-    """Down-mix any layout (7.1 included) to mono at the native rate with swresample, before any plane is read: PyAV's
-    `AudioFrame.to_ndarray` crashes on frames of 8 or more channels. Integer output (s32) makes swresample normalise its
-    mix, so stereo becomes the mean of both channels (float output would sum them at -3 dB each)."""
-    import av
+class _MonoMixer:
+    """Down-mix any layout (7.1 included) to mono float32 at the native rate with swresample, before any plane is
+    read: PyAV's `AudioFrame.to_ndarray` crashes on frames of 8 or more channels. Integer output (s32) makes
+    swresample normalise its mix, so stereo becomes the mean of both channels (float output would sum them at -3 dB
+    each). A stream whose layout, format or rate changes midway (broadcast AAC) gets a new resampler at the change."""
 
-    return av.AudioResampler(format="s32", layout="mono", rate=rate or None)
+    SCALE = np.float32(1.0 / 2147483648.0)
 
+    def __init__(self, rate: int):
+        self.rate = rate or None
+        self._resampler = None
+        self._source: tuple | None = None
 
-def _mono_chunks(resampler, frame) -> list[np.ndarray]:
-    """`frame` (None: flush) as mono float32 chunks in [-1, 1]."""
-    scale = np.float32(1.0 / 2147483648.0)
-    return [out.to_ndarray().reshape(-1).astype(np.float32) * scale for out in resampler.resample(frame)]
+    def mix(self, frame) -> list[np.ndarray]:
+        import av
+
+        source = (frame.format.name, frame.layout.name, frame.sample_rate)
+        chunks = []
+        if source != self._source:
+            chunks = self.flush()
+            self._resampler = av.AudioResampler(format="s32", layout="mono", rate=self.rate)
+            self._source = source
+        return chunks + self._convert(frame)
+
+    def flush(self) -> list[np.ndarray]:
+        return self._convert(None) if self._resampler is not None else []
+
+    def _convert(self, frame) -> list[np.ndarray]:
+        return [out.to_ndarray().reshape(-1).astype(np.float32) * self.SCALE for out in self._resampler.resample(frame)]
 
 
 def _resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -406,12 +426,12 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
     clip.fps = float(vstream.average_rate or vstream.guessed_rate or 0) or 0.0
     clip.video_codec = ctx.name
     clip.has_audio = astream is not None
-    resampler = None
+    mixer = None
     if astream is not None:
         clip.audio_native_rate = astream.codec_context.sample_rate or astream.rate or 0
         clip.audio_channels = astream.codec_context.channels or 0
         clip.audio_codec = astream.codec_context.name
-        resampler = _mono_resampler(clip.audio_native_rate)
+        mixer = _MonoMixer(clip.audio_native_rate)
     vstream.thread_type = "AUTO"
     share = thread_share()
     if share:  # a pool worker decodes with its share of the cores, not with every core
@@ -429,7 +449,6 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
     audio_start: float | None = None
     origin: float | None = None  # the clip's t = 0 on the container's clock
     last_video_t = 0.0
-    errors = 0
     for packet in container.demux(*streams):
         try:
             frames = packet.decode()
@@ -437,11 +456,11 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
                 if audio_start is None:
                     audio_start = float(frames[0].time) if frames[0].time is not None else 0.0
                 for frame in frames:
-                    audio_chunks.extend(_mono_chunks(resampler, frame))
+                    audio_chunks.extend(mixer.mix(frame))
                 continue
         except Exception:
-            errors += 1  # a damaged packet: keep going, judge the result by what decoded
-            if errors > 50:
+            clip.decode_errors += 1  # a damaged packet: keep going, judge the result by what decoded (and say so)
+            if clip.decode_errors > 50:
                 raise
             continue
         for frame in frames:
@@ -456,8 +475,8 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
             last_video_t = max(last_video_t, t)
             for sampler in samplers:
                 sampler.push(t, frame)
-    if resampler is not None and audio_start is not None:
-        audio_chunks.extend(_mono_chunks(resampler, None))
+    if mixer is not None:
+        audio_chunks.extend(mixer.flush())
     if clip.n_frames == 0:
         clip.status, clip.message = MediaStatus.UNREADABLE, "no video frame could be decoded"
         return
