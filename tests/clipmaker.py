@@ -208,3 +208,15 @@ def make_layout_switch(path: Path, sr: int = 48000) -> Path:
         part.unlink()
     path.write_bytes(b"".join(parts))
     return path
+
+
+def make_empty_audio_track(path: Path) -> Path:
+    """An mkv with a 2 s video and an AAC track that holds no packet."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        vstream = _video_stream(container, 24, 160, 96)
+        astream = container.add_stream("aac", rate=48000)
+        astream.layout = "stereo"
+        _encode_frames(container, vstream, list(moving_square_frames(48, 160, 96)))
+    return path

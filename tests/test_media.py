@@ -13,8 +13,8 @@ from avgenbench.dimensions.base import Status, status_kind
 from avgenbench.media import DECODE_COUNTS, MIN_FRAME_SIDE, FrameSpec, MediaNeeds, MediaStatus, decode
 from avgenbench.store import Store
 from avgenbench.suite import PromptItem, load_suite
-from clipmaker import (make_audio_only, make_audio_with_cover, make_clip, make_corrupt, make_shifted, make_surround,
-                       make_layout_switch, make_thumbnail_first, make_variable_rate)
+from clipmaker import (make_audio_only, make_audio_with_cover, make_clip, make_corrupt, make_empty_audio_track,
+                       make_layout_switch, make_shifted, make_surround, make_thumbnail_first, make_variable_rate)
 
 NEEDS = MediaNeeds(frames=(FrameSpec(1, None), FrameSpec(25, 96, gray=True), FrameSpec(None, 64)),
                    audio_rates=(16000, 22050))
@@ -218,6 +218,9 @@ def test_other_odd_files(tmp_path):
     loud = np.flatnonzero(np.abs(switch.audio_at(16000)) > 0.2) / 16000
     assert switch.ok and abs(len(switch.audio_at(16000)) / 16000 - 2.0) < 0.1
     assert 0.45 < loud[0] < 0.6 and 1.45 < loud[-1] < 1.6 and "decode_errors" not in switch.summary()
+    # An audio track with nothing in it is no sound, not a silent soundtrack to score.
+    hollow = decode(make_empty_audio_track(tmp_path / "hollow.mkv"), NEEDS)
+    assert hollow.ok and hollow.has_audio and hollow.faults["audio"][0] == MediaStatus.NO_AUDIO_STREAM
     # A header declaring a duration of weeks: the clip is what its frames and samples say.
     huge = _declare_huge_duration(make_clip(tmp_path / "huge.mp4", duration=2.0))
     clip = decode(huge, NEEDS)

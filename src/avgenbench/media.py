@@ -489,6 +489,8 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
     if clip.has_audio and clip.audio_native_rate and audio_start is not None:
         clip.audio_offset = audio_start - clip.video_start
         audio = _align_audio(clip, audio, video_end)
+    elif clip.has_audio:  # a declared track with nothing in it is no sound, not a silent soundtrack
+        clip.faults["audio"] = (MediaStatus.NO_AUDIO_STREAM, "the audio track holds no decodable sound")
     audio_end = len(audio) / clip.audio_native_rate if clip.audio_native_rate else 0.0
     clip.duration = max(video_end, audio_end)
     for sampler in samplers:
