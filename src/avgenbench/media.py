@@ -8,6 +8,7 @@ only the frames that some dimension asked for, at the size it asked for.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +23,15 @@ MIN_CLIP_SECONDS = 0.5
 # 640 MiB holds ~116 s of the 25 fps 640x360 grey stream Face and Lip read (the largest), far beyond the suite's 8-10 s
 # clips.
 MAX_STREAM_BYTES = 640 << 20
+# Frames whose shorter side is below this are too small to judge: every dimension that reads frames records `too_small`
+# (dimensions that read only the audio still run). 64 px is far below any T2AV output (the reference's are >= 704).
+MIN_FRAME_SIDE = 64
+# A video whose first frame comes later than this (s) is timed from that frame, not from t = 0 of the container.
+LATE_START_S = 1.0
+# An audio start this far (s) from the first frame, or a late video start, is recorded in the media info and evidence.
+OFFSET_NOTE_S = 0.5
+# The file is read once, hashed, and decoded from those bytes: in memory up to this size, from a temporary copy beyond.
+SPOOL_IN_MEMORY_BYTES = 256 << 20
 
 # Per-process count of decode() calls per file; the runner reports it as media.decodes.
 DECODE_COUNTS: Counter[str] = Counter()
@@ -35,6 +45,8 @@ class MediaStatus:
     NO_VIDEO_STREAM = "no_video_stream"
     NO_AUDIO_STREAM = "no_audio_stream"
     TOO_SHORT = "too_short"
+    TOO_SMALL = "too_small"  # frames too small to judge (MIN_FRAME_SIDE): dimensions that read frames only
+    AUDIO_OFFSET = "audio_offset"  # the audio track starts after the picture ends (or ends before it starts)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,12 @@ class Clip:
     video_codec: str = ""
     audio_codec: str = ""
     sha256: str = ""
+    video_start: float = 0.0  # time stamp (s) of the first frame when the video starts late; the clip's t = 0 is there
+    audio_offset: float = 0.0  # where the audio's first sample lies on the clip's timeline (s); > 0: the audio starts late
+    # A fault of one part of an otherwise decodable clip: "frames" or "audio" -> (status, message). Every dimension that
+    # reads that part records the status instead of a score.
+    faults: dict[str, tuple[str, str]] = field(default_factory=dict)
+    decode_errors: int = 0  # packets that failed to decode and were skipped (a damaged file)
     frames: dict[FrameSpec, Frames] = field(default_factory=dict)
     audio: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -114,9 +132,24 @@ class Clip:
             raise KeyError(f"audio at {rate} Hz was not requested when the clip was decoded")
         return self.audio[rate]
 
+    def timing_notes(self) -> dict[str, float]:
+        """Large start offsets, for the media info and every row's evidence: `video_start_s` (the first frame's time
+        stamp, which the clip is timed from) and `audio_offset_s` (the audio's start relative to the first frame)."""
+        notes = {}
+        if self.video_start:
+            notes["video_start_s"] = round(self.video_start, 3)
+        if abs(self.audio_offset) >= OFFSET_NOTE_S:
+            notes["audio_offset_s"] = round(self.audio_offset, 3)
+        return notes
+
     def summary(self) -> dict:
         truncated = {spec.label: round(f.truncated_at, 3) for spec, f in self.frames.items() if f.truncated_at is not None}
-        return ({"frames_truncated_at": truncated} if truncated else {}) | {
+        notes: dict = ({"frames_truncated_at": truncated} if truncated else {}) | self.timing_notes()
+        if self.faults:
+            notes["faults"] = {part: {"status": status, "message": message} for part, (status, message) in self.faults.items()}
+        if self.decode_errors:
+            notes["decode_errors"] = self.decode_errors
+        return notes | {
             "status": self.status, "message": self.message, "duration": round(self.duration, 3),
             "fps": round(self.fps, 3), "width": self.width, "height": self.height, "n_frames": self.n_frames,
             "has_audio": self.has_audio, "audio_rate": self.audio_native_rate, "audio_channels": self.audio_channels,
@@ -226,20 +259,35 @@ def _expected_count(spec: FrameSpec, n_frames: int, duration: float) -> int:
     return int(duration * spec.fps) + 2 if duration > 0 else 0
 
 
-def _to_mono_float(frame) -> np.ndarray:
-    data = frame.to_ndarray()
-    channels = len(frame.layout.channels)
-    if data.dtype == np.int16:
-        data = data.astype(np.float32) / 32768.0
-    elif data.dtype == np.int32:
-        data = data.astype(np.float32) / 2147483648.0
-    elif data.dtype == np.uint8:
-        data = (data.astype(np.float32) - 128.0) / 128.0
-    else:
-        data = data.astype(np.float32)
-    if frame.format.is_planar:
-        return data.mean(axis=0)
-    return data.reshape(-1, channels).mean(axis=1)
+class _MonoMixer:
+    """Down-mix any layout (7.1 included) to mono float32 at the native rate with swresample, before any plane is
+    read: PyAV's `AudioFrame.to_ndarray` crashes on frames of 8 or more channels. Integer output (s32) makes
+    swresample normalise its mix, so stereo becomes the mean of both channels (float output would sum them at -3 dB
+    each). A stream whose layout, format or rate changes midway (broadcast AAC) gets a new resampler at the change."""
+
+    SCALE = np.float32(1.0 / 2147483648.0)
+
+    def __init__(self, rate: int):
+        self.rate = rate or None
+        self._resampler = None
+        self._source: tuple | None = None
+
+    def mix(self, frame) -> list[np.ndarray]:
+        import av
+
+        source = (frame.format.name, frame.layout.name, frame.sample_rate)
+        chunks = []
+        if source != self._source:
+            chunks = self.flush()
+            self._resampler = av.AudioResampler(format="s32", layout="mono", rate=self.rate)
+            self._source = source
+        return chunks + self._convert(frame)
+
+    def flush(self) -> list[np.ndarray]:
+        return self._convert(None) if self._resampler is not None else []
+
+    def _convert(self, frame) -> list[np.ndarray]:
+        return [out.to_ndarray().reshape(-1).astype(np.float32) * self.SCALE for out in self._resampler.resample(frame)]
 
 
 def _resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -253,6 +301,26 @@ def _resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
     return resample_poly(audio, dst // g, src // g).astype(np.float32)
 
 
+def _read_once(path: Path) -> tuple[tempfile.SpooledTemporaryFile, str, int]:
+    """The file's bytes, read once, with their sha256 and size. Decoding reads these bytes, so the stored hash is the
+    hash of what was measured even when the file changes or disappears meanwhile; memory holds at most
+    SPOOL_IN_MEMORY_BYTES of it (a larger file spills to a temporary copy)."""
+    digest = hashlib.sha256()
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)
+    size = 0
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+                spool.write(block)
+                size += len(block)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest.hexdigest(), size
+
+
 def decode(path: Path | str | None, needs: MediaNeeds) -> Clip:
     """Decode `path` once, serving every frame spec and audio rate in `needs`. Never raises for bad media."""
     if path is None or not Path(path).is_file():
@@ -264,37 +332,106 @@ def decode(path: Path | str | None, needs: MediaNeeds) -> Clip:
 
     clip = Clip(path)
     try:
-        clip.sha256 = file_sha256(path)
-        container = av.open(str(path))
-    except Exception as exc:  # corrupt header, unknown format, permission...
-        clip.status, clip.message = MediaStatus.UNREADABLE, f"cannot open: {type(exc).__name__}: {exc}"
+        source, clip.sha256, size = _read_once(path)
+    except FileNotFoundError:
+        clip.status, clip.message = MediaStatus.MISSING_VIDEO, "the video file disappeared before it could be read"
         return clip
-    try:
-        _decode_streams(container, clip, needs)
-    except Exception as exc:
-        clip.status, clip.message = MediaStatus.UNREADABLE, f"decode failed: {type(exc).__name__}: {exc}"
-        clip.frames.clear()
-        clip.audio.clear()
-    finally:
-        container.close()
+    except OSError as exc:  # permission, I/O error, a folder...
+        clip.status, clip.message = MediaStatus.UNREADABLE, f"cannot read: {type(exc).__name__}: {exc}"
+        return clip
+    with source:
+        if size == 0:
+            clip.status, clip.message = MediaStatus.UNREADABLE, "the file is empty (0 bytes)"
+            return clip
+        try:
+            container = av.open(source, mode="r")
+            candidates = _video_candidates(container)
+            index = _main_video_index(container, candidates)
+            if len(candidates) > 1:  # picking one read packets: start again
+                container.close()
+                source.seek(0)
+                container = av.open(source, mode="r")
+        except Exception as exc:  # corrupt header, unknown format...
+            clip.status, clip.message = MediaStatus.UNREADABLE, f"cannot open: {type(exc).__name__}: {exc}"
+            return clip
+        try:
+            _decode_streams(container, clip, needs, index)
+        except Exception as exc:
+            clip.status, clip.message = MediaStatus.UNREADABLE, f"decode failed: {type(exc).__name__}: {exc}"
+            clip.frames.clear()
+            clip.audio.clear()
+        finally:
+            container.close()
     return clip
 
 
-def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
-    vstream = container.streams.video[0] if container.streams.video else None
+def _video_candidates(container) -> list:
+    """Video streams that are not a cover picture (an audio file's artwork, disposition attached_pic)."""
+    import av
+
+    return [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+
+
+def _main_video_index(container, candidates: list) -> int | None:
+    """The stream to judge among `candidates`: the only one, or among several (a thumbnail track beside the video) the
+    longest (time span of its packets, then their count; one demux pass, no decoding), then the largest."""
+    if len(candidates) <= 1:
+        return candidates[0].index if candidates else None
+    start: dict[int, float] = {}
+    end: dict[int, float] = {}
+    count: Counter[int] = Counter()
+    try:
+        for packet in container.demux(*candidates):
+            i = packet.stream.index
+            count[i] += 1
+            if packet.pts is not None and packet.time_base:
+                t = float(packet.pts * packet.time_base)
+                start[i] = min(start.get(i, t), t)
+                end[i] = max(end.get(i, t), t + float((packet.duration or 0) * packet.time_base))
+    except Exception:  # damaged packets: judge by what was read
+        pass
+
+    def rank(s) -> tuple[float, int, int]:
+        span = end.get(s.index, 0.0) - start.get(s.index, 0.0)
+        return round(span, 1), count[s.index], s.codec_context.width * s.codec_context.height
+
+    return max(candidates, key=rank).index
+
+
+def _align_audio(clip: Clip, audio: np.ndarray, video_end: float) -> np.ndarray:
+    """Put the audio on the clip's timeline (sample 0 at the first frame). A late start is padded with silence only
+    within the picture: audio that starts after the last frame, or ends before the first, never plays with the picture.
+    That is the video's fault (`audio_offset` for every dimension that reads audio), never minutes of padded silence."""
+    rate = clip.audio_native_rate
+    offset = clip.audio_offset
+    ends = offset + len(audio) / rate
+    if offset >= video_end or ends <= 0:
+        where = (f"starts {offset:.2f} s after the first frame, after the picture ends ({video_end:.2f} s)" if offset > 0
+                 else f"ends {-ends:.2f} s before the first frame")
+        clip.faults["audio"] = (MediaStatus.AUDIO_OFFSET, f"the audio track {where}: no sound plays with the picture")
+        return np.zeros(0, np.float32)
+    shift = int(round(offset * rate))
+    return np.concatenate([np.zeros(shift, np.float32), audio]) if shift > 0 else audio[-shift:]
+
+
+def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int | None) -> None:
+    vstream = container.streams[video_index] if video_index is not None else None
     astream = container.streams.audio[0] if container.streams.audio else None
     if vstream is None:
-        clip.status, clip.message = MediaStatus.NO_VIDEO_STREAM, "the file has no video stream"
+        cover = " (only a cover picture)" if container.streams.video else ""
+        clip.status, clip.message = MediaStatus.NO_VIDEO_STREAM, f"the file has no video stream{cover}"
         return
     ctx = vstream.codec_context
     clip.width, clip.height = ctx.width, ctx.height
     clip.fps = float(vstream.average_rate or vstream.guessed_rate or 0) or 0.0
     clip.video_codec = ctx.name
     clip.has_audio = astream is not None
+    mixer = None
     if astream is not None:
         clip.audio_native_rate = astream.codec_context.sample_rate or astream.rate or 0
         clip.audio_channels = astream.codec_context.channels or 0
         clip.audio_codec = astream.codec_context.name
+        mixer = _MonoMixer(clip.audio_native_rate)
     vstream.thread_type = "AUTO"
     share = thread_share()
     if share:  # a pool worker decodes with its share of the cores, not with every core
@@ -306,52 +443,64 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds) -> None:
         seconds_meta = container.duration / 1_000_000
     if not n_meta and seconds_meta and clip.fps:
         n_meta = int(seconds_meta * clip.fps) + 1
-    samplers = [_Sampler(spec, clip.width, clip.height, _expected_count(spec, n_meta, seconds_meta), MAX_STREAM_BYTES)
-                for spec in needs.frames]
+    samplers: list[_Sampler] = []
     streams = [vstream] + ([astream] if astream is not None else [])
     audio_chunks: list[np.ndarray] = []
     audio_start: float | None = None
+    origin: float | None = None  # the clip's t = 0 on the container's clock
     last_video_t = 0.0
-    errors = 0
     for packet in container.demux(*streams):
         try:
             frames = packet.decode()
+            if packet.stream.type == "audio" and frames:
+                if audio_start is None:
+                    audio_start = float(frames[0].time) if frames[0].time is not None else 0.0
+                for frame in frames:
+                    audio_chunks.extend(mixer.mix(frame))
+                continue
         except Exception:
-            errors += 1  # a damaged packet: keep going, judge the result by what decoded
-            if errors > 50:
+            clip.decode_errors += 1  # a damaged packet: keep going, judge the result by what decoded (and say so)
+            if clip.decode_errors > 50:
                 raise
             continue
         for frame in frames:
-            if packet.stream.type == "video":
-                t = float(frame.time) if frame.time is not None else clip.n_frames / (clip.fps or 25.0)
-                clip.n_frames += 1
-                last_video_t = max(last_video_t, t)
-                for sampler in samplers:
-                    sampler.push(t, frame)
-            else:
-                if audio_start is None:
-                    audio_start = float(frame.time) if frame.time is not None else 0.0
-                audio_chunks.append(_to_mono_float(frame))
+            t = float(frame.time) if frame.time is not None else clip.n_frames / (clip.fps or 25.0)
+            if origin is None:  # a late first frame (a stream cut from a longer one) is the clip's start
+                origin = t if t > LATE_START_S else 0.0
+                clip.width, clip.height = clip.width or frame.width, clip.height or frame.height
+                samplers = [_Sampler(spec, clip.width, clip.height, _expected_count(spec, n_meta, seconds_meta - origin),
+                                     MAX_STREAM_BYTES) for spec in needs.frames]
+            t -= origin
+            clip.n_frames += 1
+            last_video_t = max(last_video_t, t)
+            for sampler in samplers:
+                sampler.push(t, frame)
+    if mixer is not None:
+        audio_chunks.extend(mixer.flush())
     if clip.n_frames == 0:
         clip.status, clip.message = MediaStatus.UNREADABLE, "no video frame could be decoded"
         return
     if not clip.fps:
         clip.fps = clip.n_frames / max(last_video_t, 1e-6)
     video_end = last_video_t + 1.0 / clip.fps
+    clip.video_start = origin or 0.0
     audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
-    if clip.has_audio and clip.audio_native_rate:
-        # Align sample 0 with t = 0 of the video timeline.
-        shift = int(round((audio_start or 0.0) * clip.audio_native_rate))
-        audio = np.concatenate([np.zeros(shift, np.float32), audio]) if shift > 0 else audio[-shift:]
-        audio_end = len(audio) / clip.audio_native_rate
-    else:
-        audio_end = 0.0
+    audio_chunks.clear()
+    if clip.has_audio and clip.audio_native_rate and audio_start is not None:
+        clip.audio_offset = audio_start - clip.video_start
+        audio = _align_audio(clip, audio, video_end)
+    elif clip.has_audio:  # a declared track with nothing in it is no sound, not a silent soundtrack
+        clip.faults["audio"] = (MediaStatus.NO_AUDIO_STREAM, "the audio track holds no decodable sound")
+    audio_end = len(audio) / clip.audio_native_rate if clip.audio_native_rate else 0.0
     clip.duration = max(video_end, audio_end)
     for sampler in samplers:
-        clip.frames[sampler.spec] = sampler.finish(video_end)
+        clip.frames[sampler.spec] = sampler.finish(video_end - 1e-6)  # not one more image from rounding at the end
     if clip.has_audio and clip.audio_native_rate:
         for rate in needs.audio_rates:
             clip.audio[rate] = _resample(audio, clip.audio_native_rate, rate)
+    if min(clip.width, clip.height) < MIN_FRAME_SIDE:
+        clip.faults["frames"] = (MediaStatus.TOO_SMALL, f"frames are {clip.width}x{clip.height} px, too small to judge "
+                                                       f"(the shorter side must be at least {MIN_FRAME_SIDE} px)")
     if clip.duration < MIN_CLIP_SECONDS or clip.n_frames < 2:
         clip.status = MediaStatus.TOO_SHORT
         clip.message = f"clip lasts {clip.duration:.2f} s with {clip.n_frames} frame(s); at least {MIN_CLIP_SECONDS} s needed"

@@ -67,6 +67,10 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
     needs = _media_needs(dim_id, tier)
     if needs.needs_audio and not clip.has_audio:
         return Measurement(Status.NO_AUDIO_STREAM, message="the video has no audio track")
+    for part, reads in (("frames", bool(needs.frames)), ("audio", needs.needs_audio or bool(needs.audio_rates))):
+        if reads and part in clip.faults:  # e.g. frames too small to judge, audio that never plays with the picture
+            status, message = clip.faults[part]
+            return Measurement(status, message=message)
     if clip.duration < needs.min_seconds:
         return Measurement(Status.TOO_SHORT, message=f"{dim.display} needs at least {needs.min_seconds:g} s; clip has {clip.duration:.2f} s")
     return None
@@ -121,10 +125,31 @@ def run_unit(unit: Unit) -> UnitResult:
                 tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
                 measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
             _note_truncation(measurement, clip, _media_needs(dim_id, unit.tier))
+        _note_timing(measurement, clip)
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
-    media = clip.summary() if clip else {"status": "not_decoded"}
+    media = clip.summary() if clip else {"status": "not_decoded", "sha256": _sha256_or_empty(unit.video_path)}
     media["peak_rss_mib"] = _peak_rss_mib()
     return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results)
+
+
+def _sha256_or_empty(path: str | None) -> str:
+    """The file's hash for a unit that decoded nothing (its rows are kept on resume while the file is unchanged)."""
+    try:
+        return file_sha256(Path(path)) if path else ""
+    except OSError:  # gone or unreadable: the rows say so when the video is next decoded
+        return ""
+
+
+def _note_timing(measurement: Measurement, clip: Clip | None) -> None:
+    """Put a late video start or a shifted audio track (Clip.timing_notes) in the evidence, and say a shifted audio
+    track in the message: it is a fault of the video that a score alone would hide."""
+    notes = clip.timing_notes() if clip else {}
+    if not notes or not isinstance(measurement.evidence, dict):
+        return
+    measurement.evidence.update(notes)
+    if "audio_offset_s" in notes and clip.faults.get("audio", ("",))[0] != measurement.status:
+        note = f"the audio track is shifted {notes['audio_offset_s']:+.2f} s against the picture"
+        measurement.message = f"{measurement.message}; {note}" if measurement.message else note
 
 
 def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNeeds) -> None:
@@ -168,7 +193,7 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
     kept = 0
     for item in suite.items:
         path = item.find_video(videos_dir)
-        sha = file_sha256(path) if (path and stored) else None
+        sha = (_sha256_or_empty(str(path)) or None) if (path and stored) else None  # a vanished file is redone
         todo = []
         for dim_id in dims:
             prior = stored.get((item.key, dim_id))
@@ -224,7 +249,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
 
 def _store_unit(store: Store, run: str, tier: str, result: UnitResult) -> None:
     item = result.item
-    sha = result.media.get("sha256") or (file_sha256(Path(result.video_path)) if result.video_path else None)
+    sha = result.media.get("sha256") or None  # hashed once, from the bytes decoded: the file may be gone by now
     rows = []
     for dim_id, backend, version, m, started, seconds in result.measurements:
         dim = get_dimension(dim_id)

@@ -27,6 +27,8 @@ class Status:
     NO_VIDEO_STREAM = MediaStatus.NO_VIDEO_STREAM
     NO_AUDIO_STREAM = MediaStatus.NO_AUDIO_STREAM
     TOO_SHORT = MediaStatus.TOO_SHORT
+    TOO_SMALL = MediaStatus.TOO_SMALL  # dimensions that read frames only
+    AUDIO_OFFSET = MediaStatus.AUDIO_OFFSET  # dimensions that read audio only
     NO_FACE = "no_face"
     NO_SPEECH = "no_speech"
     # Not scored and not a fault: the prompt asks nothing of this dimension, or the measure cannot apply.
@@ -41,7 +43,7 @@ class Status:
 
 VIDEO_FAULTS = frozenset({
     Status.MISSING_VIDEO, Status.UNREADABLE, Status.NO_VIDEO_STREAM, Status.NO_AUDIO_STREAM, Status.TOO_SHORT,
-    Status.NO_FACE, Status.NO_SPEECH,
+    Status.TOO_SMALL, Status.AUDIO_OFFSET, Status.NO_FACE, Status.NO_SPEECH,
 })
 NOT_SCORED = frozenset({Status.NOT_APPLICABLE, Status.NO_EVENTS, Status.INCONCLUSIVE})
 TOOL_FAULTS = frozenset({Status.UNAVAILABLE_IN_TIER, Status.NO_JUDGE, Status.ERROR})

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..media import _to_mono_float
+from ..media import _MonoMixer
 from .encode import remux_with_audio, write_clip
 from .generator import read_truth, render, write_truth
 
@@ -54,6 +54,7 @@ def load(path: Path | str) -> Media:
         fps = float(vstream.average_rate or vstream.guessed_rate or 24)
         sr = astream.codec_context.sample_rate if astream is not None else 48000
         n_frames, chunks, audio_start = 0, [], None
+        mixer = _MonoMixer(sr)
         streams = [vstream] + ([astream] if astream is not None else [])
         for packet in container.demux(*streams):
             if packet.stream.type == "video":
@@ -62,7 +63,8 @@ def load(path: Path | str) -> Media:
             for frame in packet.decode():
                 if audio_start is None:
                     audio_start = float(frame.time or 0.0)
-                chunks.append(_to_mono_float(frame))
+                chunks.extend(mixer.mix(frame))
+        chunks.extend(mixer.flush())
     audio = None
     if astream is not None:
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
