@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -90,16 +91,43 @@ class RunTierConflict(ValueError):
     pass
 
 
+BUSY_SECONDS = 60.0  # how long opening a store keeps retrying while other processes hold it
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the store and make sure its schema exists. Two evals creating one new store at the same moment can get
+    'database is locked' at once, without SQLite's busy wait (switching to WAL takes an exclusive lock and SQLite
+    refuses rather than deadlock), so the whole setup is retried with backoff until BUSY_SECONDS have passed."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    wait = 0.02
+    while True:
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            db.row_factory = sqlite3.Row
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(wait * random.uniform(0.5, 1.5))
+            wait = min(wait * 2, 1.0)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class Store:
     def __init__(self, out_dir: Path | str):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / DB_NAME
-        self.db = sqlite3.connect(self.path, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.db = _connect(self.path)
 
     @classmethod
     def open_existing(cls, out_dir: Path | str) -> "Store":
