@@ -201,6 +201,12 @@ class Store:
         for r in self.db.execute(query, (run,)):
             yield r["video_key"], r["dimension"], r["backend"], r["backend_version"], r["video_sha256"], r["status"]
 
+    def crashed_videos(self, run: str) -> dict[str, str]:
+        """video_key -> message of the videos whose rows say their worker process died while measuring them."""
+        query = ("SELECT video_key, message FROM results WHERE run=? AND status='error' "
+                 "AND json_extract(evidence, '$.worker_crash') IS NOT NULL")
+        return {r["video_key"]: r["message"] or "" for r in self.db.execute(query, (run,))}
+
     def media(self, run: str) -> dict[str, dict[str, Any]]:
         out = {}
         for r in self.db.execute("SELECT * FROM media WHERE run=?", (run,)):
