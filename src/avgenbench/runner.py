@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, numba_cache
 from .annotations import PromptAnnotation, annotation_for
 from .dimensions import get_backend, get_dimension
 from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
@@ -222,6 +222,8 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
                                                  retry_errors, summary.crashed_kept)
         if on_plan:
             on_plan(len(units), summary.crashed_kept)
+        if any("music" in unit.dimensions for unit in units):  # only Music's pYIN runs numba kernels
+            numba_cache.ensure_healthy()  # before any worker loads the kernel cache: rebuilt once here when broken
         executor = make_executor(workers if len(units) > 1 else 1)
         try:
             for result in executor.map_unordered(run_unit, units):
