@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 KERNELS = 8
 
@@ -79,6 +81,7 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, out + err[-1500:]
 
 
+@pytest.mark.slow  # several pYIN compiles: ~40 s on an idle machine
 def test_two_cold_evals_at_once_then_pyin_runs_and_a_corrupted_cache_is_rebuilt(tmp_path):
     root = tmp_path / "cache"
     both = [_pyin(root, ensure=True), _pyin(root, ensure=True)]  # two evals starting cold on one empty cache
