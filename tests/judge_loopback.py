@@ -32,6 +32,7 @@ class Loopback:
     def __init__(self, answer: Callable[[dict[str, Any] | None, dict[str, Any]], Any] | None = None):
         self.answer = answer or (lambda schema, body: instance_from_schema(schema or {}))
         self.script: deque = deque()  # per model call: "ok", 429, 500, "malformed", "truncated", ("sleep", s), ("status", code, text), ("text", answer)
+        # and ("body", text): an HTTP 200 whose body is that raw text (not JSON, or JSON cut off)
         self.requests: list[dict[str, Any]] = []
         self.files: dict[str, int] = {}
         self.deleted: list[str] = []
@@ -79,7 +80,7 @@ class Loopback:
                 pass
 
             def _send(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-                raw = json.dumps(payload).encode()
+                raw = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
@@ -149,6 +150,8 @@ class Loopback:
                     step = "ok"
                 if isinstance(step, int):
                     return self._send(step, {"error": {"code": step, "message": f"scripted {step}", "status": "SCRIPTED"}})
+                if isinstance(step, tuple) and step[0] == "body":
+                    return self._send(200, step[1])
                 if isinstance(step, tuple) and step[0] == "status":
                     return self._send(step[1], {"error": {"code": step[1], "message": step[2], "status": "SCRIPTED"}})
                 if gemini:

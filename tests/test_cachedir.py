@@ -43,3 +43,41 @@ def test_numba_cache_follows_the_root(tmp_path):
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == str(tmp_path / "mine")
+
+
+def test_cache_clear_all_empties_the_root_and_plain_clear_keeps_to_judge_answers(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+    from avgenbench.judge.cache import JudgeCache
+
+    monkeypatch.setenv("AVGENBENCH_CACHE_DIR", str(tmp_path))
+    cache = JudgeCache(default_cache_path())
+    cache.put("k", "openai", "m", "t@1", {"ok": True}, "{}", 1, 1)
+    cache.close()
+    for name in ("models/det_int8.onnx", "calibrate/probe.mp4", "numba/pitch.py311.nbi", "numba/pitch.py311.1.nbc"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+
+    plain = CliRunner().invoke(app, ["cache", "clear", "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.stdout)["removed"] == 1
+    assert {p.name for p in tmp_path.iterdir()} >= {"judge.sqlite", "models", "calibrate", "numba"}
+
+    everything = CliRunner().invoke(app, ["cache", "clear", "--all", "--json"])
+    assert everything.exit_code == 0, everything.output
+    assert {"judge.sqlite", "models", "calibrate", "numba"} <= set(json.loads(everything.stdout)["removed"])
+    assert list(tmp_path.iterdir()) == []
+    assert CliRunner().invoke(app, ["cache", "clear", "--all", "--judge", "openai:m"]).exit_code == 2
+
+
+def test_cache_clear_all_refuses_the_home_folder(monkeypatch, tmp_path):
+    from avgenbench.cachedir import clear_all
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "keep.txt").write_text("mine")
+    import pytest
+
+    with pytest.raises(ValueError, match="refusing"):
+        clear_all(tmp_path)
+    assert (tmp_path / "keep.txt").exists()

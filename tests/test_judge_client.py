@@ -327,3 +327,20 @@ def test_answer_must_cover_every_expectation_id(lb, tmp_path):
     answer = client.ask(request("hi_phy.semantic", [], 0, {"checks": ["E1", "E2"]}, prompt="p", expectations="[]"))
     assert [c["id"] for c in answer.data["checks"]] == ["E1", "E2"]
     assert "no entry for id(s) E2" in lb.model_calls()[1]["json"]["messages"][1]["content"][-1]["text"]
+
+
+@pytest.mark.parametrize("spec", ["openai:gpt-4o", "gemini:gemini-2.5-flash"])
+def test_a_reply_body_that_is_not_json_or_cut_off_is_retried(lb, clip_file, tmp_path, spec):
+    """An HTTP 200 whose body is an HTML error page or JSON cut off mid-way is a server hiccup, retried like a 5xx."""
+    lb.script.extend([("body", "<html><body>502 Bad Gateway</body></html>"), ("body", '{"choices": [{"mess')])
+    client = make_client(lb, spec, tmp_path, retries=3)
+    answer = client.ask(request("lo_phy.judge", video(clip_file)))
+    assert answer.ok and answer.calls == 3 and len(lb.model_calls()) == 3
+
+
+def test_a_reply_body_that_stays_broken_gives_up_after_the_retries(lb, clip_file, tmp_path):
+    lb.script.extend([("body", "not json")] * 3)
+    client = make_client(lb, "openai:gpt-4o", tmp_path, retries=2)
+    with pytest.raises(JudgeError, match="after 3 attempt.*not JSON or is cut off"):
+        client.ask(request("lo_phy.judge", video(clip_file)))
+    assert len(lb.model_calls()) == 3

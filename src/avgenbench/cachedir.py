@@ -16,3 +16,24 @@ def cache_root() -> Path:
         return Path(own).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "avgenbench"
+
+
+def clear_all(root: Path | None = None) -> list[Path]:
+    """Delete everything under the cache root: judge answers and their cost ledger, built models, calibrate's clips and
+    numba's compiled kernels. Returns what was removed. Refuses a root that is the home folder or a file system root."""
+    import shutil
+
+    root = root or cache_root()
+    resolved = root.resolve()
+    if resolved in (Path.home().resolve(), Path(resolved.anchor)):
+        raise ValueError(f"refusing to empty {root}: it is not a cache folder of its own")
+    if not root.is_dir():
+        return []
+    removed = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(entry)
+    return removed

@@ -172,6 +172,7 @@ def eval_cmd(
     dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
+    retry_errors: bool = typer.Option(False, "--retry-errors", help="Also measure again the videos that killed their worker process in an earlier run (other errors are always retried)."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
     annotations: Optional[Path] = typer.Option(None, "--annotations", help="Frozen annotations file (from `avgenbench annotate --out`) instead of SUITE_DIR/annotations.json."),
     whisper_model: Optional[Path] = typer.Option(None, "--whisper-model", help="Local faster-whisper model folder: Speech also checks the wording (WER)."),
@@ -229,7 +230,8 @@ def eval_cmd(
             _fail(str(exc), EXIT_BAD_INPUT)
     accepted = _preflight(tier, dims, dimensions, options, allow_unavailable, as_json)
     found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
-    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json)
+    summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json,
+                        retry_errors=retry_errors)
     with Store.open_existing(out_dir) as store:
         rows = store.results(run)
         card = score_rows(rows, failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
@@ -312,7 +314,7 @@ def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier
     return found
 
 
-def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False):
+def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False, retry_errors=False):
     from .judge.cli import judge_progress
     from .runner import evaluate
 
@@ -321,8 +323,12 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
     with progress:
         task = progress.add_task(escape(f"eval {run} [{tier}]"), total=None)
 
-        def on_plan(n: int) -> None:
+        def on_plan(n: int, crashed_kept: dict[str, str]) -> None:
             progress.update(task, total=n)
+            if crashed_kept:
+                err.print(f"{len(crashed_kept)} video(s) killed their worker process in an earlier run and are not "
+                          f"measured again (their rows stay `error`): {', '.join(sorted(crashed_kept))}; "
+                          "pass --retry-errors to try them again", highlight=False, soft_wrap=True)
 
         def on_progress(result) -> None:
             bad = sum(1 for m in result.measurements if m[3].status == "error")
@@ -331,9 +337,14 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
             progress.update(task, advance=1, description=f"{label} {escape(result.item.key[:24])}")
 
         try:
-            return evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan)
+            summary = evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan,
+                               retry_errors=retry_errors)
         except (RunTierConflict, RunFolderConflict) as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
+    for key, cause in summary.crashed.items():
+        err.print(f"{key}: the worker process died ({cause}) while measuring this video; its rows are `error` and "
+                  "the other videos went on", highlight=False, soft_wrap=True)
+    return summary
 
 
 # runs ------------------------------------------------------------------------

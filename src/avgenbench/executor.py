@@ -1,16 +1,23 @@
 """Where work units run: in this process, or in a pool of worker processes.
 
 A unit is one video with the dimensions to measure on it; `run_unit` decodes the video once and measures them all.
-An executor only maps a picklable function over units and yields results as they finish, so another engine
-(a cluster scheduler, say) can take its place.
+An executor only maps a picklable function over units and yields results as they finish (or a UnitCrash for a unit
+whose process died hard), so another engine (a cluster scheduler, say) can take its place.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 
@@ -88,23 +95,120 @@ def worker_threads(workers: int):
             os.environ.pop(name, None)
 
 
+@dataclass
+class UnitCrash:
+    """What a pool yields for a unit whose worker process died hard (a native crash, os._exit, an OOM kill) while it
+    ran that unit alone: the unit and the cause in words."""
+
+    unit: Any
+    cause: str
+    exitcode: int | None = None
+
+
+def death_cause(exitcode: int | None) -> str:
+    """'signal SIGSEGV', 'signal SIGKILL, often the out-of-memory killer' or 'exit code 3'."""
+    if exitcode is None:
+        return "no exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = str(-exitcode)
+        return f"signal {name}" + (", often the out-of-memory killer" if name == "SIGKILL" else "")
+    return f"exit code {exitcode}"
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Make this worker exit when the process that started it dies (a kill -9 of the eval must not leave ~1 GiB
+    workers behind): Linux's PR_SET_PDEATHSIG, and everywhere a thread that notices the parent is gone."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the thread below still covers it
+    if os.getppid() != parent_pid:  # it died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="avgenbench-parent-watch", daemon=True).start()
+
+
+def _run_and_send(fn, unit, conn, parent_pid: int) -> None:
+    watch_parent(parent_pid)
+    conn.send(fn(unit))
+    conn.close()
+
+
 class ProcessPoolExecutor:
-    """Units in parallel worker processes; each worker keeps its loaded models across units."""
+    """Units in parallel worker processes; each worker keeps its loaded models across units.
+
+    At most one unit per worker is handed out at a time, so when a worker dies hard the units it may have been running
+    are known: those are then run again one by one, each in a fresh process of its own, which tells the unit that
+    kills its process (yielded as a UnitCrash) from the innocent ones; a new pool carries on with the rest."""
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
 
     def map_unordered(self, fn, units):
         context = mp.get_context("spawn")  # no inherited threads or model state from the parent
-        with worker_threads(self.workers), cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            futures = [pool.submit(fn, unit) for unit in units]
-            try:
-                for future in cf.as_completed(futures):
+        todo = collections.deque(units)
+        with worker_threads(self.workers):
+            while todo:
+                suspects = yield from self._pool_run(fn, todo, context)
+                for unit in suspects:
+                    yield self._run_alone(fn, unit, context)
+
+    def _pool_run(self, fn, todo: collections.deque, context):
+        """Run units from `todo` until it is empty (returns []) or the pool breaks (returns the units in flight)."""
+        pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=watch_parent,
+                                      initargs=(os.getpid(),))
+        running: dict[cf.Future, Any] = {}
+        try:
+            while todo or running:
+                while todo and len(running) < self.workers:
+                    unit = todo.popleft()
+                    running[pool.submit(fn, unit)] = unit
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken = True
+                        continue
+                    running.pop(future)
                     yield future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+                if broken:
+                    return list(running.values())
+            return []
+        finally:
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _run_alone(fn, unit, context):
+        """`fn(unit)` in a fresh process of its own: its result, or a UnitCrash when that process dies."""
+        receive, send = context.Pipe(duplex=False)
+        proc = context.Process(target=_run_and_send, args=(fn, unit, send, os.getpid()), name="avgenbench-alone")
+        proc.start()
+        send.close()
+        try:
+            result = receive.recv()
+        except EOFError:  # it died before answering
+            proc.join()
+            return UnitCrash(unit, death_cause(proc.exitcode), proc.exitcode)
+        finally:
+            receive.close()
+        proc.join()
+        return result
 
 
 def make_executor(workers: int) -> Executor:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, numba_cache
 from .annotations import PromptAnnotation, annotation_for
 from .dimensions import get_backend, get_dimension
 from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
-from .executor import make_executor
+from .executor import UnitCrash, make_executor
 from .media import DECODE_COUNTS, Clip, MediaNeeds, MediaStatus, decode, file_sha256
 from .store import ResultRow, Store
 from .suite import PromptItem, Suite
@@ -152,6 +152,21 @@ def _note_timing(measurement: Measurement, clip: Clip | None) -> None:
         measurement.message = f"{measurement.message}; {note}" if measurement.message else note
 
 
+CRASH_HINT = "not measured again unless `eval --retry-errors`"
+
+
+def crash_result(crash: UnitCrash) -> UnitResult:
+    """`error` rows for every dimension of a unit whose worker process died while measuring it, naming the cause."""
+    unit: Unit = crash.unit
+    message = f"the worker process died ({crash.cause}) while measuring this video; {CRASH_HINT}"
+    evidence = {"worker_crash": crash.cause, "exitcode": crash.exitcode}
+    now = time.time()
+    rows = [(dim_id, *_backend_identity(dim_id, unit.tier, unit.options),
+             Measurement(Status.ERROR, message=message, evidence=dict(evidence)), now, 0.0) for dim_id in unit.dimensions]
+    media = {"status": "not_decoded", "worker_crash": crash.cause, "sha256": _sha256_or_empty(unit.video_path)}
+    return UnitResult(unit.item, unit.video_path, media, 0, 0.0, rows)  # hashed so that resume keeps the crash rows
+
+
 def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNeeds) -> None:
     """Say in the evidence when a frame stream this measurement read stopped early (media.MAX_STREAM_BYTES)."""
     if clip is None or not isinstance(measurement.evidence, dict):
@@ -175,19 +190,26 @@ class EvalSummary:
     videos: dict[str, dict[str, Any]]
     interrupted: bool = False
     error: str = ""
+    crashed: dict[str, str] = field(default_factory=dict)  # video_key -> cause: its worker process died in this run
+    crashed_kept: dict[str, str] = field(default_factory=dict)  # video_key -> message: died in an earlier run, skipped
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
-               options: dict[str, Any]) -> tuple[list[Unit], int]:
+               options: dict[str, Any], retry_errors: bool = False,
+               crashed_kept: dict[str, str] | None = None) -> tuple[list[Unit], int]:
     """Units still to do, and how many stored rows are kept. A row is kept when it was made by the backend identity
     in use now (name and version, which include e.g. the judge), its video file has not changed and its status is
-    final (errors and no-judge rows are retried)."""
+    final (errors and no-judge rows are retried). Rows saying the video's worker process died are kept too (feeding
+    it to a worker again would kill it again) unless `retry_errors`; such videos are added to `crashed_kept`."""
     stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str]] = {}
+    crashed = {} if (force or retry_errors) else store.crashed_videos(run)
     if not force:
         for video_key, dim_id, backend, version, sha, status in store.iter_finished(run):
+            if video_key in crashed and status == Status.ERROR:
+                status = "worker_crash"  # final until asked to retry
             stored[(video_key, dim_id)] = ((backend, version), sha, status)
     units: list[Unit] = []
     kept = 0
@@ -199,6 +221,8 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
             prior = stored.get((item.key, dim_id))
             if prior and prior[0] == _backend_identity(dim_id, tier, options) and prior[1] == sha and prior[2] not in RETRY_STATUSES:
                 kept += 1
+                if prior[2] == "worker_crash" and crashed_kept is not None:
+                    crashed_kept[item.key] = crashed[item.key]
             else:
                 todo.append(dim_id)
         if todo:
@@ -218,19 +242,29 @@ def claim_run(out_dir: Path | str, run: str, tier: str, videos_dir: Path | str, 
 
 def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str, tier: str, dims: list[str],
              workers: int = 1, force: bool = False, options: dict[str, Any] | None = None,
-             on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int], None] | None = None) -> EvalSummary:
+             on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int, dict[str, str]], None] | None = None,
+             retry_errors: bool = False) -> EvalSummary:
+    """Measure what the run still needs and store each video's rows as it ends. A video whose worker process dies
+    gets `error` rows naming the cause (summary.crashed) and the others carry on; the next eval skips it
+    (summary.crashed_kept) unless `retry_errors`."""
     videos_dir = Path(videos_dir)
     options = dict(options or {})
     config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
         store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config)
-        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options)
+        units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options,
+                                                 retry_errors, summary.crashed_kept)
         if on_plan:
-            on_plan(len(units))
+            on_plan(len(units), summary.crashed_kept)
+        if any("music" in unit.dimensions for unit in units):  # only Music's pYIN runs numba kernels
+            numba_cache.ensure_healthy()  # before any worker loads the kernel cache: rebuilt once here when broken
         executor = make_executor(workers if len(units) > 1 else 1)
         try:
             for result in executor.map_unordered(run_unit, units):
+                if isinstance(result, UnitCrash):
+                    summary.crashed[result.unit.item.key] = result.cause
+                    result = crash_result(result)
                 _store_unit(store, run, tier, result)
                 summary.units_run += 1
                 summary.rows_written += len(result.measurements)
@@ -241,7 +275,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
         except KeyboardInterrupt:
             summary.interrupted = True
             summary.error = "interrupted"
-        except BrokenProcessPool as exc:  # a worker died hard (e.g. a native crash); finished rows are stored
+        except BrokenProcessPool as exc:  # not expected: the pool runs the units of a dead worker alone
             summary.interrupted = True
             summary.error = f"a worker process died: {exc}"
     return summary

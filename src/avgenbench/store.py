@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -106,16 +107,43 @@ def same_folder(recorded: str, videos_dir: str) -> bool:
         return recorded == videos_dir
 
 
+BUSY_SECONDS = 60.0  # how long opening a store keeps retrying while other processes hold it
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open the store and make sure its schema exists. Two evals creating one new store at the same moment can get
+    'database is locked' at once, without SQLite's busy wait (switching to WAL takes an exclusive lock and SQLite
+    refuses rather than deadlock), so the whole setup is retried with backoff until BUSY_SECONDS have passed."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    wait = 0.02
+    while True:
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            db.row_factory = sqlite3.Row
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(wait * random.uniform(0.5, 1.5))
+            wait = min(wait * 2, 1.0)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class Store:
     def __init__(self, out_dir: Path | str):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / DB_NAME
-        self.db = sqlite3.connect(self.path, timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.db = _connect(self.path)
 
     @classmethod
     def open_existing(cls, out_dir: Path | str) -> "Store":
@@ -225,6 +253,12 @@ class Store:
         query = "SELECT video_key, dimension, backend, backend_version, video_sha256, status FROM results WHERE run=?"
         for r in self.db.execute(query, (run,)):
             yield r["video_key"], r["dimension"], r["backend"], r["backend_version"], r["video_sha256"], r["status"]
+
+    def crashed_videos(self, run: str) -> dict[str, str]:
+        """video_key -> message of the videos whose rows say their worker process died while measuring them."""
+        query = ("SELECT video_key, message FROM results WHERE run=? AND status='error' "
+                 "AND json_extract(evidence, '$.worker_crash') IS NOT NULL")
+        return {r["video_key"]: r["message"] or "" for r in self.db.execute(query, (run,))}
 
     def media(self, run: str) -> dict[str, dict[str, Any]]:
         out = {}

@@ -1,7 +1,7 @@
 """Vendor backends: turn a JudgeRequest into one API call. Retries, caching and parsing live in client.py.
 
-A backend raises TransientError for what is worth retrying (429, 5xx, timeouts, connection errors) and JudgeError
-for the rest. Messages never carry the API key.
+A backend raises TransientError for what is worth retrying (429, 5xx, timeouts, connection errors, a reply body that
+is not JSON or is cut off) and JudgeError for the rest. Messages never carry the API key.
 """
 
 from __future__ import annotations
@@ -264,6 +264,8 @@ def _classify(exc: Exception) -> tuple[bool, str]:
     except (TypeError, ValueError):
         code = None
     message = str(exc)[:300]
+    if isinstance(exc, json.JSONDecodeError):  # an HTTP 200 whose body is not JSON or was cut off: a server hiccup
+        return True, f"the judge's reply body is not JSON or is cut off ({name}: {message})"
     if code is not None:
         return (code == 429 or code >= 500 or code == 408), f"HTTP {code} ({name}): {message}"
     try:

@@ -82,6 +82,23 @@ def judge_report(options: dict[str, Any], rows) -> dict[str, Any] | None:
     return {"spec": options["judge"], **summary, "budget_stop": budget_stop, "variance": variance, "text": text}
 
 
+def _clear_all(judge: str | None, as_json: bool) -> None:
+    from ..cachedir import cache_root, clear_all
+
+    if judge:
+        _fail("--all removes every judge's answers; use --judge without --all for one judge")
+    try:
+        removed = clear_all()
+    except (ValueError, OSError) as exc:
+        _fail(str(exc), 1)
+    names = [p.name for p in removed]
+    if as_json:
+        sys.stdout.write(json.dumps({"removed": names, "path": str(cache_root()), "all": True}) + "\n")
+    else:
+        out.print(f"removed {len(names)} entries from {cache_root()}: {', '.join(names) or 'nothing was there'} "
+                  "(judge answers and cost ledger, built models, calibrate clips, numba kernels)")
+
+
 def register(app: typer.Typer) -> None:
     cache_app = typer.Typer(help="The judge response cache.", no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(cache_app, name="cache")
@@ -104,8 +121,12 @@ def register(app: typer.Typer) -> None:
 
     @cache_app.command("clear")
     def cache_clear(judge: Optional[str] = typer.Option(None, "--judge", help="Only this judge's answers (gemini:MODEL)."),
+                    everything: bool = typer.Option(False, "--all", help="Every cache under the cache root: judge answers and cost ledger, built models, calibrate clips, numba kernels."),
                     as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-        """Delete cached judge answers (all, or one judge's)."""
+        """Delete cached judge answers (all, or one judge's); with --all, everything under the cache root."""
+        if everything:
+            _clear_all(judge, as_json)
+            return
         cache = JudgeCache()
         removed = cache.clear(judge)
         cache.close()
