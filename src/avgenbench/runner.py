@@ -15,6 +15,7 @@ from .dimensions import get_backend, get_dimension
 from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
 from .executor import UnitCrash, make_executor
 from .media import DECODE_COUNTS, Clip, MediaNeeds, MediaStatus, decode, file_sha256
+from .provenance import environment, row_context
 from .store import ResultRow, Store
 from .suite import PromptItem, Suite
 
@@ -37,11 +38,23 @@ class UnitResult:
     decodes: int
     decode_seconds: float
     measurements: list[tuple[str, str, str, Measurement, float, float]]  # dim, backend, version, m, started, seconds
+    contexts: dict[str, str] = field(default_factory=dict)  # dim -> row_context
 
 
 def _backend_identity(dim_id: str, tier: str, options: dict[str, Any]) -> tuple[str, str]:
     backend = get_backend(dim_id, tier)
     return backend.identity(options) if backend else ("none", "0")
+
+
+def _row_context(dim_id: str, unit: Unit) -> str:
+    """What a row of `dim_id` for this unit is measured against (provenance.row_context); a change recomputes it."""
+    template_ids = getattr(get_backend(dim_id, unit.tier), "templates", ())
+    templates = []
+    if template_ids:  # judge backends only: the lite tier never loads the judge package
+        from .judge.templates import load
+
+        templates = [load(t).tag for t in template_ids]
+    return row_context(get_dimension(dim_id).annotations_used, unit.annotation, templates, unit.item.prompt)
 
 
 def _media_needs(dim_id: str, tier: str) -> MediaNeeds:
@@ -129,7 +142,8 @@ def run_unit(unit: Unit) -> UnitResult:
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
     media = clip.summary() if clip else {"status": "not_decoded", "sha256": _sha256_or_empty(unit.video_path)}
     media["peak_rss_mib"] = _peak_rss_mib()
-    return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results)
+    return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results,
+                      {d: _row_context(d, unit) for d in unit.dimensions})
 
 
 def _sha256_or_empty(path: str | None) -> str:
@@ -164,7 +178,8 @@ def crash_result(crash: UnitCrash) -> UnitResult:
     rows = [(dim_id, *_backend_identity(dim_id, unit.tier, unit.options),
              Measurement(Status.ERROR, message=message, evidence=dict(evidence)), now, 0.0) for dim_id in unit.dimensions]
     media = {"status": "not_decoded", "worker_crash": crash.cause, "sha256": _sha256_or_empty(unit.video_path)}
-    return UnitResult(unit.item, unit.video_path, media, 0, 0.0, rows)  # hashed so that resume keeps the crash rows
+    return UnitResult(unit.item, unit.video_path, media, 0, 0.0, rows,  # hashed so that resume keeps the crash rows
+                      {d: _row_context(d, unit) for d in unit.dimensions})
 
 
 def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNeeds) -> None:
@@ -202,32 +217,35 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
                crashed_kept: dict[str, str] | None = None) -> tuple[list[Unit], int]:
     """Units still to do, and how many stored rows are kept. A row is kept when it was made by the backend identity
     in use now (name and version, which include e.g. the judge), its video file has not changed and its status is
-    final (errors and no-judge rows are retried). Rows saying the video's worker process died are kept too (feeding
+    final (errors and no-judge rows are retried), and it was measured against the same annotation parts and judge
+    templates (provenance.row_context: a requirement that changed, or a new rubric, recomputes it). Rows saying the video's worker process died are kept too (feeding
     it to a worker again would kill it again) unless `retry_errors`; such videos are added to `crashed_kept`."""
-    stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str]] = {}
+    stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str, str]] = {}
     crashed = {} if (force or retry_errors) else store.crashed_videos(run)
     if not force:
-        for video_key, dim_id, backend, version, sha, status in store.iter_finished(run):
+        for video_key, dim_id, backend, version, sha, status, context in store.iter_finished(run):
             if video_key in crashed and status == Status.ERROR:
                 status = "worker_crash"  # final until asked to retry
-            stored[(video_key, dim_id)] = ((backend, version), sha, status)
+            stored[(video_key, dim_id)] = ((backend, version), sha, status, context)
     units: list[Unit] = []
     kept = 0
     for item in suite.items:
         path = item.find_video(videos_dir)
         sha = (_sha256_or_empty(str(path)) or None) if (path and stored) else None  # a vanished file is redone
         todo = []
+        unit = Unit(item, str(path) if path else None, [], tier, annotation_for(suite, item).model_dump(), options)
         for dim_id in dims:
             prior = stored.get((item.key, dim_id))
-            if prior and prior[0] == _backend_identity(dim_id, tier, options) and prior[1] == sha and prior[2] not in RETRY_STATUSES:
+            if (prior and prior[0] == _backend_identity(dim_id, tier, options) and prior[1] == sha
+                    and prior[2] not in RETRY_STATUSES and prior[3] == _row_context(dim_id, unit)):
                 kept += 1
                 if prior[2] == "worker_crash" and crashed_kept is not None:
                     crashed_kept[item.key] = crashed[item.key]
             else:
                 todo.append(dim_id)
         if todo:
-            units.append(Unit(item, str(path) if path else None, todo, tier,
-                              annotation_for(suite, item).model_dump(), options))
+            unit.dimensions = todo
+            units.append(unit)
     return units, kept
 
 
@@ -252,7 +270,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
     config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
-        store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config)
+        store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config, environment())
         units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options,
                                                  retry_errors, summary.crashed_kept)
         if on_plan:
@@ -289,7 +307,9 @@ def _store_unit(store: Store, run: str, tier: str, result: UnitResult) -> None:
         dim = get_dimension(dim_id)
         normalized = dim.normalize(m.raw) if (m.status == Status.OK and m.raw is not None) else None
         rows.append(ResultRow(run, item.key, dim_id, backend, version, tier, item.category, item.content,
-                              result.video_path, sha, m.status, m.raw, normalized, m.evidence, m.message, started, seconds))
+                              result.video_path, sha, m.status, m.raw, normalized, m.evidence, m.message, started, seconds,
+                              result.contexts.get(dim_id, "")))
     store.write_results(rows)
     status = result.media.get("status", MediaStatus.MISSING_VIDEO)
-    store.write_media(run, item.key, result.video_path, status, result.decodes, result.decode_seconds, result.media)
+    store.write_media(run, item.key, result.video_path, status, result.decodes, result.decode_seconds, result.media,
+                      item.prompt)

@@ -76,6 +76,7 @@ class ResultRow:
     message: str
     started: float
     seconds: float
+    context: str = ""  # provenance.row_context: the annotation parts and judge templates the row was measured against
 
     def public(self) -> dict[str, Any]:
         """The record `results --json` prints."""
@@ -123,6 +124,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            _migrate(db)
             db.row_factory = sqlite3.Row
             return db
         except sqlite3.OperationalError as exc:
@@ -131,6 +133,40 @@ def _connect(path: Path) -> sqlite3.Connection:
                 raise
             time.sleep(wait * random.uniform(0.5, 1.5))
             wait = min(wait * 2, 1.0)
+
+
+# The schema's version (SQLite's user_version). SCHEMA is version 1; each later version's statements bring a store of
+# the version before it up to that version, in one transaction.
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE results ADD COLUMN context TEXT",  # what the row was measured against (provenance.row_context)
+        "ALTER TABLE media ADD COLUMN prompt TEXT",  # the prompt text, so a store outlives its suite folder
+        "ALTER TABLE runs ADD COLUMN environment TEXT"),  # packages and CPU of the last eval (provenance.environment)
+}
+
+
+class StoreVersionError(RuntimeError):
+    pass
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the store to SCHEMA_VERSION; refuse a store written by a newer avgenbench."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then find it done
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0] or 1
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(f"this store has schema version {version}; this avgenbench reads up to "
+                                    f"{SCHEMA_VERSION}: upgrade avgenbench to read it")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -177,18 +213,21 @@ class Store:
                 f"to delete run '{run}' and evaluate {videos_dir} under that name")
 
     def ensure_run(self, run: str, tier: str, videos_dir: str, suite_dir: str, tool_version: str,
-                   config: dict[str, Any]) -> None:
+                   config: dict[str, Any], environment: dict[str, Any] | None = None) -> None:
         self.check_run(run, tier, videos_dir)
         row = self.db.execute("SELECT tier FROM runs WHERE run = ?", (run,)).fetchone()
         now = time.time()
         config = {**config, "requested_dimensions": self._requested_dimensions(run, config)}
         with self.db:
             if row is None:
-                self.db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
-                                (run, tier, now, now, videos_dir, suite_dir, tool_version, json.dumps(config)))
+                self.db.execute("INSERT INTO runs (run, tier, created, updated, videos_dir, suite_dir, tool_version, "
+                                "config, environment) VALUES (?,?,?,?,?,?,?,?,?)",
+                                (run, tier, now, now, videos_dir, suite_dir, tool_version, json.dumps(config),
+                                 json.dumps(environment or {})))
             else:
-                self.db.execute("UPDATE runs SET updated=?, videos_dir=?, suite_dir=?, tool_version=?, config=? WHERE run=?",
-                                (now, videos_dir, suite_dir, tool_version, json.dumps(config), run))
+                self.db.execute("UPDATE runs SET updated=?, videos_dir=?, suite_dir=?, tool_version=?, config=?, "
+                                "environment=? WHERE run=?", (now, videos_dir, suite_dir, tool_version,
+                                                              json.dumps(config), json.dumps(environment or {}), run))
 
     def _requested_dimensions(self, run: str, config: dict[str, Any]) -> list[str]:
         """Every dimension any eval of the run asked for (a later eval of fewer dimensions keeps the others due)."""
@@ -199,7 +238,8 @@ class Store:
 
     def runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY created").fetchall()
-        return [{**dict(r), "config": json.loads(r["config"] or "{}")} for r in rows]
+        return [{**dict(r), "config": json.loads(r["config"] or "{}"), "environment": json.loads(r["environment"] or "{}")}
+                for r in rows]
 
     def run_info(self, run: str) -> dict[str, Any] | None:
         return next((r for r in self.runs() if r["run"] == run), None)
@@ -228,16 +268,19 @@ class Store:
             self.db.executemany("DELETE FROM results WHERE run=? AND video_key=? AND dimension=?",
                                 [(r.run, r.video_key, r.dimension) for r in rows])
             self.db.executemany(
-                "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO results (run, video_key, dimension, backend, backend_version, tier, category, "
+                "content, video_path, video_sha256, status, raw, normalized, evidence, message, started, seconds, "
+                "context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(r.run, r.video_key, r.dimension, r.backend, r.backend_version, r.tier, r.category, r.content,
                   r.video_path, r.video_sha256, r.status, r.raw, r.normalized, json.dumps(r.evidence, default=str),
-                  r.message, r.started, r.seconds) for r in rows])
+                  r.message, r.started, r.seconds, r.context) for r in rows])
 
     def write_media(self, run: str, video_key: str, video_path: str | None, status: str, decodes: int,
-                    seconds: float, info: dict[str, Any]) -> None:
+                    seconds: float, info: dict[str, Any], prompt: str | None = None) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?)",
-                            (run, video_key, video_path, status, decodes, seconds, json.dumps(info)))
+            self.db.execute("INSERT OR REPLACE INTO media (run, video_key, video_path, status, decodes, seconds, info, "
+                            "prompt) VALUES (?,?,?,?,?,?,?,?)",
+                            (run, video_key, video_path, status, decodes, seconds, json.dumps(info), prompt))
 
     def results(self, run: str | None = None) -> list[ResultRow]:
         query = "SELECT * FROM results"
@@ -248,11 +291,13 @@ class Store:
         query += " ORDER BY run, category, video_key, dimension"
         return [self._row(r) for r in self.db.execute(query, args)]
 
-    def iter_finished(self, run: str) -> Iterator[tuple[str, str, str, str, str | None, str]]:
-        """(video_key, dimension, backend, backend_version, video_sha256, status) of every stored row of a run."""
-        query = "SELECT video_key, dimension, backend, backend_version, video_sha256, status FROM results WHERE run=?"
+    def iter_finished(self, run: str) -> Iterator[tuple[str, str, str, str, str | None, str, str]]:
+        """(video_key, dimension, backend, backend_version, video_sha256, status, context) of every row of a run."""
+        query = ("SELECT video_key, dimension, backend, backend_version, video_sha256, status, context FROM results "
+                 "WHERE run=?")
         for r in self.db.execute(query, (run,)):
-            yield r["video_key"], r["dimension"], r["backend"], r["backend_version"], r["video_sha256"], r["status"]
+            yield (r["video_key"], r["dimension"], r["backend"], r["backend_version"], r["video_sha256"], r["status"],
+                   r["context"] or "")
 
     def crashed_videos(self, run: str) -> dict[str, str]:
         """video_key -> message of the videos whose rows say their worker process died while measuring them."""
@@ -273,4 +318,4 @@ class Store:
             backend_version=r["backend_version"], tier=r["tier"], category=r["category"], content=r["content"],
             video_path=r["video_path"], video_sha256=r["video_sha256"], status=r["status"], raw=r["raw"],
             normalized=r["normalized"], evidence=json.loads(r["evidence"] or "{}"), message=r["message"] or "",
-            started=r["started"] or 0.0, seconds=r["seconds"] or 0.0)
+            started=r["started"] or 0.0, seconds=r["seconds"] or 0.0, context=r["context"] or "")

@@ -93,6 +93,9 @@ class Backend(ABC):
     name: str = ""
     version: str = "0"
     tier: str = "lite"
+    # Judge templates (ids) this backend asks: their versions and the prompt are part of each row's context
+    # (provenance.row_context), so a new rubric recomputes the rows made with the old one.
+    templates: tuple[str, ...] = ()
 
     def needs(self) -> MediaNeeds | None:
         """Media this backend needs; None means the dimension's declared needs."""

@@ -14,6 +14,7 @@ from .base import Dimension, scale
 
 class HiPhyJudge(JudgeBackendBase):
     name = "hi-phy-judge"
+    templates = ("hi_phy.expectations", "hi_phy.semantic", "hi_phy.visual")
     version = "1"
 
     def needs(self) -> MediaNeeds:

@@ -14,6 +14,7 @@ from .base import Dimension, scale
 
 class HolisticJudge(JudgeBackendBase):
     name = "holistic-judge"
+    templates = ("holistic.requirements", "holistic.check")
     version = "1"
 
     def needs(self) -> MediaNeeds:

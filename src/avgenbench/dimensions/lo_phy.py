@@ -18,6 +18,7 @@ from .base import Backend, Dimension, Measurement, Status, scale
 
 class LoPhyJudge(JudgeBackendBase):
     name = "lo-phy-judge-not-videophy2"
+    templates = ("lo_phy.judge",)
     version = "1"
 
     def needs(self) -> MediaNeeds:

@@ -343,6 +343,7 @@ class TextJudgePaper(JudgeBackendBase):
 
     name = "text-ocr-judge"
     version = "2"  # 2: the OCR detector is part of the identity
+    templates = ("text.judge",)
 
     def __init__(self) -> None:
         self._ocr = TextOcrLite()  # the same OCR engine and availability check as lite
