@@ -62,16 +62,17 @@ def test_offset_signs_follow_the_backends_conventions(report):
     nonzero = [(e, f) for e, f in signed if e]
     assert nonzero and all(e * f > 0 for e, f in nonzero), signed
     lip_generator = [r for r in report["dimensions"]["lip"]["recovery"]["clips"] if r["source"] == "generator"]
-    if not _lip_generator_renders(report):
+    if not _generator_renders(report, "lip"):
         return
     assert lip_generator and all(r["expected_frames"] < 0 for r in lip_generator)  # the mouth lags: audio leads
 
 
-def _lip_generator_renders(report) -> bool:
-    """Lip's generator probes speak espeak-ng lines; without espeak-ng they must be listed as skipped, with why."""
-    if shutil.which("espeak-ng"):
+def _generator_renders(report, dim_id: str) -> bool:
+    """Lip's and Speech's generator probes speak espeak-ng lines; without espeak-ng they must be listed as skipped,
+    with why."""
+    if shutil.which("espeak-ng") or dim_id not in ("lip", "speech"):
         return True
-    skipped = report["dimensions"]["lip"]["skipped"]
+    skipped = report["dimensions"][dim_id]["skipped"]
     assert any("espeak" in s["reason"] for s in skipped), skipped
     return False
 
@@ -80,7 +81,7 @@ def test_both_probe_sources_are_used(report):
     for dim_id in LITE:
         sources = report["dimensions"][dim_id]["sources"]
         assert any(s != "generator" for s in sources), (dim_id, sources)
-        if dim_id != "vis" and (dim_id != "lip" or _lip_generator_renders(report)):
+        if dim_id != "vis" and _generator_renders(report, dim_id):
             assert "generator" in sources, (dim_id, sources)
     vis_pairs = report["dimensions"]["vis"]["monotonicity"]["all_pairs"]
     assert {"blur-s3", "noise-s25", "bitrate-40k"} <= {p["perturbation"] for p in vis_pairs}  # perturb.py on real scenes
