@@ -72,7 +72,9 @@ def speech_probes(out_dir: Path | str, fast: bool = False) -> list[dict]:
         "truth": {"dimension": "speech", "status": "not_applicable"},
         "annotation": not_required, "perturbations": [],
     }, {
-        "path": babbled,  # speech-like sound without words is not the quoted line (wording check, when a model exists)
+        # Speech-like sound without words is not the quoted line (the wording check, when a model exists); its own
+        # file, as calibrate keys clips by name.
+        "path": _write(out / "speech_babble_for_a_line.mp4", _pad(babble(5.4, SR, seed=3), 6.0)),
         "truth": {"dimension": "speech", "speech_present": True, "start_s": 0.3, "status": "ok", "raw_min": 0.0,
                   "raw_max": 40.0, "needs_whisper": True},
         "annotation": required, "perturbations": [],
