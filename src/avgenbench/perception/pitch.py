@@ -224,6 +224,22 @@ def harmonic_rise_db(audio: np.ndarray, midi: int, frame: int, width: int = 2048
     return 10 * np.log10(energy(centre) / energy(centre - width - HOP))
 
 
+def note_salience(audio: np.ndarray, note: Note, width: int = 2048, step: int = 4 * HOP) -> float:
+    """Energy times duration of a note: the mean power at its fundamental (a Hann-windowed single-bin DFT every
+    `step` samples over the note) times its length in seconds. Says which notes dominate a polyphonic transcription."""
+    f0 = 440.0 * 2 ** ((note.midi - 69) / 12)
+    probe = np.hanning(width) * np.exp(-2j * np.pi * f0 * np.arange(width) / SAMPLE_RATE)
+    a, b = int(note.onset * SAMPLE_RATE), max(int(note.onset * SAMPLE_RATE) + 1, int(note.offset * SAMPLE_RATE))
+    starts = range(max(0, a - width // 2), max(a - width // 2 + 1, b - width // 2), step)
+    powers = []
+    for start in starts:
+        seg = audio[start:start + width]
+        if len(seg) < width:
+            seg = np.pad(seg, (0, width - len(seg)))
+        powers.append(abs(np.dot(seg, probe)) ** 2)
+    return float(np.mean(powers)) * note.duration if powers else 0.0
+
+
 def _sounds_during(weak: Note, strong: Note, slack: float = 0.035) -> bool:
     """`weak` starts while `strong` sounds (or within `slack` s before it)."""
     return strong.onset - slack <= weak.onset < strong.offset
