@@ -320,6 +320,7 @@ class MusicBasicPitchJudgePaper(JudgeBackendBase):
 
     name = "music-basicpitch-judge"
     version = "2"  # the lite rule score in its evidence changed
+    templates = ("music.judge", "prompt.requirements")
     MAX_NOTES_SENT = 80
 
     def __init__(self) -> None:

@@ -131,6 +131,7 @@ class SpeechWhisperJudgePaper(JudgeBackendBase):
 
     name = "speech-whisper-judge"
     version = "2"  # 2: the shared normaliser (numbers as words, hyphens split)
+    templates = ("speech.judge",)
     judge_optional = True  # verbatim mode needs no judge
 
     def needs(self) -> MediaNeeds:
