@@ -32,6 +32,7 @@ class Status:
     # Not scored and not a fault: the prompt asks nothing of this dimension, or the measure cannot apply.
     NOT_APPLICABLE = "not_applicable"
     NO_EVENTS = "no_events"
+    INCONCLUSIVE = "inconclusive"  # the tool saw something it could not settle (e.g. face-like, never confirmed)
     # The tool could not run: excluded, and visible in coverage.
     UNAVAILABLE_IN_TIER = "unavailable_in_tier"
     NO_JUDGE = "no_judge"
@@ -42,7 +43,7 @@ VIDEO_FAULTS = frozenset({
     Status.MISSING_VIDEO, Status.UNREADABLE, Status.NO_VIDEO_STREAM, Status.NO_AUDIO_STREAM, Status.TOO_SHORT,
     Status.NO_FACE, Status.NO_SPEECH,
 })
-NOT_SCORED = frozenset({Status.NOT_APPLICABLE, Status.NO_EVENTS})
+NOT_SCORED = frozenset({Status.NOT_APPLICABLE, Status.NO_EVENTS, Status.INCONCLUSIVE})
 TOOL_FAULTS = frozenset({Status.UNAVAILABLE_IN_TIER, Status.NO_JUDGE, Status.ERROR})
 # Rows a re-run recomputes instead of keeping.
 RETRY_STATUSES = frozenset({Status.ERROR, Status.NO_JUDGE})

@@ -92,10 +92,10 @@ def count_term(count: int, low: int, high: int) -> float:
 
 
 class FaceDlibLite(Backend):
-    """dlib HOG + landmarks + ResNet embeddings; identity count and within-track stability."""
+    """CenterFace detection + dlib landmarks + ResNet embeddings; identity count and within-track stability."""
 
     name = "face-dlib"
-    version = "0.2"
+    version = "0.3"  # 0.3: CenterFace detection; inconclusive when face-like regions are never confirmed
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
@@ -113,7 +113,7 @@ class FaceDlibLite(Backend):
         return None
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        from ..perception.faces import embedder_name, tracks_for_frames
+        from ..perception.faces import DETECTOR, embedder_name, face_like_share, surely_faceless, tracks_for_frames
 
         decided = self.applies(ctx)
         if decided is not None:
@@ -121,13 +121,18 @@ class FaceDlibLite(Backend):
         expected = ctx.annotation.faces
         frames = clip.frames_for(FRAMES)
         tracks = tracks_for_frames(frames, key=clip.sha256, color=clip.frames_for(COLOR_FRAMES))
+        source = ctx.annotation.expected_faces_source
         if not tracks:
-            evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "primary_ids": 0, "tracks_total": 0,
-                        "frames_sampled": len(frames)}
+            evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "expected_faces_source": source,
+                        "primary_ids": 0, "tracks_total": 0, "frames_sampled": len(frames),
+                        "detector": DETECTOR, "face_like_share": face_like_share(tracks)}
             if expected.min_ids == 0:
                 # No face is within the expected range, and no track can be unstable.
                 evidence.update(count_term=1.0, stability=None)
                 return Measurement(Status.OK, 100.0, evidence, "no face; the prompt allows none")
+            if not surely_faceless(tracks):
+                return Measurement(Status.INCONCLUSIVE, evidence=evidence,
+                                   message="the detector saw face-like regions but confirmed no face track; not scored")
             return Measurement(Status.NO_FACE, evidence=evidence,
                                message=f"expected {expected.min_ids}–{expected.max_ids} face identities; no face was detected")
         labels = cluster_tracks([t.embedding_array() for t in tracks], [t.frames for t in tracks])
@@ -149,6 +154,7 @@ class FaceDlibLite(Backend):
         fps = FRAMES.fps or 25.0
         evidence = {
             "expected_ids": [expected.min_ids, expected.max_ids],
+            "expected_faces_source": source,
             "primary_ids": len(primary),
             "count_term": round(term, 3),
             "stability": round(stability, 3),
@@ -160,6 +166,7 @@ class FaceDlibLite(Backend):
             ],
             "tracks_total": len(tracks),
             "frames_sampled": n_frames,
+            "detector": DETECTOR,
             "embedder": embedder_name(),
             "thresholds": {"same_identity": SAME_IDENTITY, "stable": STABLE_DISTANCE, "changed": CHANGED_DISTANCE,
                            "primary_share": PRIMARY_SHARE},
