@@ -41,8 +41,8 @@ MODEL_FILES = {
 }
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
 DETECT_SIDE = 480  # CenterFace sees frames scaled to this many pixels on the long side
-DETECT_SCORE = 0.5  # a CenterFace heatmap peak above this is a face
-FACE_LIKE = 0.3  # ... and one above this something face-like (faceless real clips peak at 0.02-0.2)
+DETECT_SCORE = 0.3  # a CenterFace heatmap peak above this is a face (a track needs three in a row)
+FACE_LIKE = 0.2  # ... and one above this something face-like (faceless real clips peak at 0.02-0.2)
 BOX_SIDE, BOX_DROP = 0.85, 0.05  # CenterFace box -> dlib's square box: side and centre shift, as shares of its height
 DETECTOR = "centerface"
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # the aligned face chip dlib's compute_face_descriptor uses
