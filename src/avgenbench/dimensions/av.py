@@ -244,7 +244,7 @@ class AVOnsetAlignLite(Backend):
     """Whole-clip cross-correlation of audio onsets with visual motion-change events."""
 
     name = "av-onset-align"
-    version = "1.2"  # 1.2: mouth events of face tracks
+    version = "1.3"  # 1.2: mouth events of face tracks; 1.3: those tracks come from CenterFace
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
