@@ -1,6 +1,7 @@
 """Face: primary identity count and stability (0–100, higher is better).
 
-Lite backend (dlib, see perception/faces.py): faces are detected and tracked over grey frames sampled at 25 fps
+Lite backend (CenterFace detection, dlib landmarks and embeddings, see perception/faces.py): faces are detected and
+tracked over grey frames sampled at 25 fps
 (shared with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding of the same
 frame in colour (a 2.5 fps stream, every 10th frame) from its first detection on that 0.4 s grid, then every 1.2 s. Tracks are clustered into identities (average linkage of track-to-track median embedding
 distance, cut at SAME_IDENTITY; tracks on screen together are never the same person). An identity is *primary* when
@@ -18,8 +19,10 @@ identities are at least 0.65 apart (5th percentile 0.70). Hence SAME_IDENTITY = 
 0.5 (clearly the same person) to 0.65 (clearly someone else). Real footage with pose and lighting change spreads
 same-person distances wider; the ramp keeps small drifts from costing much.
 
-Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces required (min_ids >= 1) but no face
-track (a face confirmed by at least three detections) -> no_face. When the range allows none (min_ids == 0) a faceless
+Expected counts: the suite's expected_faces file, else the wording's (annotations.faces_from_wording); the evidence's
+expected_faces_source says which. Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces
+required (min_ids >= 1) but no face track (a face confirmed by at least three detections) -> no_face when the detector
+saw nothing face-like in most detection frames, else inconclusive (not scored). When the range allows none (min_ids == 0) a faceless
 clip scores 100: the count is in range and there is no track to be unstable.
 """
 

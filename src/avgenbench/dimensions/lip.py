@@ -1,20 +1,27 @@
 """Lip: lip synchronisation (paper: SyncNet offset, frames at 25 fps, lower is better).
 
-Lite backend: per face track (perception/faces.py, frames at 25 fps shared with Face) the mouth opening from the
-68 landmarks (inner-lip gap / inter-ocular distance) is cross-correlated with the speech-band envelope of the audio
-(16 kHz, 4th-order Butterworth band-pass 300–3000 Hz, zero phase, RMS in 40 ms windows centred on each frame's display
-interval). Both series lose their 1 s moving average and are z-scored; the Pearson correlation is taken at every lag in
-±MAX_LAG frames. The offset is the lag of the peak (positive: the audio comes after the mouth); its confidence is the
-peak minus the median correlation over lags (as SyncNet's), and its significance z = confidence · sqrt(n / 6) for n
-frames (speech envelopes decorrelate over about 6 frames, so n / 6 is the effective sample count; for unrelated
-syllable envelopes z stays below 2.5 in 95 % of draws at 80, 125 and 250 frames, matching ones reach 3–7).
-raw = mean |offset| over confident tracks (z ≥ MIN_Z, at least MIN_TRACK_FRAMES frames).
+Lite backend: per face track (perception/faces.py, CenterFace detection, frames at 25 fps shared with Face) the mouth
+opening from the 68 landmarks (`mouth_series`: inner plus outer lip gap over the eye distance's 1 s running median) is
+cross-correlated with the speech-band envelope of the audio (16 kHz, 4th-order Butterworth band-pass 300–3000 Hz, zero
+phase, RMS in 40 ms windows centred on each frame's display interval). Both series lose their 1 s moving average and
+are z-scored; the Pearson correlation is taken at every lag in ±MAX_LAG frames. The offset is the lag of the peak
+(positive: the audio comes after the mouth); its confidence is the peak minus the median correlation over lags (as
+SyncNet's), and its significance z = confidence · sqrt(n / 6) for n frames (speech envelopes decorrelate over about 6
+frames, so n / 6 is the effective sample count; for unrelated syllable envelopes z stays below 2.5 in 95 % of draws at
+80, 125 and 250 frames, matching ones reach 3–7). raw = mean |offset| over confident tracks (z ≥ MIN_Z, at least
+MIN_TRACK_FRAMES frames). Real 5 s clips rarely reach MIN_Z (z 1–2.3 on the dialogue dev clips: profile and small
+faces give jittery landmarks), so without a confident track the |offset| of the best-following track with z ≥ WEAK_Z
+and moving lips is scored (`weak_track` in the evidence): an unrelated mouth lands anywhere in ±15 frames, ~7.5 on
+average, close to the worst value; on the dev clips those offsets grow with an added 400 ms audio delay on 7 of 7.
 
-Statuses: no face track -> no_face when the prompt requires speech, else not_applicable. A face but no speech-band
-energy -> no_speech when speech is required, else not_applicable. Faces, but none on screen for MIN_TRACK_FRAMES
-frames -> no_events. Faces and speech but no track whose mouth follows the
-audio at any lag: worst value (8 frames) when speech is required (the visible speaker is not in sync within ±15 frames
-or does not move the lips), else not_applicable (the visible faces need not be the speaker).
+Statuses: a prompt expecting no face (expected count 0) -> not_applicable before decoding. A prompt naming an unseen
+voice (annotations.voiceover_cue: voiceover, narrator, off-screen voice ...) -> not_applicable when no face shows or no
+mouth follows the audio. No face track -> no_face when the prompt requires speech and the detector is sure there is no
+face (faces.surely_faceless), inconclusive when it saw face-like regions it never confirmed, not_applicable when no
+speech is required. A face but no speech-band energy -> no_speech when speech is required, else not_applicable. Faces,
+but none on screen for MIN_TRACK_FRAMES frames -> no_events. Faces and speech but no track whose mouth follows the
+audio even weakly: worst value (8 frames) when speech is required, else not_applicable (the visible faces need not be
+the speaker).
 """
 
 from __future__ import annotations
@@ -96,6 +103,7 @@ class LipLandmarkLite(Backend):
 
     name = "lip-landmark-envelope"
     version = "0.3"  # 0.3: CenterFace tracks, two-gap mouth series, weak tracks scored, voice-over and inconclusive rules
+    tier = "lite"
 
     def needs(self) -> MediaNeeds:
         return MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True)
