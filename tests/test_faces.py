@@ -63,10 +63,11 @@ def test_identities_are_distinct_and_variants_keep_identity():
 def test_mouth_opening_grows_with_mouth_open():
     for identity in list_identities():
         for variant in VARIANTS:
-            openings = []
+            openings, box = [], None
             for m in (0.0, 0.5, 1.0):
                 head = np.ascontiguousarray(single_face(identity, m, variant)[50:310, 190:450])
-                (box,) = pf.detect_faces(head)
+                if box is None:  # the head does not move: one box (of the closed mouth) isolates the mouth's change
+                    (box,) = pf.detect_faces(head)
                 openings.append(pf.mouth_opening(pf.landmarks_in(head, box)))
             assert openings[0] < openings[1] < openings[2], (identity, variant, openings)
             assert openings[2] - openings[0] > 0.05, (identity, variant, openings)

@@ -278,9 +278,11 @@ def test_insightface_scoring_arithmetic_and_judge_face_counts(server, env):
                          JudgeCache(env / "faces.sqlite"), ClientSettings(backoff=0.01, timeout=5))
     item = PromptItem(CATEGORY, 1, "Narrator", PROMPTS[1]["prompt"])
     rules = annotate_rules(item)
-    assert rules.faces is None
+    # The wording's count (a narrator is no face on screen) yields to the judge's, and stands without a judge.
+    assert (rules.faces.min_ids, rules.faces.max_ids, rules.expected_faces_source) == (0, 0, "rules")
     assert expected_faces(client, item, rules) == ((1, 1), "judge prompt.requirements@1")
-    assert expected_faces(None, item, rules) == (None, "none")
+    assert expected_faces(None, item, rules) == ((0, 0), "rules")
+    assert expected_faces(None, item, rules.model_copy(update={"faces": None})) == (None, "none")
 
 
 def test_paper_tier_without_judge_or_models_says_what_is_missing(bench, env, server):

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .suite import FaceRange, PromptItem, Suite, SuiteProblem
 
-RULES_VERSION = "rules-1"
+RULES_VERSION = "rules-2"  # rules-2: face counts from the wording
 
 # ---- configuration: cue patterns (regex fragments, matched case-insensitively on whole words) ----
 
@@ -74,6 +74,47 @@ NO_SPEECH_CUES = [
 ]
 # Unquoted ALL-CAPS text after these words is visible text: "the title card REDLINE PROTOCOL appears".
 CAPS_TEXT_CUES = [r"title card", r"title", r"text", r"caption", r"sign", r"logo", r"banner", r"headline", r"words?"]
+
+# ---- configuration: expected faces from the wording (used when the suite has no expected_faces file) ----
+
+# People whose faces a prompt puts on screen: singular and plural nouns (roles included).
+PERSON_NOUNS = {
+    "man": "men", "woman": "women", "person": "people", "boy": "boys", "girl": "girls", "child": "children",
+    "kid": "kids", "guy": "guys", "lady": "ladies", "gentleman": "gentlemen", "baby": "babies", "toddler": "toddlers",
+    "teenager": "teenagers", "anchor": "anchors", "reporter": "reporters", "host": "hosts", "presenter": "presenters",
+    "chef": "chefs", "cook": "cooks", "musician": "musicians", "guitarist": "guitarists", "pianist": "pianists",
+    "drummer": "drummers", "singer": "singers", "violinist": "violinists", "dancer": "dancers", "worker": "workers",
+    "scientist": "scientists", "teacher": "teachers", "student": "students", "customer": "customers",
+    "soldier": "soldiers", "officer": "officers", "doctor": "doctors", "nurse": "nurses", "farmer": "farmers",
+    "fighter": "fighters", "boxer": "boxers", "athlete": "athletes", "businessman": "businessmen",
+    "businesswoman": "businesswomen", "priest": "priests", "clergyman": "clergymen", "bartender": "bartenders",
+    "waiter": "waiters", "barista": "baristas", "mechanic": "mechanics", "coach": "coaches", "tourist": "tourists",
+    "hiker": "hikers", "vlogger": "vloggers", "actor": "actors", "actress": "actresses", "detective": "detectives",
+    "astronaut": "astronauts", "instructor": "instructors", "chemist": "chemists", "streamer": "streamers",
+    "individual": "individuals", "speaker": "speakers", "interviewer": "interviewers", "friend": "friends",
+    "human": "humans", "handler": "handlers", "demonstrator": "demonstrators", "golfer": "golfers",
+    "rider": "riders", "skater": "skaters", "player": "players", "teammate": "teammates", "thief": "thieves",
+    "commuter": "commuters", "teen": "teens", "attacker": "attackers", "defender": "defenders", "npc": "npcs",
+    "runner": "runners", "swimmer": "swimmers", "surfer": "surfers", "cyclist": "cyclists", "climber": "climbers",
+    "skier": "skiers", "pitcher": "pitchers", "batter": "batters", "goalkeeper": "goalkeepers", "referee": "referees",
+    "archer": "archers", "warrior": "warriors", "knight": "knights", "hero": "heroes", "heroine": "heroines",
+    "pilot": "pilots", "driver": "drivers", "captain": "captains", "villain": "villains", "agent": "agents",
+    "father": "fathers", "mother": "mothers", "grandmother": "grandmothers", "grandfather": "grandfathers",
+    "correspondent": "correspondents", "meteorologist": "meteorologists",
+}
+PAIR_WORDS = r"couple|pair|duo"  # "a couple", "a young couple": two people
+CROWD_WORDS = r"crowd|audience|spectators|fans|onlookers|group of (?:\w+ )?(?:people|friends|kids|children)"
+COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "single": 1, "lone": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+               "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+# With these, a person named only as "the cook" or "the player" is likely just hands (or the camera itself).
+HANDS_ONLY = r"hands?|fingers|gloved|close-?up|first-person|top-down"
+BODY_PARTS_AFTER = r"\s*(?:['’]s\s+)?(?:hands?|fingers?|arms?|feet|legs?|silhouettes?)(?![\w-])"  # "a human hand"
+FACELESS_CUES = r"no (?:people|person|humans?|faces?)|without (?:people|any people|a person|faces)|faceless"
+# Speech that comes from nobody on screen: Lip does not apply when no face shows.
+VOICEOVER_CUES = [
+    r"voice-?overs?", r"voiced over", r"narrator", r"narration", r"narrates", r"off-?screen (?:voice|narrator|speaker)",
+    r"unseen (?:narrator|speaker|voice)", r"disembodied voice", r"(?:voice|narrator) (?:is )?heard",
+]
 
 # ---- configuration: music vocabulary ----
 
@@ -127,6 +168,9 @@ class PromptAnnotation(BaseModel):
     speech_forbidden: bool = False
     music: list[MusicConstraint] = Field(default_factory=list)
     faces: FaceRange | None = None
+    # Where `faces` came from: "suite" (its expected_faces file), "rules" (the wording), "judge", or
+    # "annotations:<that>" when read back from a frozen annotations file; None without a count.
+    expected_faces_source: str | None = None
     source: str = "rules"
     version: str = RULES_VERSION
     # Judge-stage annotations (Hi-Phy expectations, Holistic requirements, ...), keyed by stage id.
@@ -394,10 +438,77 @@ def _music(prompt: str) -> list[MusicConstraint]:
     return constraints
 
 
+# ---- expected faces and voice-over ----
+
+_SINGULAR = "|".join(sorted(PERSON_NOUNS, key=len, reverse=True))
+_PLURAL = "|".join(sorted(PERSON_NOUNS.values(), key=len, reverse=True))
+_GAP = r"(?:(?!(?:of|with|and|or|in|on|at|to|the|a|an|who|while|as)\b)[A-Za-z'’-]+\s+){0,3}?"
+_COUNTED = re.compile(r"(?<![\w-])(?P<count>" + "|".join(COUNT_WORDS) + r"|\d{1,2})\s+" + _GAP
+                      + r"(?:(?P<one>" + _SINGULAR + r")|(?P<many>" + _PLURAL + r"))(?![\w-])", re.I)
+_PAIR = re.compile(r"(?<![\w-])an?\s+" + _GAP + r"(?:" + PAIR_WORDS + r")(?![\w-])(?!\s+of\b)", re.I)
+_DEFINITE = re.compile(r"(?<![\w-])(?:the|his|her|their)\s+" + _GAP + r"(?:" + _SINGULAR + r")(?![\w-])", re.I)
+_BARE_PLURAL = re.compile(r"(?<![\w-])(?:" + _PLURAL + r")(?![\w-])", re.I)
+_CROWD = re.compile(r"(?<![\w-])(?:" + CROWD_WORDS + r")(?![\w-])", re.I)
+_FACELESS = re.compile(r"(?<![\w-])(?:" + FACELESS_CUES + r")(?![\w-])", re.I)
+_VOICEOVER = _words(VOICEOVER_CUES)
+_HANDS = re.compile(r"(?<![\w-])(?:" + HANDS_ONLY + r")(?![\w-])", re.I)
+_BODY_PART = re.compile(BODY_PARTS_AFTER, re.I)
+_SOMEONE = re.compile(r"(?<![\w-])someone(?![\w-])", re.I)
+MAX_RULE_FACES = 6
+
+
+def _unquoted_wording(prompt: str) -> str:
+    """The prompt without its quoted spans; a prompt wrapped whole in quotes (a CSV export artefact) is unwrapped."""
+    text = prompt.strip()
+    if len(text) > 1 and text[0] in "\"“" and text[-1] not in "\"”":
+        text = text[1:]  # only the opening quote survived: the rest would read as one long quote
+    elif len(text) > 1 and text[0] in "\"“" and text[-1] in "\"”" and text.count(text[0]) > 2:
+        text = text[1:-1]
+    return _without_quotes(text, _quoted_spans(text))
+
+
+def faces_from_wording(prompt: str) -> FaceRange:
+    """Expected primary face identities from the prompt's wording (quoted lines ignored): people introduced with a
+    count ("a man", "two women", "three men", "a couple" = 2) add up, except that people described one by one after a
+    counted group ("three men ... a bald man ... a man in stripes") are taken as its members; with none, "someone" or a person named only as
+    "the anchor" counts as one (not where hands or a close-up are named: then it is likely just hands); people without a count ("dancers") or a crowd widen the range by two; "no people" -> 0."""
+    bare = _unquoted_wording(prompt)
+    if _FACELESS.search(bare):
+        return FaceRange(min_ids=0, max_ids=0)
+    total = members = 0  # members: people of a counted group not yet described one by one
+    counted_spans = []
+    for m in _COUNTED.finditer(bare):
+        word = m.group("count").lower()
+        n = int(word) if word.isdigit() else COUNT_WORDS[word]
+        if (m.group("one") and n != 1) or _BODY_PART.match(bare, m.end()):
+            continue  # "two man-made ...", "a human hand", "a nurse's hands"
+        counted_spans.append((m.start(), m.end()))
+        if m.group("one") and members:
+            members -= 1  # "two women. On the right, an older woman ...": one of the two
+            continue
+        total += n
+        members += n if m.group("many") else 0
+    total += 2 * len(_PAIR.findall(bare))
+    if total == 0 and (_SOMEONE.search(bare) or (_DEFINITE.search(bare) and not _HANDS.search(bare))):
+        total = 1
+    inside = lambda pos: any(a <= pos < b for a, b in counted_spans)  # noqa: E731
+    loose = any(not inside(m.start()) for m in _BARE_PLURAL.finditer(bare)) or bool(_CROWD.search(bare))
+    low = min(total, MAX_RULE_FACES)
+    return FaceRange(min_ids=low, max_ids=min(MAX_RULE_FACES, low + (2 if loose else 0)))
+
+
+def voiceover_cue(prompt: str) -> str | None:
+    """The wording saying speech comes from an unseen voice ("voiceover", "narrator", ...), or None."""
+    m = _VOICEOVER.search(_unquoted_wording(prompt))
+    return m.group(0) if m else None
+
+
 # ---- public API ----
 
-def annotate_prompt(prompt: str, faces: FaceRange | None = None) -> PromptAnnotation:
-    """Deterministic annotation of one prompt text."""
+def annotate_prompt(prompt: str, faces: FaceRange | None = None, faces_source: str | None = None) -> PromptAnnotation:
+    """Deterministic annotation of one prompt text; without `faces` the count comes from the wording."""
+    if faces is None:
+        faces, faces_source = faces_from_wording(prompt), "rules"
     spans = _quoted_spans(prompt)
     kinds = _classify(prompt, spans)
     required = [_clean_quote(s[2]) for s, k in zip(spans, kinds) if k == "text"]
@@ -411,12 +522,13 @@ def annotate_prompt(prompt: str, faces: FaceRange | None = None) -> PromptAnnota
     return PromptAnnotation(
         required_text=list(dict.fromkeys(t for t in required if t)),
         speech_required=speech, speech_lines=list(dict.fromkeys(t for t in lines if t)), speech_forbidden=forbidden,
-        music=_music(prompt), faces=faces)
+        music=_music(prompt), faces=faces, expected_faces_source=faces_source)
 
 
 def annotate_rules(item: PromptItem) -> PromptAnnotation:
-    """Deterministic annotation of one prompt from its text and the suite's expected-faces labels."""
-    return annotate_prompt(item.prompt, item.expected_faces)
+    """Deterministic annotation of one prompt from its text and the suite's expected-faces labels (the wording's
+    count where the suite has none)."""
+    return annotate_prompt(item.prompt, item.expected_faces, "suite" if item.expected_faces else None)
 
 
 def annotate_suite(suite: Suite) -> dict[str, Any]:
@@ -432,7 +544,11 @@ def annotation_for(suite: Suite, item: PromptItem) -> PromptAnnotation:
     """The frozen annotation when the suite has one, else the rule-based one."""
     frozen = suite.annotation(item)
     if frozen is not None:
-        return PromptAnnotation.model_validate(frozen)
+        annotation = PromptAnnotation.model_validate(frozen)
+        if annotation.faces is not None:
+            origin = annotation.expected_faces_source or "unknown"
+            annotation.expected_faces_source = origin if origin.startswith("annotations") else f"annotations:{origin}"
+        return annotation
     return annotate_rules(item)
 
 

@@ -357,7 +357,7 @@ class AVOnsetAlignLite(Backend):
     """Whole-clip cross-correlation of audio onsets with visual motion-change events."""
 
     name = "av-onset-align"
-    version = "2.0"  # 2.0: permutation p-value -> inconclusive, region channels, speech energy vs mouth, main-peak alias
+    version = "2.1"  # 2.0: permutation p-value -> inconclusive, region channels, speech energy vs mouth, main-peak alias; 2.1: CenterFace tracks
     tier = "lite"
 
     def needs(self) -> MediaNeeds:

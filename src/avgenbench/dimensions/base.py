@@ -34,7 +34,7 @@ class Status:
     # Not scored and not a fault: the prompt asks nothing of this dimension, or the measure cannot apply.
     NOT_APPLICABLE = "not_applicable"
     NO_EVENTS = "no_events"
-    INCONCLUSIVE = "inconclusive"  # evidence no better than chance: the measure cannot tell, not a fault of the video
+    INCONCLUSIVE = "inconclusive"  # the measure cannot tell (evidence no better than chance, a face never confirmed)
     # The tool could not run: excluded, and visible in coverage.
     UNAVAILABLE_IN_TIER = "unavailable_in_tier"
     NO_JUDGE = "no_judge"

@@ -1,6 +1,7 @@
 """Face: primary identity count and stability (0–100, higher is better).
 
-Lite backend (dlib, see perception/faces.py): faces are detected and tracked over grey frames sampled at 25 fps
+Lite backend (CenterFace detection, dlib landmarks and embeddings, see perception/faces.py): faces are detected and
+tracked over grey frames sampled at 25 fps
 (shared with Lip, so each clip is tracked once per process); each track carries a 128-d dlib embedding of the same
 frame in colour (a 2.5 fps stream, every 10th frame) from its first detection on that 0.4 s grid, then every 1.2 s. Tracks are clustered into identities (average linkage of track-to-track median embedding
 distance, cut at SAME_IDENTITY; tracks on screen together are never the same person). An identity is *primary* when
@@ -18,8 +19,10 @@ identities are at least 0.65 apart (5th percentile 0.70). Hence SAME_IDENTITY = 
 0.5 (clearly the same person) to 0.65 (clearly someone else). Real footage with pose and lighting change spreads
 same-person distances wider; the ramp keeps small drifts from costing much.
 
-Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces required (min_ids >= 1) but no face
-track (a face confirmed by at least three detections) -> no_face. When the range allows none (min_ids == 0) a faceless
+Expected counts: the suite's expected_faces file, else the wording's (annotations.faces_from_wording); the evidence's
+expected_faces_source says which. Statuses: prompts with no faces annotation or max_ids == 0 -> not_applicable; faces
+required (min_ids >= 1) but no face track (a face confirmed by at least three detections) -> no_face when the detector
+saw nothing face-like in most detection frames, else inconclusive (not scored). When the range allows none (min_ids == 0) a faceless
 clip scores 100: the count is in range and there is no track to be unstable.
 """
 
@@ -92,10 +95,10 @@ def count_term(count: int, low: int, high: int) -> float:
 
 
 class FaceDlibLite(Backend):
-    """dlib HOG + landmarks + ResNet embeddings; identity count and within-track stability."""
+    """CenterFace detection + dlib landmarks + ResNet embeddings; identity count and within-track stability."""
 
     name = "face-dlib"
-    version = "0.2"
+    version = "0.3"  # 0.3: CenterFace detection; inconclusive when face-like regions are never confirmed
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
@@ -113,7 +116,7 @@ class FaceDlibLite(Backend):
         return None
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        from ..perception.faces import embedder_name, tracks_for_frames
+        from ..perception.faces import DETECTOR, embedder_name, face_like_share, surely_faceless, tracks_for_frames
 
         decided = self.applies(ctx)
         if decided is not None:
@@ -121,13 +124,18 @@ class FaceDlibLite(Backend):
         expected = ctx.annotation.faces
         frames = clip.frames_for(FRAMES)
         tracks = tracks_for_frames(frames, key=clip.sha256, color=clip.frames_for(COLOR_FRAMES))
+        source = ctx.annotation.expected_faces_source
         if not tracks:
-            evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "primary_ids": 0, "tracks_total": 0,
-                        "frames_sampled": len(frames)}
+            evidence = {"expected_ids": [expected.min_ids, expected.max_ids], "expected_faces_source": source,
+                        "primary_ids": 0, "tracks_total": 0, "frames_sampled": len(frames),
+                        "detector": DETECTOR, "face_like_share": face_like_share(tracks)}
             if expected.min_ids == 0:
                 # No face is within the expected range, and no track can be unstable.
                 evidence.update(count_term=1.0, stability=None)
                 return Measurement(Status.OK, 100.0, evidence, "no face; the prompt allows none")
+            if not surely_faceless(tracks):
+                return Measurement(Status.INCONCLUSIVE, evidence=evidence,
+                                   message="the detector saw face-like regions but confirmed no face track; not scored")
             return Measurement(Status.NO_FACE, evidence=evidence,
                                message=f"expected {expected.min_ids}–{expected.max_ids} face identities; no face was detected")
         labels = cluster_tracks([t.embedding_array() for t in tracks], [t.frames for t in tracks])
@@ -149,6 +157,7 @@ class FaceDlibLite(Backend):
         fps = FRAMES.fps or 25.0
         evidence = {
             "expected_ids": [expected.min_ids, expected.max_ids],
+            "expected_faces_source": source,
             "primary_ids": len(primary),
             "count_term": round(term, 3),
             "stability": round(stability, 3),
@@ -160,6 +169,7 @@ class FaceDlibLite(Backend):
             ],
             "tracks_total": len(tracks),
             "frames_sampled": n_frames,
+            "detector": DETECTOR,
             "embedder": embedder_name(),
             "thresholds": {"same_identity": SAME_IDENTITY, "stable": STABLE_DISTANCE, "changed": CHANGED_DISTANCE,
                            "primary_share": PRIMARY_SHARE},
@@ -246,6 +256,7 @@ class FaceInsightPaper(JudgeBackendBase):
     name = "face-insightface"
     version = "1"
     judge_optional = True  # the judge only fills face counts the suite lacks
+    templates = ("prompt.requirements",)
 
     def __init__(self) -> None:
         self._models = None

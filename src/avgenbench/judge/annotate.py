@@ -42,16 +42,20 @@ def judge_annotation(client: JudgeClient, item: PromptItem) -> PromptAnnotation:
     music = [MusicConstraint(kind=c["kind"], notes=c["notes"], midi=[note_midi(n) for n in c["notes"]],
                              octave_strict=bool(c["octave_strict"]), source_text=c.get("source_text", ""))
              for c in req["music"]]
-    faces = item.expected_faces  # the suite's labels win; the judge fills only where the suite has none
+    # The suite's labels win; the judge fills only where the suite has none, the wording's count where it gives none.
+    faces, faces_source = item.expected_faces, "suite"
     if faces is None and req["faces"]["max_ids"] >= req["faces"]["min_ids"]:
-        faces = FaceRange(min_ids=req["faces"]["min_ids"], max_ids=req["faces"]["max_ids"])
+        faces, faces_source = FaceRange(min_ids=req["faces"]["min_ids"], max_ids=req["faces"]["max_ids"]), "judge"
+    if faces is None:
+        faces, faces_source = base.faces, base.expected_faces_source
     judge = dict(base.judge)
     judge["hi_phy"] = stages.hi_phy_expectations(client, item)
     judge["holistic"] = stages.holistic_requirements(client, item)
     judge["requirements"] = {"template": load("prompt.requirements").tag, "judge": client.label,
-                             "faces_from": "suite" if item.expected_faces else "judge"}
+                             "faces_from": faces_source}
     return PromptAnnotation(required_text=req["required_text"], speech_required=bool(req["speech_required"]),
                             speech_lines=req["speech_lines"], music=music, faces=faces,
+                            expected_faces_source=faces_source,
                             source=f"judge:{client.label}", version=templates_version(), judge=judge)
 
 

