@@ -57,11 +57,18 @@ def test_a_video_that_kills_its_worker_is_recorded_and_the_others_go_on(tmp_path
     assert again.units_run == 0 and again.rows_skipped == 8  # the crash rows are kept, not fed to a worker again
     assert list(again.crashed_kept) == ["ads/crash"] and "SIGSEGV" in again.crashed_kept["ads/crash"]
 
+    more = runner.evaluate(suite, videos, out, "m", "lite", ["vis", "aud", "av"], workers=2)  # a new dimension
+    assert more.units_run == 3 and list(more.crashed_kept) == ["ads/crash"] and not more.crashed
+    with Store(out) as store:
+        held = next(r for r in store.results("m") if (r.video_key, r.dimension) == ("ads/crash", "av"))
+    assert held.status == "error" and "died (signal SIGSEGV)" in held.message  # not fed to a worker again
+
     monkeypatch.delenv(unit_hooks.CRASH_ENV)  # the cause is gone (say a fixed decoder): asked to retry, it is measured
-    retried = runner.evaluate(suite, videos, out, "m", "lite", ["vis", "aud"], workers=2, retry_errors=True)
+    retried = runner.evaluate(suite, videos, out, "m", "lite", ["vis", "aud", "av"], workers=2, retry_errors=True)
     assert retried.units_run == 1 and not retried.crashed
     with Store(out) as store:
-        assert {r.status for r in store.results("m") if r.video_key == "ads/crash"} == {"ok"}
+        statuses = {r.dimension: r.status for r in store.results("m") if r.video_key == "ads/crash"}
+    assert len(statuses) == 3 and "error" not in statuses.values(), statuses  # measured for real this time
 
 
 DRIVER = """

@@ -206,26 +206,30 @@ class EvalSummary:
     interrupted: bool = False
     error: str = ""
     crashed: dict[str, str] = field(default_factory=dict)  # video_key -> cause: its worker process died in this run
-    crashed_kept: dict[str, str] = field(default_factory=dict)  # video_key -> message: died in an earlier run, skipped
+    crashed_kept: dict[str, str] = field(default_factory=dict)  # video_key -> cause: died in an earlier run, skipped
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
-               options: dict[str, Any], retry_errors: bool = False,
-               crashed_kept: dict[str, str] | None = None) -> tuple[list[Unit], int]:
+               options: dict[str, Any], retry_errors: bool = False, crashed_kept: dict[str, str] | None = None,
+               held: list[Unit] | None = None) -> tuple[list[Unit], int]:
     """Units still to do, and how many stored rows are kept. A row is kept when it was made by the backend identity
     in use now (name and version, which include e.g. the judge), its video file has not changed and its status is
     final (errors and no-judge rows are retried), and it was measured against the same annotation parts and judge
-    templates (provenance.row_context: a requirement that changed, or a new rubric, recomputes it). Rows saying the video's worker process died are kept too (feeding
-    it to a worker again would kill it again) unless `retry_errors`; such videos are added to `crashed_kept`."""
+    templates (provenance.row_context: a requirement that changed, or a new rubric, recomputes it). Rows saying the
+    video's worker process died are kept too (feeding it to a worker again would kill it again) unless
+    `retry_errors`: such videos go to `crashed_kept`, and what they still need (new dimensions, a new backend
+    version) to `held` instead of the units."""
     stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str, str]] = {}
     crashed = {} if (force or retry_errors) else store.crashed_videos(run)
+    crashed_sha: dict[str, str | None] = {}  # the file that crashed a worker: a changed file is measured again
     if not force:
         for video_key, dim_id, backend, version, sha, status, context in store.iter_finished(run):
             if video_key in crashed and status == Status.ERROR:
                 status = "worker_crash"  # final until asked to retry
+                crashed_sha[video_key] = sha
             stored[(video_key, dim_id)] = ((backend, version), sha, status, context)
     units: list[Unit] = []
     kept = 0
@@ -245,7 +249,13 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
                 todo.append(dim_id)
         if todo:
             unit.dimensions = todo
-            units.append(unit)
+            if item.key in crashed_sha and crashed_sha[item.key] == sha:
+                if crashed_kept is not None:
+                    crashed_kept[item.key] = crashed[item.key]
+                if held is not None:
+                    held.append(unit)
+            else:
+                units.append(unit)
     return units, kept
 
 
@@ -271,8 +281,12 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
         store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config, environment())
+        held: list[Unit] = []
         units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options,
-                                                 retry_errors, summary.crashed_kept)
+                                                 retry_errors, summary.crashed_kept, held)
+        for unit in held:  # a video that killed a worker before is not fed to one again; its new rows say why
+            _store_unit(store, run, tier, crash_result(UnitCrash(unit, summary.crashed_kept[unit.item.key])))
+            summary.rows_written += len(unit.dimensions)
         if on_plan:
             on_plan(len(units), summary.crashed_kept)
         if any("music" in unit.dimensions for unit in units):  # only Music's pYIN runs numba kernels

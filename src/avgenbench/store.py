@@ -300,10 +300,10 @@ class Store:
                    r["context"] or "")
 
     def crashed_videos(self, run: str) -> dict[str, str]:
-        """video_key -> message of the videos whose rows say their worker process died while measuring them."""
-        query = ("SELECT video_key, message FROM results WHERE run=? AND status='error' "
-                 "AND json_extract(evidence, '$.worker_crash') IS NOT NULL")
-        return {r["video_key"]: r["message"] or "" for r in self.db.execute(query, (run,))}
+        """video_key -> cause ('signal SIGSEGV') of the videos whose rows say their worker process died measuring them."""
+        query = ("SELECT video_key, json_extract(evidence, '$.worker_crash') AS cause FROM results WHERE run=? "
+                 "AND status='error' AND json_extract(evidence, '$.worker_crash') IS NOT NULL")
+        return {r["video_key"]: str(r["cause"]) for r in self.db.execute(query, (run,))}
 
     def media(self, run: str) -> dict[str, dict[str, Any]]:
         out = {}
