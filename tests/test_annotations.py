@@ -223,3 +223,17 @@ def test_music_patterns():
 ])
 def test_no_music_without_explicit_pitches(prompt):
     assert annotate_prompt(prompt).music == []
+
+
+def test_quoted_lines_of_the_real_dev_prompts_are_found_as_speech(realclips_dir):
+    """The rules find every line the real clips' manifest lists as expected speech, and nothing else: speaking cues
+    before the quote ("begins to speak", "continues", "adds", "stating"), after it ('"...", he explains') and
+    prompts exported from CSV (wrapped in quotes, inner quotes doubled)."""
+    manifest = json.loads((realclips_dir / "manifest.json").read_text(encoding="utf-8"))
+    suite = load_suite(realclips_dir / "suite")
+    by_key = {f"{i.category}/{i.stem}": i for i in suite.items}
+    for clip in manifest:
+        item = by_key[f"{clip['category']}/{clip['content']}"]
+        annotation = annotate_rules(item)
+        assert annotation.speech_lines == clip["expected_speech"], item.key
+        assert annotation.speech_required == bool(clip["expected_speech"]), item.key

@@ -104,6 +104,23 @@ def test_silence_and_replacement(work, source, clean):
     assert abs(replaced.duration - clean.duration) < 0.05
 
 
+def test_mute_after_silences_the_rest_and_keeps_the_picture_bit_identical(work, source, clean):
+    import av
+
+    record, muted = run(work, source, "mute_after", fraction=0.5)
+    audio, whole = muted.audio_at(SR), clean.audio_at(SR)
+    half = len(audio) // 2
+    assert rms(audio[half + int(0.05 * SR):]) < 1e-4 < rms(whole[half:])  # silent after the cut, sound before
+    assert rms(audio[:half - int(0.05 * SR)]) > 0.5 * rms(whole[:half - int(0.05 * SR)])
+    assert abs(record["at_s"] - muted.duration / 2) < 0.05
+
+    def packets(path):
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+    assert packets(work / "mute_after-fraction0.5.mp4") == packets(source)  # an audio change copies the video stream
+
+
 def test_clipping_flattens_peaks(work, source, clean):
     record, clip = run(work, source, "clip_audio", drive_db=18.0)
     flat = lambda a: float(np.mean(np.abs(a) > 0.9))  # noqa: E731

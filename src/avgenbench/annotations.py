@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .suite import FaceRange, PromptItem, Suite, SuiteProblem
 
-RULES_VERSION = "rules-2"  # rules-2: face counts from the wording
+RULES_VERSION = "rules-3"  # rules-2: face counts from the wording; rules-3: more speaking cues, CSV-escaped prompts
 
 # ---- configuration: cue patterns (regex fragments, matched case-insensitively on whole words) ----
 
@@ -53,6 +53,13 @@ SPEECH_CUES_BEFORE = [
     r"voice-?over", r"voices?", r"counts", r"chants", r"grunts",
     r"(?:sung|spoken|the|a) line", r"sings", r"singing", r"acknowledgements?", r"dialogue", r"intercom", r"comms",
     r"commentator", r"repeats", r"responds", r"sighs",
+    r"speak", r"speaks", r"speaking", r"stating", r"continues", r"adds", r"explains", r"tells", r"remarks", r"answers",
+    r"scolds", r"pleads", r"begs", r"insists", r"warns",
+]
+# A speaking verb right after a quote ('"Circuits choose conquest.", he explains') makes it speech.
+SPEECH_VERBS_AFTER = [
+    r"says", r"said", r"explains", r"adds", r"asks", r"replies", r"whispers", r"shouts", r"yells", r"continues",
+    r"states", r"declares", r"exclaims", r"announces", r"answers", r"mutters", r"murmurs", r"cries", r"calls",
 ]
 # Words that by themselves mean the prompt asks for speech (quoted spans are removed before matching).
 SPEECH_CUES = [
@@ -195,6 +202,8 @@ def _words(patterns: list[str]) -> re.Pattern[str]:
 
 _TEXT_AFTER = re.compile(r"^[,.!?]?\s*(?:" + "|".join(TEXT_NOUNS_AFTER) + r")(?![\w-])", re.I)
 _SOUND_AFTER = re.compile(r"^[,.!?]?\s*(?:" + "|".join(SOUND_NOUNS_AFTER) + r")(?![\w-])", re.I)
+_SPEECH_AFTER = re.compile(r"^[,.!?]?\s*(?:(?:he|she|they|it|someone|(?:the|a|an)\s+\w+|\w+)\s+)?(?:"
+                           + "|".join(SPEECH_VERBS_AFTER) + r")(?![\w-])", re.I)
 _TEXT_BEFORE = _words(TEXT_CUES_BEFORE)
 _SPEECH_BEFORE = _words(SPEECH_CUES_BEFORE)
 _SPEECH_CUES = _words(SPEECH_CUES)
@@ -233,6 +242,9 @@ def _classify(prompt: str, spans: list[tuple[int, int, str]]) -> list[str]:
         after = re.split(r"[.;:!?\"“‘']", prompt[end:end + 40], maxsplit=1)[0]
         if _TEXT_AFTER.match(after) or _SOUND_AFTER.match(after):
             kinds.append("text" if _TEXT_AFTER.match(after) else "none")
+            continue
+        if _SPEECH_AFTER.match(after):
+            kinds.append("speech")
             continue
         text_at, speech_at = _last_cue(_TEXT_BEFORE, before), _last_cue(_SPEECH_BEFORE, before)
         if text_at < 0 and speech_at < 0:
@@ -457,13 +469,19 @@ _SOMEONE = re.compile(r"(?<![\w-])someone(?![\w-])", re.I)
 MAX_RULE_FACES = 6
 
 
-def _unquoted_wording(prompt: str) -> str:
-    """The prompt without its quoted spans; a prompt wrapped whole in quotes (a CSV export artefact) is unwrapped."""
+def _unwrapped(prompt: str) -> str:
+    """A prompt wrapped whole in quotes (a CSV export artefact) unwrapped, its doubled quotes ("") made single."""
     text = prompt.strip()
     if len(text) > 1 and text[0] in "\"“" and text[-1] not in "\"”":
         text = text[1:]  # only the opening quote survived: the rest would read as one long quote
     elif len(text) > 1 and text[0] in "\"“" and text[-1] in "\"”" and text.count(text[0]) > 2:
         text = text[1:-1]
+    return text.replace('""', '"')
+
+
+def _unquoted_wording(prompt: str) -> str:
+    """The prompt without its quoted spans (after `_unwrapped`)."""
+    text = _unwrapped(prompt)
     return _without_quotes(text, _quoted_spans(text))
 
 
@@ -509,6 +527,7 @@ def annotate_prompt(prompt: str, faces: FaceRange | None = None, faces_source: s
     """Deterministic annotation of one prompt text; without `faces` the count comes from the wording."""
     if faces is None:
         faces, faces_source = faces_from_wording(prompt), "rules"
+    prompt = _unwrapped(prompt)
     spans = _quoted_spans(prompt)
     kinds = _classify(prompt, spans)
     required = [_clean_quote(s[2]) for s, k in zip(spans, kinds) if k == "text"]

@@ -136,6 +136,16 @@ def silence(src, out) -> dict[str, Any]:
     return save(m, out, {"name": "silence"})
 
 
+def mute_after(src, out, fraction: float = 0.5) -> dict[str, Any]:
+    """Silence from `fraction` of the clip's length on: a line cut off halfway."""
+    m = load(src)
+    audio = _needs_audio(m, "mute_after").copy()
+    cut = int(round(len(audio) * fraction))
+    audio[cut:] = 0.0
+    m.audio = audio
+    return save(m, out, {"name": "mute_after", "fraction": fraction, "at_s": round(cut / m.sample_rate, 3)})
+
+
 def noise_signal(n: int, color: str, rng: np.random.Generator) -> np.ndarray:
     white = rng.standard_normal(n)
     if color == "white":
@@ -339,7 +349,7 @@ def drift_identity(src, out, at: float | None = None) -> dict[str, Any]:
 
 
 PERTURBATIONS: dict[str, Callable[..., dict[str, Any]]] = {
-    f.__name__: f for f in (shift_audio, replace_audio, silence, add_noise, clip_audio, lowpass, pitch_shift, blur,
+    f.__name__: f for f in (shift_audio, replace_audio, silence, mute_after, add_noise, clip_audio, lowpass, pitch_shift, blur,
                             frame_noise, recompress, freeze, drop_frames, flicker, remove_text, garble_text,
                             drift_identity)
 }
