@@ -147,3 +147,39 @@ def test_workers_exit_when_the_eval_is_killed(tmp_path):
         rows = store.results("m")
     assert len(rows) >= rows_before and {r.video_key for r in rows} >= {"ads/a"}
     assert all(r.status == "ok" for r in rows)
+
+
+def test_a_pool_that_breaks_between_two_submissions_is_rebuilt_not_fatal(monkeypatch):
+    """Under load a worker can die after one unit ended and before the next is handed out: then `submit` itself
+    raises BrokenProcessPool. The units in flight become suspects and a new pool takes the rest (it used to end the
+    eval as 'interrupted')."""
+    import concurrent.futures as cf
+    from concurrent.futures.process import BrokenProcessPool
+
+    from avgenbench import executor
+
+    pools = []
+
+    class FlakyPool:
+        """Runs units inline; the first pool breaks on its third submission."""
+
+        def __init__(self, *args, **kwargs):
+            self.submitted = 0
+            self.breaks = not pools
+            pools.append(self)
+
+        def submit(self, fn, unit):
+            self.submitted += 1
+            if self.breaks and self.submitted == 3:
+                raise BrokenProcessPool("A child process terminated abruptly")
+            future = cf.Future()
+            future.set_result(fn(unit))
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(executor.cf, "ProcessPoolExecutor", FlakyPool)
+    monkeypatch.setattr(executor.ProcessPoolExecutor, "_run_alone", staticmethod(lambda fn, unit, context: fn(unit)))
+    results = list(executor.ProcessPoolExecutor(2).map_unordered(lambda u: u * 10, [1, 2, 3, 4, 5]))
+    assert sorted(results) == [10, 20, 30, 40, 50] and len(pools) == 2

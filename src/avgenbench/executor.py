@@ -175,8 +175,11 @@ class ProcessPoolExecutor:
         try:
             while todo or running:
                 while todo and len(running) < self.workers:
-                    unit = todo.popleft()
-                    running[pool.submit(fn, unit)] = unit
+                    try:
+                        future = pool.submit(fn, todo[0])
+                    except BrokenProcessPool:  # a worker died since the last wait: the units in flight are suspects
+                        return list(running.values())
+                    running[future] = todo.popleft()
                 done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 broken = False
                 for future in done:
