@@ -134,7 +134,10 @@ def test_espeak_speech_is_detected(tmp_path):
     frame = np.full((180, 320, 3), 70, np.uint8)
     path = write_clip(tmp_path / "voice.mp4", (frame for _ in range(120)), 12, _pad(voice, len(voice) / SR + 1.0), SR)
     m = _measure(path, _ann(True, [LINE]))
-    assert m.status == "ok" and m.raw >= 80
+    # Found as speech in full; tiny.en hears most of espeak's robotic voice ("the show of out gardens ... the birds at
+    # visit M": WER 0.27 here), so the wording check scores it well above a wrong line yet below a human reading.
+    assert m.status == "ok" and m.evidence["presence"]["score"] >= 80, m
+    assert m.evidence["wording_checked"] and m.evidence["wer"]["wer"] <= 0.4 and m.raw >= 60, m
 
 
 def test_speak_without_espeak_raises_clearly(monkeypatch):
