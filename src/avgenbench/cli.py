@@ -53,6 +53,19 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _check_choice(value: str, choices, name: str) -> None:
+    """Exit 2 naming the choices when `value` is not one of them."""
+    if value not in choices:
+        _fail(f"unknown {name} '{value}'; use one of {', '.join(choices)}", EXIT_BAD_INPUT)
+
+
+def _dimensions_or_exit(dimensions: str | None) -> list[str]:
+    try:
+        return parse_dimension_list(dimensions)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"avgenbench {__version__}")
@@ -190,14 +203,9 @@ def eval_cmd(
 
     Checks first that every requested dimension can run (see `avgenbench doctor`) and stops with the checklist
     (exit 2) when one cannot, unless --allow-unavailable. Exits 4 when the run finished but rows ended in a tool error."""
-    if tier not in TIERS:
-        _fail(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}", EXIT_BAD_INPUT)
-    if failure_policy not in POLICIES:
-        _fail(f"unknown failure policy '{failure_policy}'; use one of {', '.join(POLICIES)}", EXIT_BAD_INPUT)
-    try:
-        dims = parse_dimension_list(dimensions)
-    except KeyError as exc:
-        _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+    _check_choice(tier, TIERS, "tier")
+    _check_choice(failure_policy, POLICIES, "failure policy")
+    dims = _dimensions_or_exit(dimensions)
     if not videos_dir.is_dir():
         _fail(f"videos folder {videos_dir} does not exist", EXIT_BAD_INPUT)
     suite = _load_suite_or_exit(suite_dir, annotations)
@@ -212,14 +220,12 @@ def eval_cmd(
         options["whisper_model"] = str(whisper_model)
     if face_model:
         options["face_model"] = str(face_model)
-    if lo_phy not in LO_PHY_MODES:
-        _fail(f"unknown --lo-phy '{lo_phy}'; use one of {', '.join(LO_PHY_MODES)}", EXIT_BAD_INPUT)
+    _check_choice(lo_phy, LO_PHY_MODES, "--lo-phy")
     options["lo_phy"] = lo_phy
     if ocr_detector is not None:
         from .dimensions.text import DETECTORS
 
-        if ocr_detector not in DETECTORS:
-            _fail(f"unknown --ocr-detector '{ocr_detector}'; use one of {', '.join(DETECTORS)}", EXIT_BAD_INPUT)
+        _check_choice(ocr_detector, DETECTORS, "--ocr-detector")
         options["ocr_detector"] = ocr_detector
     if workers is None:
         from .executor import default_workers
@@ -530,14 +536,9 @@ def doctor_cmd(
     from .doctor import check
     from .judge.cache import default_cache_path
 
-    if tier not in TIERS:
-        _fail(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}", EXIT_BAD_INPUT)
-    if lo_phy not in LO_PHY_MODES:
-        _fail(f"unknown --lo-phy '{lo_phy}'; use one of {', '.join(LO_PHY_MODES)}", EXIT_BAD_INPUT)
-    try:
-        dims = parse_dimension_list(dimensions)
-    except KeyError as exc:
-        _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+    _check_choice(tier, TIERS, "tier")
+    _check_choice(lo_phy, LO_PHY_MODES, "--lo-phy")
+    dims = _dimensions_or_exit(dimensions)
     options: dict = {"lo_phy": lo_phy}
     if judge:
         options.update(judge=judge, judge_base_url=judge_base_url, judge_cache=str(default_cache_path()))
