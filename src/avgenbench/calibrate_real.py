@@ -154,7 +154,7 @@ def _make_copies(items: list[PromptItem], videos_dir: Path, work: Path, runs: li
     for item in items:
         src = item.find_video(videos_dir)
         assert src is not None  # items were filtered on it
-        has_audio = perturb.load(src).audio is not None
+        has_audio = _has_audio(src)
         source_sha = file_sha256(src)
         for run in runs:
             make, needs_audio = makers[run]
@@ -173,6 +173,14 @@ def _make_copies(items: list[PromptItem], videos_dir: Path, work: Path, runs: li
             reference = work / REFERENCE / item.category / f"{item.stem}.mp4"
             make(reference if needs_audio else src, out, donor_path)
             write_truth(out, (read_truth(out) or {}) | stamp)
+
+
+def _has_audio(path: Path) -> bool:
+    """Whether the clip has an audio track (read from the container, nothing decoded)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return bool(container.streams.audio)
 
 
 def calibrate_real(suite: Suite, videos_dir: Path | str, work_dir: Path | str, dims: list[str] | None = None,
