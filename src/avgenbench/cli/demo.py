@@ -30,7 +30,7 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
         err.print(f"generating {len(suite.items)} synthetic clips in {videos} ...")
     generate_for_suite(suite, videos)
     summary = run_eval(suite, videos, out_dir, "synthetic", "lite", list(DIMENSION_IDS), workers, False,
-                        {"failure_policy": "strict"}, quiet=as_json)
+                       {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
         card = score_rows(store.results("synthetic"), "strict", "synthetic", "lite",
                           expected=expectation_of(store.run_info("synthetic")))
@@ -42,7 +42,7 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
     truth = truth_of_run(out_dir, "synthetic")
     if as_json:
         emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "truth": [c.as_dict() for c in truth],
-                    "report": str(report)})
+                   "report": str(report)})
         return
     print_card(card, categories=True)
     for line in truth_lines(truth):

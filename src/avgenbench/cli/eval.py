@@ -87,7 +87,7 @@ def eval_cmd(
     accepted = _preflight(tier, dims, dimensions, options, allow_unavailable, as_json)
     found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json,
-                        retry_errors=retry_errors)
+                       retry_errors=retry_errors)
     with Store.open_existing(out_dir) as store:
         rows = store.results(run)
         card = score_rows(rows, failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
@@ -97,8 +97,8 @@ def eval_cmd(
     errors = tool_errors(rows, dims)
     if as_json:
         emit_json({"eval": summary.as_dict(), "score": card.as_dict(), "discovery": found.as_dict(entries=False),
-                    "tool_errors": errors,
-                    **({"judge": judged} if judged else {})})
+                   "tool_errors": errors,
+                   **({"judge": judged} if judged else {})})
     else:
         print_card(card)
         if judged:
@@ -132,7 +132,7 @@ def _preflight(tier: str, dims: list[str], dimensions: str | None, options: dict
         err.print(checklist.text(), highlight=False, soft_wrap=True)
     nothing = " (nothing requested can run)" if not checklist.runnable else ""
     fail(f"{len(blocking)} requested dimension(s) cannot run here: {names}{nothing}. Fix what the checklist names, "
-          "leave them out with --dimensions, or pass --allow-unavailable to evaluate the rest anyway", EXIT_BAD_INPUT)
+         "leave them out with --dimensions, or pass --allow-unavailable to evaluate the rest anyway", EXIT_BAD_INPUT)
 
 
 def _end_with_tool_errors(errors: dict, accepted: set[str], out_dir: Path, run: str) -> None:
@@ -159,7 +159,7 @@ def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier
     print_discovery(found, err)
     if found.n_found == 0 and not allow_missing:
         fail(f"no video of the suite found in {videos_dir}, so nothing to evaluate (see above); fix the folder, or "
-              "pass --allow-missing to store every prompt as missing_video", EXIT_BAD_INPUT)
+             "pass --allow-missing to store every prompt as missing_video", EXIT_BAD_INPUT)
     try:
         removed = claim_run(out_dir, run, tier, videos_dir, replace)
     except (RunTierConflict, RunFolderConflict) as exc:

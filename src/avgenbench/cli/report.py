@@ -88,7 +88,7 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     if info_a["tier"] != info_b["tier"]:
         store.close()
         fail(f"run '{runs[0]}' is {info_a['tier']}-tier and '{runs[1]}' is {info_b['tier']}-tier; "
-                  "tiers are never compared", EXIT_BAD_INPUT)
+             "tiers are never compared", EXIT_BAD_INPUT)
     policy = _policy(info_a, failure_policy)
     rows_a, rows_b = store.results(runs[0]), store.results(runs[1])
     store.close()
