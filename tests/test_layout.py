@@ -1,5 +1,5 @@
 """The package's house rules (issue #13), read from its source with `ast`: nothing here imports the package, except
-rule (d), which imports `avgenbench.score` in a fresh interpreter to see what it drags in.
+rule (d)'s checks, which import one module in a fresh interpreter to see what it drags in.
 
 Every `import` and `from ... import` statement of src/avgenbench is an edge from its module to the package modules it
 names (`from .x import y` names `x.y` when that is a module, else `x`). An edge is *module-level* when the statement
