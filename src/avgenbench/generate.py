@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import typer
-
 from .suite import PromptItem, Suite
 
 
@@ -141,36 +139,3 @@ def summarize(results: list[GenerationResult]) -> dict[str, Any]:
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     return {"counts": counts, "results": [asdict(r) for r in results]}
-
-
-def register(app) -> None:
-    @app.command("generate")
-    def generate_cmd(
-        out_dir: Path = typer.Argument(..., help="Videos folder to fill: OUT/<category>/<safe name>.mp4."),
-        suite_dir: Path = typer.Option(..., "--suite", help="Suite folder (official layout)."),
-        provider: str = typer.Option("synthetic", "--provider", help=f"One of: {', '.join(PROVIDERS)}."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate files that already exist."),
-        retries: int = typer.Option(3, "--retries", min=0, help="Retries per prompt on provider errors."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    ) -> None:
-        """Generate videos for a suite with a provider; resumable. Exit 1 when a prompt failed after retries."""
-        from .cli import EXIT_BAD_INPUT, EXIT_FAILED, _emit_json, _fail, _load_suite_or_exit, err, out
-
-        try:
-            chosen = get_provider(provider)
-        except KeyError as exc:
-            _fail(str(exc.args[0]), EXIT_BAD_INPUT)
-        suite = _load_suite_or_exit(suite_dir)
-
-        def show(r: GenerationResult) -> None:
-            if not as_json:
-                err.print(f"{r.status:11s} {r.key}" + (f"  ({r.message})" if r.message else ""), highlight=False, markup=False)
-
-        results = generate_suite(suite, chosen, out_dir, overwrite, retries, on_result=show)
-        summary = summarize(results)
-        if as_json:
-            _emit_json(summary)
-        else:
-            out.print(" ".join(f"{k}: {v}" for k, v in sorted(summary["counts"].items())))
-        if summary["counts"].get("failed"):
-            raise typer.Exit(EXIT_FAILED)

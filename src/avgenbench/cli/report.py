@@ -1,4 +1,4 @@
-"""CLI commands for reading results: stability, compare, leaderboard, report (exit codes as in cli.py)."""
+"""`avgenbench stability | compare | leaderboard | report`: reading the results of several runs or prompt subsets."""
 
 from __future__ import annotations
 
@@ -10,20 +10,17 @@ from rich.table import Table
 
 from .. import tables as layout
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED, STABILITY_FRACTIONS, STABILITY_TRIALS
+from .common import EXIT_BAD_INPUT, EXIT_NOT_FOUND, command_group, emit_json, err, fail, open_run, out
+
+app = command_group()
 
 
-def _cli():
-    from .. import cli
-
-    return cli
-
-
-def _policy(cli, info: dict, override: Optional[str]) -> str:
+def _policy(info: dict, override: Optional[str]) -> str:
     from ..score import POLICIES
 
     policy = override or info["config"].get("failure_policy", "strict")
     if policy not in POLICIES:
-        cli._fail(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}", cli.EXIT_BAD_INPUT)
+        fail(f"unknown failure policy '{policy}'; use one of {', '.join(POLICIES)}", EXIT_BAD_INPUT)
     return policy
 
 
@@ -31,6 +28,7 @@ def _n(value, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+@app.command("stability")
 def stability_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an eval."),
                   run: Optional[str] = typer.Option(None, "--run", help="Run name (needed when the store has several)."),
                   fractions: str = typer.Option(",".join(f"{f:g}" for f in STABILITY_FRACTIONS), "--fractions",
@@ -42,23 +40,22 @@ def stability_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an 
     """Re-score random prompt subsets of a stored run: how much the total moves with fewer prompts."""
     from ..stats import stability, value_matrix
 
-    cli = _cli()
     try:
         sizes = [float(f) for f in fractions.split(",") if f.strip()]
     except ValueError:
-        cli._fail(f"--fractions must be numbers between 0 and 1, got '{fractions}'", cli.EXIT_BAD_INPUT)
+        fail(f"--fractions must be numbers between 0 and 1, got '{fractions}'", EXIT_BAD_INPUT)
     if not sizes or any(not 0 < f <= 1 for f in sizes):
-        cli._fail(f"--fractions must be numbers in (0, 1], got '{fractions}'", cli.EXIT_BAD_INPUT)
-    store, info = cli._open_run(out_dir, run)
-    policy = _policy(cli, info, failure_policy)
+        fail(f"--fractions must be numbers in (0, 1], got '{fractions}'", EXIT_BAD_INPUT)
+    store, info = open_run(out_dir, run)
+    policy = _policy(info, failure_policy)
     rows = store.results(info["run"])
     store.close()
     if not rows:
-        cli._fail(f"run '{info['run']}' has no results yet", cli.EXIT_NOT_FOUND)
+        fail(f"run '{info['run']}' has no results yet", EXIT_NOT_FOUND)
     result = stability(value_matrix(rows, policy), sizes, trials, seed)
     result.update(run=info["run"], tier=info["tier"], failure_policy=policy)
     if as_json:
-        cli._emit_json(result)
+        emit_json(result)
         return
     table = Table(title=f"Stability of the total — run '{info['run']}' ({info['tier']} tier, policy {policy})",
                   caption=f"full set: {result['prompts']} prompts, total {_n(result['full_total'])}; "
@@ -69,9 +66,10 @@ def stability_cmd(out_dir: Path = typer.Argument(..., help="Output folder of an 
         t = s["total"]
         table.add_row(f"{s['fraction']:.0%}", str(s["prompts"]), _n(t["mean"]), _n(t["std"]), _n(t["min"]), _n(t["max"]),
                       "—" if t["mean_minus_full"] is None else f"{t['mean_minus_full']:+.3f}")
-    cli.out.print(table)
+    out.print(table)
 
 
+@app.command("compare")
 def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding both runs."),
                 runs: List[str] = typer.Option(..., "--run", help="Give twice: --run A --run B."),
                 draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=10, help="Bootstrap resamples."),
@@ -82,25 +80,24 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     from ..dimensions import DIMENSIONS
     from ..stats import compare
 
-    cli = _cli()
     if len(runs) != 2:
-        cli._fail("compare needs exactly two runs: --run A --run B", cli.EXIT_BAD_INPUT)
-    store, info_a = cli._open_run(out_dir, runs[0])
+        fail("compare needs exactly two runs: --run A --run B", EXIT_BAD_INPUT)
+    store, info_a = open_run(out_dir, runs[0])
     store.close()
-    store, info_b = cli._open_run(out_dir, runs[1])
+    store, info_b = open_run(out_dir, runs[1])
     if info_a["tier"] != info_b["tier"]:
         store.close()
-        cli._fail(f"run '{runs[0]}' is {info_a['tier']}-tier and '{runs[1]}' is {info_b['tier']}-tier; "
-                  "tiers are never compared", cli.EXIT_BAD_INPUT)
-    policy = _policy(cli, info_a, failure_policy)
+        fail(f"run '{runs[0]}' is {info_a['tier']}-tier and '{runs[1]}' is {info_b['tier']}-tier; "
+             "tiers are never compared", EXIT_BAD_INPUT)
+    policy = _policy(info_a, failure_policy)
     rows_a, rows_b = store.results(runs[0]), store.results(runs[1])
     store.close()
     result = compare(rows_a, rows_b, policy, draws, seed)
     if result["shared_prompts"] == 0:
-        cli._fail(f"runs '{runs[0]}' and '{runs[1]}' share no prompts; compare needs the same suite", cli.EXIT_NOT_FOUND)
+        fail(f"runs '{runs[0]}' and '{runs[1]}' share no prompts; compare needs the same suite", EXIT_NOT_FOUND)
     result.update(a=runs[0], b=runs[1], tier=info_a["tier"], prompts=_run_prompts(rows_a, info_a, rows_b, info_b))
     if as_json:
-        cli._emit_json(result)
+        emit_json(result)
         return
     table = Table(title=f"'{runs[0]}' (A) − '{runs[1]}' (B), {result['shared_prompts']} shared prompts, policy {policy}",
                   caption=f"CI: 95 % paired bootstrap over shared prompts ({draws} resamples, seed {seed}). "
@@ -116,26 +113,27 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     ci = "—" if t["ci"] is None else f"[{t['ci'][0]:+.2f}, {t['ci'][1]:+.2f}]"
     table.add_row("Total", _n(t["a"]), _n(t["b"]), "—" if t["diff"] is None else f"{t['diff']:+.2f}", ci, "", "", "", "",
                   style="bold")
-    cli.out.print(table)
+    out.print(table)
     for side in ("a", "b"):
         p = result["prompts"][side]
-        cli.out.print(f"{side.upper()} '{result[side]}': {p['text']}", highlight=False)
-    cli.out.print(f"compared on the {result['shared_prompts']} prompts both runs have", highlight=False)
+        out.print(f"{side.upper()} '{result[side]}': {p['text']}", highlight=False)
+    out.print(f"compared on the {result['shared_prompts']} prompts both runs have", highlight=False)
     if result["only_a"] or result["only_b"]:
-        cli.err.print(f"note: {result['only_a']} prompt(s) only in A and {result['only_b']} only in B are left out")
+        err.print(f"note: {result['only_a']} prompt(s) only in A and {result['only_b']} only in B are left out")
 
 
 def _run_prompts(rows_a, info_a: dict, rows_b, info_b: dict) -> dict:
     """Each run's completeness ('evaluated N of M prompts ...') for compare's text and JSON."""
     from ..score import completeness, expectation_of
 
-    out = {}
+    sides = {}
     for side, rows, info in (("a", rows_a, info_a), ("b", rows_b, info_b)):
         c = completeness(rows, expectation_of(info))
-        out[side] = {**c.as_dict(), "text": c.text().replace("\n", "; ")}
-    return out
+        sides[side] = {**c.as_dict(), "text": c.text().replace("\n", "; ")}
+    return sides
 
 
+@app.command("leaderboard")
 def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
                     published: Optional[Path] = typer.Option(None, "--published", help="CSV of published raw means (as for `total --raw`)."),
                     as_json: bool = typer.Option(False, "--json", help="JSON output."),
@@ -150,25 +148,24 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
     from ..score import POLICIES
     from ..store import Store
 
-    cli = _cli()
     if sum((as_json, as_markdown, as_csv)) > 1:
-        cli._fail("choose one of --json, --markdown, --csv", cli.EXIT_BAD_INPUT)
+        fail("choose one of --json, --markdown, --csv", EXIT_BAD_INPUT)
     if failure_policy and failure_policy not in POLICIES:
-        cli._fail(f"unknown failure policy '{failure_policy}'", cli.EXIT_BAD_INPUT)
+        fail(f"unknown failure policy '{failure_policy}'", EXIT_BAD_INPUT)
     try:
         store = Store.open_existing(out_dir)
     except FileNotFoundError as exc:
-        cli._fail(str(exc), cli.EXIT_NOT_FOUND)
+        fail(str(exc), EXIT_NOT_FOUND)
     try:
         tables = lb.build(store, published, failure_policy, draws, seed)
     except (OSError, ValueError) as exc:
-        cli._fail(str(exc), cli.EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     finally:
         store.close()
     if not tables:
-        cli._fail(f"no run with results in {out_dir}", cli.EXIT_NOT_FOUND)
+        fail(f"no run with results in {out_dir}", EXIT_NOT_FOUND)
     if as_json:
-        cli._emit_json(lb.as_json(tables))
+        emit_json(lb.as_json(tables))
         return
     if as_markdown or as_csv:
         import sys
@@ -185,10 +182,10 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
             cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
             table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
                           "—" if e.n_videos is None else str(e.n_videos), *cells)
-        if layout.fits(cli.out, table):
-            cli.out.print(table)
+        if layout.fits(out, table):
+            out.print(table)
         else:
-            _print_compact_leaderboard(cli.out, tier, entries, layout.natural_width(cli.out, table))
+            _print_compact_leaderboard(out, tier, entries, layout.natural_width(out, table))
 
 
 def _print_compact_leaderboard(console, tier: str, entries, wide: int) -> None:
@@ -209,6 +206,7 @@ def _print_compact_leaderboard(console, tier: str, entries, wide: int) -> None:
         console.print(part)
 
 
+@app.command("report")
 def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose store holds the runs."),
                runs: Optional[List[str]] = typer.Option(None, "--run", help="Runs to detail (repeatable; default all)."),
                output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
@@ -217,20 +215,12 @@ def report_cmd(out_dir: Path = typer.Argument(..., help="Output folder whose sto
                draws: int = typer.Option(DEFAULT_DRAWS, "--draws", min=0, help="Bootstrap resamples (0: no CIs)."),
                seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed.")) -> None:
     """One self-contained HTML report: leaderboard, charts, per-video drill-down, failure gallery, provenance."""
-    from . import build_report
+    from ..report import build_report
 
-    cli = _cli()
     try:
         path = build_report(out_dir, output, runs or None, published=published, media=media, ci_draws=draws, seed=seed)
     except (FileNotFoundError, LookupError) as exc:
-        cli._fail(str(exc), cli.EXIT_NOT_FOUND)
+        fail(str(exc), EXIT_NOT_FOUND)
     except (ValueError, OSError) as exc:
-        cli._fail(str(exc), cli.EXIT_BAD_INPUT)
-    cli.out.print(f"report: {path}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("stability")(stability_cmd)
-    app.command("compare")(compare_cmd)
-    app.command("leaderboard")(leaderboard_cmd)
-    app.command("report")(report_cmd)
+        fail(str(exc), EXIT_BAD_INPUT)
+    out.print(f"report: {path}")
