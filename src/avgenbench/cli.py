@@ -29,6 +29,7 @@ from .store import RunFolderConflict, RunTierConflict, Store
 from .suite import inspect_suite, read_json_file
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_TOOL_ERRORS = 0, 1, 2, 3, 4
+EXECUTORS = ("process", "ray")  # where eval runs its units (executor.py, executor_ray.py)
 HELP = __doc__
 
 app = typer.Typer(help="AVGen-Bench for text-to-audio-video generators. " + HELP.split("\n\n", 1)[1],
@@ -184,6 +185,8 @@ def eval_cmd(
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
     dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
+    executor: str = typer.Option("process", "--executor", help="process (a pool of worker processes on this machine) or ray (Ray actors on a cluster; pip install 'avgenbench[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --executor ray: auto or HOST:PORT of a running cluster (or $AVGENBENCH_RAY_ADDRESS); default: a local Ray instance."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="Also measure again the videos that killed their worker process in an earlier run (other errors are always retried)."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
@@ -227,7 +230,11 @@ def eval_cmd(
 
         _check_choice(ocr_detector, DETECTORS, "--ocr-detector")
         options["ocr_detector"] = ocr_detector
-    if workers is None:
+    _check_choice(executor, EXECUTORS, "--executor")
+    if ray_address and executor != "ray":
+        _fail("--ray-address needs --executor ray", EXIT_BAD_INPUT)
+    runner = _ray_executor_or_exit(workers, ray_address, tier, options) if executor == "ray" else None
+    if workers is None and runner is None:
         from .executor import default_workers
 
         try:
@@ -237,7 +244,7 @@ def eval_cmd(
     accepted = _preflight(tier, dims, dimensions, options, allow_unavailable, as_json)
     found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json,
-                        retry_errors=retry_errors)
+                        retry_errors=retry_errors, executor=runner)
     with Store.open_existing(out_dir) as store:
         rows = store.results(run)
         card = score_rows(rows, failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
@@ -320,7 +327,19 @@ def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier
     return found
 
 
-def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False, retry_errors=False):
+def _ray_executor_or_exit(workers, address, tier, options):
+    """A Ray executor for eval, or a clear exit when Ray is not installed (the cluster is joined when units start)."""
+    from .executor_ray import RayExecutor, RayUnavailable, import_ray, ray_address, resources_for
+
+    try:
+        import_ray()
+    except RayUnavailable as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    return RayExecutor(workers, ray_address(address), resources_for(tier, options))
+
+
+def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False, retry_errors=False,
+              executor=None):
     from .judge.cli import judge_progress
     from .runner import evaluate
 
@@ -343,9 +362,13 @@ def _run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, optio
             progress.update(task, advance=1, description=f"{label} {escape(result.item.key[:24])}")
 
         try:
-            summary = evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan,
-                               retry_errors=retry_errors)
+            summary = evaluate(suite, videos_dir, out_dir, run, tier, dims, workers or 1, force, options, on_progress,
+                               on_plan, retry_errors=retry_errors, executor=executor)
         except (RunTierConflict, RunFolderConflict) as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
+        except RuntimeError as exc:  # the Ray cluster could not be reached (RayUnavailable)
+            if type(exc).__name__ != "RayUnavailable":
+                raise
             _fail(str(exc), EXIT_BAD_INPUT)
     for key, cause in summary.crashed.items():
         err.print(f"{key}: the worker process died ({cause}) while measuring this video; its rows are `error` and "
