@@ -13,7 +13,7 @@ from . import __version__, numba_cache
 from .annotations import PromptAnnotation, annotation_for
 from .dimensions import get_backend, get_dimension
 from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
-from .executor import UnitCrash, make_executor
+from .executor import Executor, UnitCrash, make_executor
 from .media import DECODE_COUNTS, Clip, MediaNeeds, MediaStatus, decode, file_sha256
 from .provenance import environment, row_context
 from .store import ResultRow, Store
@@ -271,13 +271,14 @@ def claim_run(out_dir: Path | str, run: str, tier: str, videos_dir: Path | str, 
 def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str, tier: str, dims: list[str],
              workers: int = 1, force: bool = False, options: dict[str, Any] | None = None,
              on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int, dict[str, str]], None] | None = None,
-             retry_errors: bool = False) -> EvalSummary:
+             retry_errors: bool = False, executor: Executor | None = None) -> EvalSummary:
     """Measure what the run still needs and store each video's rows as it ends. A video whose worker process dies
     gets `error` rows naming the cause (summary.crashed) and the others carry on; the next eval skips it
-    (summary.crashed_kept) unless `retry_errors`."""
+    (summary.crashed_kept) unless `retry_errors`. `executor` runs the units (default: a process pool of `workers`)."""
     videos_dir = Path(videos_dir)
     options = dict(options or {})
-    config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers, **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
+    config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers,
+              "executor": type(executor).__name__ if executor else "process", **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
         store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config, environment())
@@ -291,7 +292,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
             on_plan(len(units), summary.crashed_kept)
         if any("music" in unit.dimensions for unit in units):  # only Music's pYIN runs numba kernels
             numba_cache.ensure_healthy()  # before any worker loads the kernel cache: rebuilt once here when broken
-        executor = make_executor(workers if len(units) > 1 else 1)
+        executor = executor or make_executor(workers if len(units) > 1 else 1)
         try:
             for result in executor.map_unordered(run_unit, units):
                 if isinstance(result, UnitCrash):

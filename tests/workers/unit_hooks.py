@@ -17,3 +17,13 @@ def run_unit_or_die(unit):
     if content.startswith("slow"):
         time.sleep(120)
     return run_unit(unit)
+
+
+SLEEP_ENV = "AVGENBENCH_TEST_UNIT_SLEEP"
+
+
+def run_unit_slowly(unit):
+    """Measures the unit for real after sleeping $AVGENBENCH_TEST_UNIT_SLEEP seconds (a slow model, for tests that
+    act while units run)."""
+    time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
+    return run_unit(unit)

@@ -18,6 +18,7 @@ from .printing import print_card, print_discovery
 from .running import run_eval
 
 app = command_group()
+EXECUTORS = ("process", "ray")  # where eval runs its units (executor.py, executor_ray.py)
 
 
 @app.command("eval")
@@ -31,6 +32,8 @@ def eval_cmd(
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
     dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
+    executor: str = typer.Option("process", "--executor", help="process (a pool of worker processes on this machine) or ray (Ray actors on a cluster; pip install 'avgenbench[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --executor ray: auto or HOST:PORT of a running cluster (or $AVGENBENCH_RAY_ADDRESS); default: a local Ray instance."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="Also measure again the videos that killed their worker process in an earlier run (other errors are always retried)."),
     failure_policy: str = typer.Option("strict", "--failure-policy", help="strict (video faults score worst) or reference (dropped)."),
@@ -77,7 +80,11 @@ def eval_cmd(
 
         check_choice(ocr_detector, DETECTORS, "--ocr-detector")
         options["ocr_detector"] = ocr_detector
-    if workers is None:
+    check_choice(executor, EXECUTORS, "--executor")
+    if ray_address and executor != "ray":
+        fail("--ray-address needs --executor ray", EXIT_BAD_INPUT)
+    units_on = _ray_executor_or_exit(workers, ray_address, tier, options) if executor == "ray" else None
+    if workers is None and units_on is None:
         from ..executor import default_workers
 
         try:
@@ -87,7 +94,7 @@ def eval_cmd(
     accepted = _preflight(tier, dims, dimensions, options, allow_unavailable, as_json)
     found = _claim_videos_and_run(suite, videos_dir, out_dir, run, tier, allow_missing, replace)
     summary = run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=as_json,
-                       retry_errors=retry_errors)
+                       retry_errors=retry_errors, executor=units_on)
     with Store.open_existing(out_dir) as store:
         rows = store.results(run)
         card = score_rows(rows, failure_policy, run, tier, expected=expectation_of(store.run_info(run)))
@@ -168,3 +175,14 @@ def _claim_videos_and_run(suite, videos_dir: Path, out_dir: Path, run: str, tier
         err.print(f"--replace: deleted run '{run}' ({removed['tier']} tier, videos {removed['videos_dir']}, "
                   f"{removed['result_rows']} result rows) before this eval", highlight=False, soft_wrap=True)
     return found
+
+
+def _ray_executor_or_exit(workers, address, tier, options):
+    """A Ray executor for eval, or a clear exit when Ray is not installed (the cluster is joined when units start)."""
+    from ..executor_ray import RayExecutor, RayUnavailable, import_ray, ray_address, resources_for
+
+    try:
+        import_ray()
+    except RayUnavailable as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    return RayExecutor(workers, ray_address(address), resources_for(tier, options))

@@ -8,7 +8,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .common import EXIT_BAD_INPUT, err, fail
 
 
-def run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False, retry_errors=False):
+def run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, quiet=False, retry_errors=False,
+             executor=None):
     """Evaluate the suite's videos (runner.evaluate) with progress, crash notes and the judge's call counts."""
     from ..judge.session import judge_progress
     from ..runner import evaluate
@@ -33,9 +34,13 @@ def run_eval(suite, videos_dir, out_dir, run, tier, dims, workers, force, option
             progress.update(task, advance=1, description=f"{label} {escape(result.item.key[:24])}")
 
         try:
-            summary = evaluate(suite, videos_dir, out_dir, run, tier, dims, workers, force, options, on_progress, on_plan,
-                               retry_errors=retry_errors)
+            summary = evaluate(suite, videos_dir, out_dir, run, tier, dims, workers or 1, force, options, on_progress,
+                               on_plan, retry_errors=retry_errors, executor=executor)
         except (RunTierConflict, RunFolderConflict) as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+        except RuntimeError as exc:  # the Ray cluster could not be reached (executor_ray.RayUnavailable)
+            if type(exc).__name__ != "RayUnavailable":
+                raise
             fail(str(exc), EXIT_BAD_INPUT)
     for key, cause in summary.crashed.items():
         err.print(f"{key}: the worker process died ({cause}) while measuring this video; its rows are `error` and "

@@ -1,0 +1,91 @@
+"""Lite throughput on Ray against the process pool, measured in one run.
+
+Evaluates the same clips four times into fresh stores: the process pool with 1 and 2 workers, then Ray actors, 1 and 2,
+on a local Ray instance started once beforehand with as many CPUs as the machine has (as a lab's cluster would be up
+before an eval). Before the timed runs, one untimed eval of one clip builds what the first use builds (numba kernels,
+the int8 text detector). Prints clips per minute for each and the ratios
+  ray 2 / ray 1      (target >= 1.8 on two cores)
+  pool 2 / pool 1    (the same scaling for the pool)
+  ray 2 / pool 2     (what Ray costs against the pool on one machine)
+Each timed run includes starting its workers and loading their models, as a real eval does.
+
+usage: python bench/ray_throughput.py [--real ../shared/realclips-dev] [--clips N] [--dimensions vis,aud,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+LITE_DIMENSIONS = "vis,aud,av,lip,text,face,music,speech"
+
+
+def _subset_suite(real: Path, clips: int, work: Path):
+    """The first `clips` videos of the real folder (in suite order) as a suite whose videos all exist."""
+    from avgenbench.suite import load_suite
+
+    suite = load_suite(real / "suite")
+    videos = work / "videos"
+    chosen = []
+    for item in suite.items:
+        src = real / "videos" / item.category / f"{item.content}.mp4"
+        if src.is_file() and len(chosen) < clips:
+            (videos / item.category).mkdir(parents=True, exist_ok=True)
+            os.symlink(src.resolve(), videos / item.category / src.name)
+            chosen.append(item.key)
+    return suite, videos, chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "realclips-dev")
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--dimensions", default=LITE_DIMENSIONS)
+    args = parser.parse_args()
+
+    import ray
+
+    from avgenbench import runner
+    from avgenbench.executor_ray import RayExecutor
+
+    dims = args.dimensions.split(",")
+    work = Path(tempfile.mkdtemp(prefix="ray-bench-"))
+    try:
+        suite, videos, chosen = _subset_suite(args.real, args.clips, work)
+        suite = dataclasses.replace(suite, items=[item for item in suite.items if item.key in set(chosen)])
+        print(f"{len(chosen)} real clips from {args.real}; dimensions {','.join(dims)}; {os.cpu_count()} cores; "
+              f"load average {os.getloadavg()[0]:.1f}")
+        warm = dataclasses.replace(suite, items=suite.items[:1])
+        runner.evaluate(warm, videos, work / "warm", "warm", "lite", dims, workers=1)
+
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        timings: dict[str, float] = {}
+        setups = [("pool 1", dict(workers=1)), ("pool 2", dict(workers=2)),
+                  ("ray 1", dict(executor=RayExecutor(workers=1))), ("ray 2", dict(executor=RayExecutor(workers=2)))]
+        for label, how in setups:
+            if label == "pool 1":  # workers=1 runs in this process: give it a pool of one instead, like the others
+                from avgenbench.executor import ProcessPoolExecutor
+
+                how = dict(executor=ProcessPoolExecutor(1))
+            t0 = time.perf_counter()
+            summary = runner.evaluate(suite, videos, work / label.replace(" ", ""), "bench", "lite", dims, **how)
+            timings[label] = time.perf_counter() - t0
+            assert summary.units_run == len(chosen) and not summary.interrupted, summary.error
+            print(f"{label:7s} {timings[label]:7.1f} s  {60 * len(chosen) / timings[label]:6.2f} clips/min")
+        ray.shutdown()
+        pace = {k: 1 / v for k, v in timings.items()}
+        print(f"ray 2 / ray 1   = {pace['ray 2'] / pace['ray 1']:.2f}  (target >= 1.8)")
+        print(f"pool 2 / pool 1 = {pace['pool 2'] / pace['pool 1']:.2f}")
+        print(f"ray 2 / pool 2  = {pace['ray 2'] / pace['pool 2']:.2f}")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
