@@ -22,7 +22,9 @@ counts over the clips:
   per clip, or none?).
 When a visual family has several channels (grid cells, faces) the per-lag maximum over its channels is taken.
 
-Audio envelopes: `flux` (AV's onset flux), `rise` (the positive slope of the log energy smoothed over 20 ms: onset
+Audio envelopes (with --words also `word onsets` and `words`: faster-whisper tiny.en word start times as impulses,
+and word spans as a 0/1 envelope, from the clean audio; the late and early copies shift them, the swap takes the
+donor's): `flux` (AV's onset flux), `rise` (the positive slope of the log energy smoothed over 20 ms: onset
 strength), `loudness` (log energy, 50 dB floor under the clip's peak so that digital silence is not a -200 dB event),
 `speech` (the same in the 300-3000 Hz band). Visual envelopes: `motion` (mean absolute frame difference over the whole
 frame, pixel changes under 3 grey levels ignored), `cells` (the same per cell of a 4x4 grid), `flow` (Farneback optical
@@ -38,9 +40,15 @@ Measured on the 18 dev clips (2026-11-29), high-pass 1 s and blur 30 ms, and aga
 - ungated, loudness against whole-frame motion or flow wins 39-40 of 54 pairs at 1 s / 30 ms (null 21-26) and 33-35
   at 0.5 s / 60 ms (null 22-28): coarse evidence in aggregate, below the 0.8 target even with every reading scored,
   while a phase-randomised chance test passes only 5 of 18 clean clips (and 3 of 18 swapped ones);
+- Whisper tiny.en word onsets and word spans (--words) do no better: peak@0 on 0-4 of 18 clips, 1 of 10 against
+  the mouths, 0>±400 at or below chance;
+- positive control (--control: three synthetic 5 s talking heads whose mouth follows their TTS voice): loudness and
+  speech-band energy against mouth opening peak within ±80 ms of zero on 3 of 3, find both shifts on 3 of 3 and win
+  9 of 9 ungated pairs, so the sweep does see sync where the picture carries it;
 - cost: decode and face tracking dominate (cached with --cache); the features cost ~0.1 s per clip.
 
-usage: python bench/av_envelope_sweep.py [--dir REALCLIPS] [--cache DIR] [--highpass 1.0] [--blur 0.03]
+usage: python bench/av_envelope_sweep.py [--dir REALCLIPS] [--cache DIR] [--highpass 1.0] [--blur 0.03] [--words]
+                                        [--control DIR]
 """
 
 from __future__ import annotations
@@ -117,6 +125,33 @@ def audio_envelopes(audio: np.ndarray) -> dict[str, np.ndarray]:
             "loudness": loudness, "speech": _log_power(audio, (300.0, 3000.0))}
 
 
+def word_envelopes(audio: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Word start impulses and word spans (0/1) on the 10 ms grid, from faster-whisper's word timestamps."""
+    from faster_whisper import WhisperModel
+
+    from avgenbench.asr import default_model_dir
+
+    model = WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8", local_files_only=True)
+    segments, _ = model.transcribe(np.asarray(audio, np.float32), language="en", word_timestamps=True,
+                                   condition_on_previous_text=False)
+    onsets, spans = np.zeros(n), np.zeros(n)
+    for word in (w for segment in segments for w in segment.words):
+        start, end = int(round(word.start * RATE)), int(round(word.end * RATE))
+        if start < n:
+            onsets[start] += 1.0
+            spans[start:end] = 1.0
+    return {"word onsets": onsets, "words": spans}
+
+
+def _shifted_envelope(x: np.ndarray, steps: int) -> np.ndarray:
+    out = np.zeros_like(x)
+    if steps >= 0:
+        out[steps:] = x[: len(x) - steps]
+    else:
+        out[: len(x) + steps] = x[-steps:]
+    return out
+
+
 def _on_grid(t: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
     return np.interp(np.arange(n) / RATE, t, x)
 
@@ -179,6 +214,27 @@ def correlation(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return full[np.arange(-MAX_LAG, MAX_LAG + 1) % size] / (np.linalg.norm(a) * np.linalg.norm(v) + 1e-12)
 
 
+CONTROL_LINES = ("Good evening. Here is the news at nine. The weather stays dry all week.",
+                 "Please take a seat. The train to the coast leaves in ten minutes from platform four.",
+                 "We found the old map under the stairs, and it shows a path across the hills.")
+
+
+def control_clips(folder: Path) -> list[Path]:
+    """Synthetic talking heads in sync (the generator's mouth follows its own TTS voice), 5 s like the real clips."""
+    from avgenbench.synthetic.generator import render
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, line in enumerate(CONTROL_LINES):
+        speech = {"text": line, "start": 0.4, "duration": 4.4, "babble_without_tts": True}
+        spec = {"duration": 5.0, "width": 640, "height": 360, "fps": 24, "background": "texture", "seed": 3 + k,
+                "faces": [{"identity": "#1", "cx": 0.5, "cy": 0.45, "height": 0.6}], "speech": [speech]}
+        path = folder / f"talking_head_{k}.mp4"
+        render(spec, path)
+        paths.append(path)
+    return paths
+
+
 def ungated_expected_abs_offset(c: np.ndarray) -> float:
     """E|offset| in seconds with lag weights proportional to c above its median (a broad distribution when c is flat)."""
     w = np.maximum(c - np.median(c), 0.0)
@@ -192,11 +248,21 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="keep each clip's decoded inputs here (pickles) for re-runs")
     parser.add_argument("--highpass", type=float, default=1.0, help="running-mean window subtracted, seconds")
     parser.add_argument("--blur", type=float, default=0.03, help="Gaussian sigma, seconds")
+    parser.add_argument("--words", action="store_true", help="add Whisper word onsets and spans as audio envelopes")
+    parser.add_argument("--control", type=Path, help="instead of the real clips, render synthetic talking heads "
+                        "(known to be in sync) into this folder and sweep them: the positive control")
     args = parser.parse_args()
-    suite, videos = suite_and_videos(args.dir, None)
-    items = [i for i in suite.items if i.find_video(videos)]
-    donors = _donors(items)
-    clips = {i.key: cached(i.find_video(videos), args.cache) for i in items}
+    if args.control:
+        paths = control_clips(args.control)
+        keys = [p.stem for p in paths]
+        clips = {k: load_clip(p) for k, p in zip(keys, paths)}
+        donor_of = {k: keys[(i + 1) % len(keys)] for i, k in enumerate(keys)}
+    else:
+        suite, videos = suite_and_videos(args.dir, None)
+        items = [i for i in suite.items if i.find_video(videos)]
+        keys = [i.key for i in items]
+        clips = {i.key: cached(i.find_video(videos), args.cache) for i in items}
+        donor_of = {k: d.key for k, d in _donors(items).items()}
 
     def prep(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float64)
@@ -205,13 +271,18 @@ def main() -> None:
 
     curves: dict[tuple[str, str], dict[str, dict]] = {}
     nulls: dict[tuple[str, str], dict[str, dict]] = {}
-    for item in items:
-        clip = clips[item.key]
+    for key in keys:
+        clip = clips[key]
         audio = clip["audio"]
         variants = {"clean": audio, "late": shifted(audio, SHIFT), "early": shifted(audio, -SHIFT),
-                    "swap": np.resize(clips[donors[item.key].key]["audio"], len(audio)).astype(np.float32)}
+                    "swap": np.resize(clips[donor_of[key]]["audio"], len(audio)).astype(np.float32)}
         sounds = {name: {k: prep(x) for k, x in audio_envelopes(a).items()} for name, a in variants.items()}
         n = len(sounds["clean"]["flux"])
+        if args.words:
+            own, donor = word_envelopes(audio, n), word_envelopes(variants["swap"], n)
+            for name, steps in (("clean", 0), ("late", SHIFT), ("early", -SHIFT)):
+                sounds[name].update({k: prep(_shifted_envelope(x, steps)) for k, x in own.items()})
+            sounds["swap"].update({k: prep(x) for k, x in donor.items()})
         for family, channels in visual_envelopes(clip, n).items():
             if not channels:
                 continue
@@ -221,11 +292,11 @@ def main() -> None:
                                for name, s in sounds.items()}
                 rolled = {name: np.max([correlation(s[feature], np.roll(v, len(v) // 2)) for v in channels], axis=0)
                           for name, s in sounds.items()}
-                curves.setdefault((feature, family), {})[item.key] = per_variant
-                nulls.setdefault((feature, family), {})[item.key] = rolled
-    print(f"{len(items)} clips, high-pass {args.highpass:g} s, blur {1000 * args.blur:g} ms; chance: peak@0 ~0.08, "
+                curves.setdefault((feature, family), {})[key] = per_variant
+                nulls.setdefault((feature, family), {})[key] = rolled
+    print(f"{len(keys)} clips, high-pass {args.highpass:g} s, blur {1000 * args.blur:g} ms; chance: peak@0 ~0.08, "
           "0>±400 ~0.33 of the clips")
-    print(f"{'audio':9} {'visual':13} {'clips':>5} {'peak@0':>7} {'0>±400':>7} {'binom p':>8} {'shift found':>11} "
+    print(f"{'audio':11} {'visual':13} {'clips':>5} {'peak@0':>7} {'0>±400':>7} {'binom p':>8} {'shift found':>11} "
           f"{'ungated won':>11} {'null':>8} {'pooled peak':>12}")
     for (feature, family), by_clip in curves.items():
         c = list(by_clip.values())
@@ -238,7 +309,7 @@ def main() -> None:
                              for x in group for k in ("late", "early", "swap"))
                          for group in (c, list(nulls[feature, family].values())))
         chance = binomtest(int(zero_best), len(c), 1 / 3, alternative="greater").pvalue
-        print(f"{feature:9} {family:13} {len(c):5d} {peak0:7d} {zero_best:7d} {chance:8.1e} {found:11d} "
+        print(f"{feature:11} {family:13} {len(c):5d} {peak0:7d} {zero_best:7d} {chance:8.1e} {found:11d} "
               f"{ungated:8d}/{3 * len(c):<2d} {null:5d}/{3 * len(c):<2d} {10 * pooled:+9d} ms")
 
 
