@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -144,33 +144,45 @@ def summarize(results: list[GenerationResult]) -> dict[str, Any]:
 
 
 def register(app) -> None:
+    from . import generation
+
     @app.command("generate")
     def generate_cmd(
         out_dir: Path = typer.Argument(..., help="Videos folder to fill: OUT/<category>/<safe name>.mp4."),
         suite_dir: Path = typer.Option(..., "--suite", help="Suite folder (official layout)."),
-        provider: str = typer.Option("synthetic", "--provider", help=f"One of: {', '.join(PROVIDERS)}."),
+        provider: str = typer.Option("synthetic", "--provider", help=f"One of: {', '.join(generation.PROVIDERS)}."),
+        model: Optional[str] = typer.Option(None, "--model", help="Model id (default: the provider's, see README)."),
+        concurrency: int = typer.Option(4, "--concurrency", min=1, help="Jobs in flight at once."),
+        max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop submitting at this estimated spend (USD)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be submitted and its estimated cost."),
+        prices: Optional[Path] = typer.Option(None, "--prices", help="JSON price table laid over the defaults."),
+        duration: float = typer.Option(10.0, "--duration", min=1, help="Seconds per video (providers round to what they accept)."),
+        resolution: str = typer.Option("720p", "--resolution"),
+        aspect_ratio: str = typer.Option("16:9", "--aspect-ratio"),
+        audio: bool = typer.Option(True, "--audio/--no-audio", help="Ask for audio where the model has a switch."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate files that already exist."),
-        retries: int = typer.Option(3, "--retries", min=0, help="Retries per prompt on provider errors."),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="Resubmit prompts recorded as failed or refused."),
+        retries: int = typer.Option(4, "--retries", min=0, help="Retries of each call on transient errors."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
-        """Generate videos for a suite with a provider; resumable. Exit 1 when a prompt failed after retries."""
-        from .cli import EXIT_BAD_INPUT, EXIT_FAILED, _emit_json, _fail, _load_suite_or_exit, err, out
+        """Generate videos for a suite with a provider; resumable, never submits a prompt twice (job ledger in OUT).
+        Exit 1 when a prompt failed, was refused or is still pending."""
+        from .cli import EXIT_BAD_INPUT, EXIT_FAILED, _emit_json, _fail, _load_suite_or_exit, err
+        from .generation.report import print_summary, progress_bar
 
-        try:
-            chosen = get_provider(provider)
-        except KeyError as exc:
-            _fail(str(exc.args[0]), EXIT_BAD_INPUT)
+        if provider not in generation.PROVIDERS:
+            _fail(f"unknown provider {provider!r}; known: {', '.join(generation.PROVIDERS)}", EXIT_BAD_INPUT)
         suite = _load_suite_or_exit(suite_dir)
-
-        def show(r: GenerationResult) -> None:
-            if not as_json:
-                err.print(f"{r.status:11s} {r.key}" + (f"  ({r.message})" if r.message else ""), highlight=False, markup=False)
-
-        results = generate_suite(suite, chosen, out_dir, overwrite, retries, on_result=show)
-        summary = summarize(results)
+        options = generation.Options(model, duration, resolution, aspect_ratio, audio)
+        settings = generation.Settings(concurrency, max_cost, dry_run, retries, overwrite=overwrite, retry_failed=retry_failed)
+        with progress_bar(err, len(suite.items), enabled=not as_json) as advance:
+            try:
+                summary = generation.run(suite, out_dir, provider, options, settings, prices, on_outcome=advance)
+            except (generation.Fatal, generation.PriceError) as exc:
+                _fail(str(exc), EXIT_BAD_INPUT)
         if as_json:
-            _emit_json(summary)
+            _emit_json(summary.as_dict())
         else:
-            out.print(" ".join(f"{k}: {v}" for k, v in sorted(summary["counts"].items())))
-        if summary["counts"].get("failed"):
+            print_summary(summary)
+        if any(summary.counts.get(k) for k in ("failed", "refused", "pending")):
             raise typer.Exit(EXIT_FAILED)
