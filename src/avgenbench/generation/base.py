@@ -49,8 +49,9 @@ class Options:
 @dataclass
 class Poll:
     state: str  # RUNNING | DONE | FAILED | REFUSED
-    url: str | None = None  # where the finished video is (a URL, a data handle or a local file)
+    url: str | None = None  # where the finished video is (a URL or a local file)
     reason: str = ""
+    data: Any = None  # provider-specific payload for `download` (e.g. inline video bytes)
 
 
 class Provider(ABC):

@@ -1,0 +1,192 @@
+"""Generation providers against loopback servers speaking their protocols: submit, poll, download; 429 and 5xx
+retried, truncated downloads re-fetched, failed jobs and refusals recorded, and a crash between submit and poll
+resumed without a second submission. Keys never reach the ledger, messages or output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avgenbench import generation
+from avgenbench.generation import Options, Settings, ledger as L
+from avgenbench.generation.base import DONE, Fatal
+from avgenbench.media import MediaNeeds, decode
+from avgenbench.suite import load_suite
+from avgenbench.synthetic.encode import write_clip
+
+from gen_loopback import Loopback
+from gen_protocols import KLING_SECRET, PROTOCOLS, SECRET, make_protocol
+
+API_PROVIDERS = sorted(PROTOCOLS)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    write_clip(path, [np.full((32, 32, 3), 40 * i % 255, np.uint8) for i in range(12)], 12)
+    return path.read_bytes()
+
+
+def make_suite(root: Path, prompts: list[str]):
+    (root / "prompts").mkdir(parents=True)
+    (root / "prompts" / "ads.json").write_text(json.dumps([{"content": p, "prompt": f"{p}: a scene with sound."}
+                                                           for p in prompts]))
+    return load_suite(root)
+
+
+def settings(**kw) -> tuple[Settings, list[float]]:
+    sleeps: list[float] = []
+    base = dict(concurrency=1, retries=3, backoff=0.5, sleep=sleeps.append)
+    base.update(kw)
+    return Settings(**base), sleeps
+
+
+def provider_for(name: str, server: Loopback, monkeypatch, **kw):
+    for var, value in make_protocol(name, b"").env.items():
+        monkeypatch.setenv(var, value)
+    p = generation.make_provider(name, Options(**kw), base_url=server.url)
+    p.poll_interval = 0.0
+    return p
+
+
+def submits(server: Loopback) -> int:
+    return server.submits
+
+
+@pytest.mark.parametrize("name", API_PROVIDERS)
+def test_transient_faults_are_retried_and_the_video_lands(name, tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["Drum solo"])
+    with Loopback(make_protocol(name, video), video) as server:
+        server.faults = {"submit": [429, 503], "poll": [500], "download": ["truncate", 502]}
+        s, sleeps = settings()
+        summary = generation.run_suite(suite, provider_for(name, server, monkeypatch), tmp_path / "out", s)
+        assert not any(server.faults.values())  # every injected fault was met
+    out = summary.outcomes[0]
+    assert out.status == "written", out.message
+    assert server.submits == 1  # the failed submit attempts were refused by the server, never accepted
+    final = tmp_path / "out" / "ads" / "Drum solo.mp4"
+    assert final.read_bytes() == video and decode(str(final), MediaNeeds(needs_video=True)).ok
+    assert sleeps[:2] == [0.5, 1.0] and len(sleeps) >= 5  # backoff doubles; five transient faults, five waits
+    assert sorted(p.name for p in (tmp_path / "out" / "ads").iterdir()) == ["Drum solo.mp4"]  # no partial file
+    job = L.Ledger(tmp_path / "out").get("ads/Drum solo", name, summary.model)
+    assert job.state == L.WRITTEN and job.job_id == out.job_id
+
+
+@pytest.mark.parametrize("name", API_PROVIDERS)
+def test_failed_and_refused_jobs_are_recorded_and_not_resubmitted(name, tmp_path, video, monkeypatch, capsys):
+    suite = make_suite(tmp_path / "suite", ["FAILME job", "REFUSEME job", "REFUSE-AT-SUBMIT job", "Fine job"])
+    out_dir = tmp_path / "out"
+    with Loopback(make_protocol(name, video), video) as server:
+        provider = provider_for(name, server, monkeypatch)
+        first = generation.run_suite(suite, provider, out_dir, settings()[0])
+        status = {o.key.split("/")[1]: o for o in first.outcomes}
+        assert status["FAILME job"].status == "failed" and status["FAILME job"].message
+        assert status["REFUSEME job"].status == "refused" and status["REFUSEME job"].message
+        assert status["REFUSE-AT-SUBMIT job"].status == "refused"
+        assert status["Fine job"].status == "written"
+        assert server.submits == 3  # the submit-time refusal created no job
+        again = generation.run_suite(suite, provider_for(name, server, monkeypatch), out_dir, settings()[0])
+        assert server.submits == 3  # nothing paid twice: failures are read back from the ledger
+        assert [o.status for o in again.outcomes] == ["failed", "refused", "refused", "exists"]
+        retry = generation.run_suite(suite, provider_for(name, server, monkeypatch), out_dir,
+                                     settings(retry_failed=True)[0])
+        assert server.submits == 5 and retry.counts == {"failed": 1, "refused": 2, "exists": 1}
+    assert not any(p.suffix == ".mp4" for p in (out_dir / "ads").iterdir() if p.name != "Fine job.mp4")
+    leaked = [SECRET, KLING_SECRET]
+    texts = [(out_dir / L.LEDGER_NAME).read_bytes().decode("latin-1"), json.dumps(first.as_dict()),
+             json.dumps(again.as_dict()), capsys.readouterr().out]
+    texts += [p.read_bytes().decode("latin-1") for p in out_dir.glob(L.LEDGER_NAME + "-*")]
+    assert not any(secret in text for secret in leaked for text in texts)
+
+
+class Crash(BaseException):
+    """Stands for the process dying (kill, power cut) right after the job id was committed."""
+
+
+@pytest.mark.parametrize("name", API_PROVIDERS)
+def test_crash_between_submit_and_poll_resumes_without_a_second_submit(name, tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["Rain on a roof"])
+    out_dir = tmp_path / "out"
+    with Loopback(make_protocol(name, video), video) as server:
+        doomed = provider_for(name, server, monkeypatch)
+
+        def die(job_id):
+            raise Crash()
+        doomed.poll = die
+        with pytest.raises(Crash):
+            generation.run_suite(suite, doomed, out_dir, settings()[0])
+        assert server.submits == 1
+        job = L.Ledger(out_dir).get("ads/Rain on a roof", name, doomed.model)
+        assert job.state == L.SUBMITTED and job.job_id
+        dry = generation.run_suite(suite, provider_for(name, server, monkeypatch), out_dir, settings(dry_run=True)[0])
+        assert dry.outcomes[0].status == "planned" and job.job_id in dry.outcomes[0].message
+        resumed = generation.run_suite(suite, provider_for(name, server, monkeypatch), out_dir, settings()[0])
+    assert resumed.outcomes[0].status == "written" and resumed.outcomes[0].job_id == job.job_id
+    assert server.submits == 1  # the resumed run polled the job it had, and paid nothing more
+    assert (out_dir / "ads" / "Rain on a roof.mp4").read_bytes() == video
+
+
+def test_poll_that_keeps_failing_leaves_the_job_pending_for_the_next_run(tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["Thunder"])
+    with Loopback(make_protocol("wan", video), video) as server:
+        server.faults["poll"] = [503] * 4
+        first = generation.run_suite(suite, provider_for("wan", server, monkeypatch), tmp_path / "out", settings(retries=3)[0])
+        assert first.outcomes[0].status == "pending" and "gave up after 4 tries" in first.outcomes[0].message
+        second = generation.run_suite(suite, provider_for("wan", server, monkeypatch), tmp_path / "out", settings()[0])
+    assert second.outcomes[0].status == "written" and server.submits == 1
+
+
+def test_max_cost_and_dry_run_use_the_price_table(tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["One", "Two", "Three"])
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"kling": {"kling-v2-6": 0.2}}))
+    with Loopback(make_protocol("kling", video), video) as server:
+        provider = provider_for("kling", server, monkeypatch)
+        dry = generation.run_suite(suite, provider, tmp_path / "out", settings(dry_run=True)[0], prices)
+        assert dry.counts == {"planned": 3} and dry.planned_cost == pytest.approx(6.0) and server.submits == 0
+        capped = generation.run_suite(suite, provider, tmp_path / "out", settings(max_cost=4.5)[0], prices)
+        assert capped.counts == {"written": 2, "over_budget": 1} and capped.cost == pytest.approx(4.0)
+        assert server.submits == 2
+        unpriced = generation.make_provider("kling", Options(model="kling-v9"), base_url=server.url)
+        with pytest.raises(generation.PriceError, match="no price"):
+            generation.run_suite(suite, unpriced, tmp_path / "out", settings(max_cost=1.0)[0])
+
+
+def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
+    for var in ("DASHSCOPE_API_KEY", "KLING_ACCESS_KEY", "KLING_SECRET_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    suite = make_suite(tmp_path / "suite", ["A"])
+    with pytest.raises(Fatal, match="DASHSCOPE_API_KEY"):
+        generation.run(suite, tmp_path / "out", "wan")
+    monkeypatch.setenv("KLING_ACCESS_KEY", "x")
+    with pytest.raises(Fatal, match="KLING_SECRET_KEY"):
+        generation.run(suite, tmp_path / "out", "kling")
+    with pytest.raises(KeyError, match="unknown provider"):
+        generation.make_provider("sora")
+
+
+def test_kling_token_is_a_valid_hs256_jwt():
+    from avgenbench.generation.providers.kling import kling_token
+    from gen_protocols import Kling
+
+    token = kling_token("ak-LOOPBACK-ACCESS-77", KLING_SECRET)
+    assert Kling().check_auth({"Authorization": f"Bearer {token}"})
+    assert not Kling().check_auth({"Authorization": f"Bearer {kling_token('ak-LOOPBACK-ACCESS-77', 'wrong')}"})
+    assert not Kling().check_auth({"Authorization": f"Bearer {kling_token('ak-LOOPBACK-ACCESS-77', KLING_SECRET, now=0)}"})
+
+
+def test_synthetic_provider_through_the_ledger(tmp_path):
+    from avgenbench.suite import demo_suite_path
+
+    suite = load_suite(demo_suite_path())
+    item = suite.items[0]
+    one = type(suite)(**{**suite.__dict__, "items": [item]}) if hasattr(suite, "__dict__") else suite
+    summary = generation.run(one, tmp_path, "synthetic", settings=Settings(concurrency=1))
+    assert summary.counts == {"written": 1}
+    assert item.expected_video(tmp_path).is_file() and item.expected_video(tmp_path).with_suffix(".truth.json").is_file()
+    assert L.Ledger(tmp_path).get(item.key, "synthetic", "spec").state == L.WRITTEN
+    assert generation.run(one, tmp_path, "synthetic").counts == {"exists": 1}
+    assert DONE == "done"
