@@ -190,3 +190,33 @@ def test_synthetic_provider_through_the_ledger(tmp_path):
     assert L.Ledger(tmp_path).get(item.key, "synthetic", "spec").state == L.WRITTEN
     assert generation.run(one, tmp_path, "synthetic").counts == {"exists": 1}
     assert DONE == "done"
+
+
+def test_generate_command_with_an_api_provider(tmp_path, video, monkeypatch):
+    """The CLI end to end against the Wan loopback: dry run, a run with one refusal (exit 1), the summary and JSON
+    free of the key, then `suite paths` finds every written video where eval will look."""
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    suite_dir = tmp_path / "suite"
+    make_suite(suite_dir, ["Harbour at dawn", "REFUSEME boat"])
+    out_dir = tmp_path / "videos"
+    with Loopback(make_protocol("wan", video), video) as server:
+        monkeypatch.setenv("DASHSCOPE_API_KEY", SECRET)
+        monkeypatch.setenv("DASHSCOPE_BASE_URL", server.url)
+        monkeypatch.setattr("avgenbench.generation.providers.wan.WanProvider.poll_interval", 0.0)
+        base = ["generate", str(out_dir), "--suite", str(suite_dir), "--provider", "wan"]
+        dry = CliRunner().invoke(app, base + ["--dry-run", "--json"])
+        assert dry.exit_code == 0 and json.loads(dry.stdout)["planned_cost_usd"] == pytest.approx(2.0)
+        assert server.submits == 0
+        shown = CliRunner().invoke(app, base)
+        assert shown.exit_code == 1 and server.submits == 2
+        assert "refused" in shown.stdout and "DataInspectionFailed" in shown.stdout and SECRET not in shown.output
+        again = CliRunner().invoke(app, base + ["--json"])
+        assert json.loads(again.stdout)["counts"] == {"exists": 1, "refused": 1} and server.submits == 2
+    assert SECRET not in again.stdout
+    paths = CliRunner().invoke(app, ["suite", "paths", str(suite_dir), "--videos", str(out_dir), "--json"])
+    found = {e["key"]: e["found"] for e in json.loads(paths.stdout)["entries"]}
+    assert found["ads/Harbour at dawn"] and found["ads/REFUSEME boat"] is None
+    assert json.loads(paths.stdout)["strays"] == [] and json.loads(paths.stdout)["found"] == 1
