@@ -147,12 +147,38 @@ def test_max_cost_and_dry_run_use_the_price_table(tmp_path, video, monkeypatch):
         provider = provider_for("kling", server, monkeypatch)
         dry = generation.run_suite(suite, provider, tmp_path / "out", settings(dry_run=True)[0], prices)
         assert dry.counts == {"planned": 3} and dry.planned_cost == pytest.approx(6.0) and server.submits == 0
+        assert not (tmp_path / "out").exists()  # a dry run writes nothing, not even the ledger
         capped = generation.run_suite(suite, provider, tmp_path / "out", settings(max_cost=4.5)[0], prices)
         assert capped.counts == {"written": 2, "over_budget": 1} and capped.cost == pytest.approx(4.0)
-        assert server.submits == 2
+        assert server.submits == 2 and capped.spent_total == pytest.approx(4.0)
+        more = generation.run_suite(suite, provider, tmp_path / "out", settings(max_cost=4.5)[0], prices)
+        assert more.counts == {"exists": 2, "over_budget": 1} and server.submits == 2  # the cap spans runs
         unpriced = generation.make_provider("kling", Options(model="kling-v9"), base_url=server.url)
         with pytest.raises(generation.PriceError, match="no price"):
             generation.run_suite(suite, unpriced, tmp_path / "out", settings(max_cost=1.0)[0])
+
+
+def test_interrupt_stops_submitting_and_polling(tmp_path, video, monkeypatch):
+    """Ctrl-C (the runner's stop flag): prompts not yet submitted stay unsubmitted, a job being polled stays
+    `submitted` in the ledger for the next run."""
+    from avgenbench.generation.runner import Runner
+
+    suite = make_suite(tmp_path / "suite", ["First", "Second"])
+    with Loopback(make_protocol("wan", video), video, polls_before_done=100) as server:
+        provider = provider_for("wan", server, monkeypatch)
+        runner = Runner(suite, provider, tmp_path / "out", settings()[0], generation.load_prices())
+        polls = []
+        real_poll = provider.poll
+
+        def poll_then_interrupt(job_id):
+            polls.append(job_id)
+            if len(polls) == 2:
+                runner.stop.set()
+            return real_poll(job_id)
+        provider.poll = poll_then_interrupt
+        summary = runner.run()
+    assert [o.status for o in summary.outcomes] == ["pending", "pending"] and server.submits == 1
+    assert L.Ledger(tmp_path / "out").get("ads/First", "wan", provider.model).state == L.SUBMITTED
 
 
 def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):

@@ -40,12 +40,20 @@ class Job:
 class Ledger:
     """Thread-safe; each write is committed at once (the submit record must survive a crash right after it)."""
 
-    def __init__(self, out_dir: Path | str):
+    def __init__(self, out_dir: Path | str, read_only: bool = False):
+        """`read_only` (for --dry-run) reads an existing ledger and never creates OUT or the file."""
         self.path = Path(out_dir) / LEDGER_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        if read_only and not self.path.exists():
+            self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        elif read_only:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None)
+            return
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
 
     def get(self, key: str, provider: str, model: str) -> Job | None:

@@ -40,6 +40,9 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     table.add_row(str(counts.get("written", 0)), str(counts.get("failed", 0) + counts.get("refused", 0)), str(skipped),
                   str(counts.get("pending", 0)), str(counts.get("planned", 0)), cost)
     console.print(table)
+    if summary.spent_total:
+        console.print(f"estimated spend recorded in the ledger for {summary.provider}: {summary.spent_total:.2f} USD",
+                      highlight=False, markup=False)
     for o in summary.outcomes:
         if o.status in ("failed", "refused", "pending", "planned", "over_budget"):
             console.print(f"{o.status:11s} {o.key}  {o.message}", highlight=False, markup=False, soft_wrap=True)

@@ -54,6 +54,7 @@ class Summary:
     provider: str
     model: str
     outcomes: list[Outcome] = field(default_factory=list)
+    spent_total: float = 0.0  # estimated spend of every job in the ledger for this provider, earlier runs included
 
     @property
     def counts(self) -> dict[str, int]:
@@ -72,7 +73,8 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"provider": self.provider, "model": self.model, "counts": self.counts, "cost_usd": self.cost,
-                "planned_cost_usd": self.planned_cost, "results": [asdict(o) for o in self.outcomes]}
+                "planned_cost_usd": self.planned_cost,
+                "ledger_spent_usd": self.spent_total, "results": [asdict(o) for o in self.outcomes]}
 
 
 class GaveUp(RuntimeError):
@@ -108,7 +110,8 @@ class Runner:
     def __init__(self, suite: Suite, provider: Provider, out_dir: Path, settings: Settings,
                  prices: dict[str, dict[str, float]], on_outcome: Callable[[Outcome], None] | None = None):
         self.suite, self.provider, self.out, self.settings = suite, provider, Path(out_dir), settings
-        self.ledger = L.Ledger(self.out)
+        self.ledger = L.Ledger(self.out, read_only=settings.dry_run)
+        self.stop = threading.Event()  # set on Ctrl-C: workers stop submitting and polling, jobs stay in the ledger
         self.per_second = price_per_second(prices, provider.name, provider.model)
         self.on_outcome = on_outcome
         self._budget = threading.Lock()
@@ -120,15 +123,18 @@ class Runner:
 
     def run(self) -> Summary:
         summary = Summary(self.provider.name, self.provider.model)
+        pool = ThreadPoolExecutor(max(1, self.settings.concurrency))
         try:
-            if self.settings.concurrency <= 1:
-                results = [self._safe(item) for item in self.suite.items]
-            else:
-                with ThreadPoolExecutor(self.settings.concurrency) as pool:
-                    results = list(pool.map(self._safe, self.suite.items))
+            futures = [pool.submit(self._safe, item) for item in self.suite.items]
+            summary.outcomes = [f.result() for f in futures]
+            summary.spent_total = round(self.ledger.spent(self.provider.name), 4)
+        except BaseException:
+            self.stop.set()  # Ctrl-C: running jobs stay `submitted` in the ledger and are polled by the next run
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         finally:
+            pool.shutdown(wait=True)
             self.ledger.close()
-        summary.outcomes = results
         return summary
 
     def _safe(self, item: PromptItem) -> Outcome:
@@ -158,6 +164,8 @@ class Runner:
         if s.dry_run:
             what = f"poll job {job.job_id}" if resume else f"submit to {name}/{model}"
             return Outcome(item.key, str(final), "planned", job.job_id if resume else "", 0.0 if resume else cost, what)
+        if self.stop.is_set():
+            return Outcome(item.key, str(final), "pending", job.job_id if resume else "", message="interrupted")
         if resume:
             job_id, cost = job.job_id, job.cost
         else:
@@ -203,6 +211,8 @@ class Runner:
                 reason = redact(state.reason or state.state, self._secrets)
                 self.ledger.update(item.key, p.name, p.model, state.state, reason)
                 return Outcome(item.key, str(final), state.state, job_id, 0.0, reason)
+            if self.stop.is_set():
+                return Outcome(item.key, str(final), "pending", job_id, cost, "interrupted; the next run polls it again")
             if time.monotonic() > deadline:
                 return Outcome(item.key, str(final), "pending", job_id, cost,
                                f"still running after {s.max_wait:.0f} s; the next run polls it again")
