@@ -129,6 +129,19 @@ def test_crash_between_submit_and_poll_resumes_without_a_second_submit(name, tmp
     assert (out_dir / "ads" / "Rain on a roof.mp4").read_bytes() == video
 
 
+def test_concurrent_jobs_each_submitted_once(tmp_path, video, monkeypatch):
+    names = [f"Scene {i}" for i in range(6)]
+    suite = make_suite(tmp_path / "suite", names)
+    with Loopback(make_protocol("kling", video), video, polls_before_done=2) as server:
+        server.faults = {"submit": [429], "poll": [503, 500], "download": ["truncate"]}
+        summary = generation.run_suite(suite, provider_for("kling", server, monkeypatch), tmp_path / "out",
+                                       settings(concurrency=4)[0])
+    assert summary.counts == {"written": 6} and server.submits == 6
+    assert len({o.job_id for o in summary.outcomes}) == 6
+    assert {j.state for j in L.Ledger(tmp_path / "out").jobs()} == {L.WRITTEN}
+    assert all((tmp_path / "out" / "ads" / f"{n}.mp4").read_bytes() == video for n in names)
+
+
 def test_poll_that_keeps_failing_leaves_the_job_pending_for_the_next_run(tmp_path, video, monkeypatch):
     suite = make_suite(tmp_path / "suite", ["Thunder"])
     with Loopback(make_protocol("wan", video), video) as server:

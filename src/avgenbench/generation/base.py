@@ -62,6 +62,7 @@ class Provider(ABC):
     key_env: tuple[str, ...] = ()  # environment variables holding the key, first one set wins
     default_model: str = ""
     poll_interval: float = 10.0
+    max_concurrency: int | None = None  # local renderers work one prompt at a time whatever --concurrency says
 
     def __init__(self, options: Options | None = None, base_url: str | None = None):
         self.options = options or Options()

@@ -123,7 +123,8 @@ class Runner:
 
     def run(self) -> Summary:
         summary = Summary(self.provider.name, self.provider.model)
-        pool = ThreadPoolExecutor(max(1, self.settings.concurrency))
+        workers = min(self.settings.concurrency, self.provider.max_concurrency or self.settings.concurrency)
+        pool = ThreadPoolExecutor(max(1, workers))
         try:
             futures = [pool.submit(self._safe, item) for item in self.suite.items]
             summary.outcomes = [f.result() for f in futures]

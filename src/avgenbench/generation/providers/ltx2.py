@@ -34,6 +34,7 @@ class LTX2Provider(Provider):
     name = "ltx2"
     default_model = "Lightricks/LTX-2"
     poll_interval = 0.0
+    max_concurrency = 1
 
     def __init__(self, options=None, base_url=None):
         super().__init__(options, base_url)

@@ -15,6 +15,7 @@ class SyntheticProvider(Provider):
     name = "synthetic"
     default_model = "spec"
     poll_interval = 0.0
+    max_concurrency = 1
 
     def supports(self, item: PromptItem) -> bool:
         return isinstance(item.extra.get("synthetic"), dict)
