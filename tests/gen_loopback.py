@@ -2,7 +2,8 @@
 
 A `Protocol` says which requests are submits and polls and how the provider shapes its answers; the server keeps
 the jobs, counts submits, and injects faults queued per phase: an HTTP status (429, 503), or "truncate" (a body
-cut short of its Content-Length, then the connection closed). Prompts steer the job's fate: "FAILME" fails,
+cut short of its Content-Length, then the connection closed), or "slow" (the request is handled, but only after
+`slow_seconds`, so a client with a shorter read timeout never sees the answer). Prompts steer the job's fate: "FAILME" fails,
 "REFUSEME" is refused by the content check at poll time, "REFUSE-AT-SUBMIT" at submit time.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,6 +38,7 @@ class Loopback:
         self.faults: dict[str, list] = {"submit": [], "poll": [], "download": []}
         self.jobs: dict[str, dict] = {}
         self.submits = 0
+        self.slow_seconds = 1.0
         self.log: list[tuple[str, str, dict]] = []
         self._lock = threading.Lock()
         server = self
@@ -72,6 +75,9 @@ class Loopback:
             def _fault(self, phase: str) -> bool:
                 with server._lock:
                     fault = server.faults[phase].pop(0) if server.faults[phase] else None
+                if fault == "slow":
+                    time.sleep(server.slow_seconds)
+                    return False
                 if fault is None or fault == "truncate":
                     self._truncate = fault == "truncate"
                     return False

@@ -5,6 +5,7 @@ resumed without a second submission. Keys never reach the ledger, messages or ou
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,22 @@ def test_concurrent_jobs_each_submitted_once(tmp_path, video, monkeypatch):
     assert len({o.job_id for o in summary.outcomes}) == 6
     assert {j.state for j in L.Ledger(tmp_path / "out").jobs()} == {L.WRITTEN}
     assert all((tmp_path / "out" / "ads" / f"{n}.mp4").read_bytes() == video for n in names)
+
+
+@pytest.mark.parametrize("name", [n for n in API_PROVIDERS if n != "veo"])
+def test_submit_whose_answer_is_lost_is_never_resubmitted(name, tmp_path, video, monkeypatch):
+    """A submit that reached the provider but timed out waiting for the answer may have created a billed job:
+    it is recorded as failed with that reason, and neither this run nor the next submits it again."""
+    monkeypatch.setattr("avgenbench.generation.http.TIMEOUT", (2, 0.3))
+    suite = make_suite(tmp_path / "suite", ["Lost answer"])
+    with Loopback(make_protocol(name, video), video) as server:
+        server.faults["submit"] = ["slow"]
+        server.slow_seconds = 0.8
+        first = generation.run_suite(suite, provider_for(name, server, monkeypatch), tmp_path / "out", settings()[0])
+        time.sleep(0.6)  # let the server finish the slow submit it accepted
+        second = generation.run_suite(suite, provider_for(name, server, monkeypatch), tmp_path / "out", settings()[0])
+    assert first.outcomes[0].status == "failed" and "may have accepted" in first.outcomes[0].message
+    assert second.outcomes[0].status == "failed" and server.submits == 1
 
 
 def test_poll_that_keeps_failing_leaves_the_job_pending_for_the_next_run(tmp_path, video, monkeypatch):

@@ -30,6 +30,11 @@ class Refused(RuntimeError):
     """The provider refused this prompt (content policy); recorded, never retried."""
 
 
+class Unconfirmed(RuntimeError):
+    """A submit whose answer was lost after the request went out (read timeout): the provider may hold (and bill)
+    the job. Recorded as failed and never resubmitted automatically, so a lost answer cannot make us pay twice."""
+
+
 class Unsupported(ValueError):
     """The provider cannot render this prompt at all (e.g. the synthetic provider and a prompt without a spec)."""
 

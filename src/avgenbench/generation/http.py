@@ -9,6 +9,10 @@ from typing import Any
 
 from .base import Fatal, Transient
 
+
+class ReadTimedOut(Transient):
+    """The request was sent but no answer came in time: retrying a read is safe, retrying a submit is not."""
+
 TIMEOUT = (10, 120)  # connect, read seconds
 
 
@@ -25,6 +29,8 @@ def request_json(method: str, url: str, headers: dict[str, str] | None = None, b
     requests = _session()
     try:
         resp = requests.request(method, url, headers=headers, json=body, params=params, timeout=TIMEOUT)
+    except requests.ReadTimeout:
+        raise ReadTimedOut(f"{method} {_path(url)}: no answer within {TIMEOUT[1]} s") from None
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise Transient(f"{method} {_path(url)}: {type(exc).__name__}") from None
     if resp.status_code == 429 or resp.status_code >= 500:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..suite import PromptItem
 from . import http
-from .base import Fatal, Poll, Provider, Refused, Transient
+from .base import Fatal, Poll, Provider, Refused, Transient, Unconfirmed
 
 REFUSAL_WORDS = ("sensitive", "safety", "moderation", "policy", "inspection", "flagged", "prohibited", "risk")
 
@@ -58,7 +58,11 @@ class RestProvider(Provider):
 
     def submit(self, item: PromptItem) -> str:
         method, path, body = self.submit_call(item)
-        reply = self._json(method, path, body)
+        try:
+            reply = self._json(method, path, body)
+        except http.ReadTimedOut as exc:
+            raise Unconfirmed(f"{exc}; the provider may have accepted the job, so it is not resubmitted "
+                              "automatically (check the provider's console, then --retry-failed)") from None
         job_id = self.job_id_from(reply)
         if not job_id:
             raise Fatal(f"{self.name}: submit answered without a job id: {str(reply)[:200]}")

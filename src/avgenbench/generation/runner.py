@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from ..suite import PromptItem, Suite
 from . import ledger as L
-from .base import DONE, FAILED, REFUSED, Fatal, Poll, Provider, Refused, Transient, Unsupported, redact
+from .base import DONE, FAILED, REFUSED, Fatal, Poll, Provider, Refused, Transient, Unconfirmed, Unsupported, redact
 from .prices import PriceError, load_prices, price_per_second
 
 STAGING = ".staging"  # hidden folder in OUT for local renders; eval ignores hidden names
@@ -186,11 +186,12 @@ class Runner:
                 return None
             try:
                 job_id = _retry(lambda: p.submit(item), s, "submit")
-            except Refused as exc:
+            except (Refused, Unconfirmed) as exc:
                 reason = redact(str(exc), self._secrets)
+                state = L.REFUSED if isinstance(exc, Refused) else L.FAILED
                 self.ledger.submitted(item.key, p.name, p.model, "", 0.0)
-                self.ledger.update(item.key, p.name, p.model, L.REFUSED, reason)
-                return Outcome(item.key, "", "refused", message=reason)
+                self.ledger.update(item.key, p.name, p.model, state, reason)
+                return Outcome(item.key, "", state, message=reason)
             except Unsupported as exc:
                 return Outcome(item.key, "", "unsupported", message=str(exc))
             self.ledger.submitted(item.key, p.name, p.model, job_id, cost)

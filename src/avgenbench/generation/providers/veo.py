@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ...suite import PromptItem
-from ..base import DONE, FAILED, REFUSED, RUNNING, Fatal, Poll, Provider, Refused, Transient, lazy_import
+from ..base import DONE, FAILED, REFUSED, RUNNING, Fatal, Poll, Provider, Refused, Transient, Unconfirmed, lazy_import
 
 VEO_DURATIONS = (4, 6, 8)
 _REFUSAL_WORDS = ("safety", "policy", "blocked", "prohibited", "responsible ai", "sensitive")
@@ -55,7 +55,7 @@ class VeoProvider(Provider):
                 self._client = genai.Client(vertexai=True, api_key=self.key(), http_options=http)
         return self._client
 
-    def _call(self, fn):
+    def _call(self, fn, submitting: bool = False):
         errors = lazy_import("google.genai.errors", "generate-veo")
         try:
             return fn()
@@ -67,6 +67,9 @@ class VeoProvider(Provider):
                 raise Refused(message[:300]) from None
             raise Fatal(f"HTTP {code}: {message[:300]}") from None
         except Exception as exc:
+            if submitting and type(exc).__name__ == "ReadTimeout":
+                raise Unconfirmed("generate_videos sent but unanswered (read timeout); the operation may exist, so "
+                                  "it is not resubmitted automatically (check the console, then --retry-failed)") from None
             if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "ssl") or isinstance(exc, (TimeoutError, ConnectionError)):
                 raise Transient(f"{type(exc).__name__}: {exc}"[:200]) from None
             raise
@@ -78,7 +81,8 @@ class VeoProvider(Provider):
                                             aspect_ratio=o.aspect_ratio, resolution=o.resolution, generate_audio=o.audio,
                                             **o.extra)
         source = types.GenerateVideosSource(prompt=item.prompt)
-        op = self._call(lambda: self.client().models.generate_videos(model=self.model, source=source, config=config))
+        op = self._call(lambda: self.client().models.generate_videos(model=self.model, source=source, config=config),
+                        submitting=True)
         return op.name
 
     def poll(self, job_id: str) -> Poll:
