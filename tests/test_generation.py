@@ -224,6 +224,18 @@ def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
         generation.make_provider("sora")
 
 
+def test_params_reach_the_request(tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["With seed"])
+    seen = []
+    with Loopback(make_protocol("seedance", video), video) as server:
+        real = server.protocol.prompt_of
+        server.protocol.prompt_of = lambda body: seen.append(body) or real(body)
+        options = generation.parse_params(["seed=42", "camera_fixed=true", "note=plain text"])
+        provider = provider_for("seedance", server, monkeypatch, extra=options)
+        assert generation.run_suite(suite, provider, tmp_path / "out", settings()[0]).counts == {"written": 1}
+    assert seen[0]["seed"] == 42 and seen[0]["camera_fixed"] is True and seen[0]["note"] == "plain text"
+
+
 def test_kling_token_is_a_valid_hs256_jwt():
     from avgenbench.generation.providers.kling import kling_token
     from gen_protocols import Kling
@@ -263,7 +275,8 @@ def test_generate_command_with_an_api_provider(tmp_path, video, monkeypatch):
         monkeypatch.setenv("DASHSCOPE_BASE_URL", server.url)
         monkeypatch.setattr("avgenbench.generation.providers.wan.WanProvider.poll_interval", 0.0)
         base = ["generate", str(out_dir), "--suite", str(suite_dir), "--provider", "wan"]
-        dry = CliRunner().invoke(app, base + ["--dry-run", "--json"])
+        assert CliRunner().invoke(app, base + ["--param", "novalue"]).exit_code == 2
+        dry = CliRunner().invoke(app, base + ["--dry-run", "--json", "--param", "seed=7"])
         assert dry.exit_code == 0 and json.loads(dry.stdout)["planned_cost_usd"] == pytest.approx(2.0)
         assert server.submits == 0
         shown = CliRunner().invoke(app, base)

@@ -161,6 +161,7 @@ def register(app) -> None:
         resolution: str = typer.Option("720p", "--resolution"),
         aspect_ratio: str = typer.Option("16:9", "--aspect-ratio"),
         audio: bool = typer.Option(True, "--audio/--no-audio", help="Ask for audio where the model has a switch."),
+        params: list[str] = typer.Option([], "--param", help="Provider-specific field KEY=VALUE (VALUE read as JSON when it parses), repeatable."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Regenerate files that already exist."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="Resubmit prompts recorded as failed or refused."),
         retries: int = typer.Option(4, "--retries", min=0, help="Retries of each call on transient errors."),
@@ -174,7 +175,11 @@ def register(app) -> None:
         if provider not in generation.PROVIDERS:
             _fail(f"unknown provider {provider!r}; known: {', '.join(generation.PROVIDERS)}", EXIT_BAD_INPUT)
         suite = _load_suite_or_exit(suite_dir)
-        options = generation.Options(model, duration, resolution, aspect_ratio, audio)
+        try:
+            extra = generation.parse_params(params)
+        except ValueError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
+        options = generation.Options(model, duration, resolution, aspect_ratio, audio, extra)
         settings = generation.Settings(concurrency, max_cost, dry_run, retries, overwrite=overwrite, retry_failed=retry_failed)
         with progress_bar(err, len(suite.items), enabled=not as_json) as advance:
             try:

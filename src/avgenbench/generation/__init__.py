@@ -27,6 +27,22 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def parse_params(pairs: list[str]) -> dict:
+    """KEY=VALUE strings (from --param) into provider options; a VALUE that parses as JSON is taken as such."""
+    import json
+
+    extra = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param expects KEY=VALUE, got {pair!r}")
+        try:
+            extra[key.strip()] = json.loads(value)
+        except ValueError:
+            extra[key.strip()] = value
+    return extra
+
+
 def make_provider(name: str, options: Options | None = None, base_url: str | None = None) -> Provider:
     try:
         module, cls, _ = PROVIDERS[name]
@@ -43,4 +59,4 @@ def run(suite, out_dir: Path | str, provider: str, options: Options | None = Non
 
 
 __all__ = ["PROVIDERS", "Fatal", "Options", "Outcome", "PriceError", "Provider", "Settings", "Summary",
-           "load_prices", "make_provider", "run"]
+           "load_prices", "make_provider", "parse_params", "run"]
