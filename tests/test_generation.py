@@ -289,3 +289,29 @@ def test_generate_command_with_an_api_provider(tmp_path, video, monkeypatch):
     found = {e["key"]: e["found"] for e in json.loads(paths.stdout)["entries"]}
     assert found["ads/Harbour at dawn"] and found["ads/REFUSEME boat"] is None
     assert json.loads(paths.stdout)["strays"] == [] and json.loads(paths.stdout)["found"] == 1
+
+
+def test_generate_then_eval_reads_the_folder(tmp_path, monkeypatch):
+    """generate -> eval straight after: the written video is evaluated, the refused prompt is a missing video."""
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+    from clipmaker import make_clip
+
+    real = make_clip(tmp_path / "served.mp4", duration=2.0).read_bytes()
+    suite_dir = tmp_path / "suite"
+    make_suite(suite_dir, ["Good one", "REFUSEME one"])
+    with Loopback(make_protocol("kling", real), real) as server:
+        monkeypatch.setenv("KLING_BASE_URL", server.url)
+        for var, value in make_protocol("kling", real).env.items():
+            monkeypatch.setenv(var, value)
+        monkeypatch.setattr("avgenbench.generation.providers.kling.KlingProvider.poll_interval", 0.0)
+        gen = CliRunner().invoke(app, ["generate", str(tmp_path / "videos"), "--suite", str(suite_dir), "--provider",
+                                       "kling", "--json"])
+    assert gen.exit_code == 1 and json.loads(gen.stdout)["counts"] == {"written": 1, "refused": 1}
+    ev = CliRunner().invoke(app, ["eval", str(tmp_path / "videos"), "--suite", str(suite_dir), "--out",
+                                  str(tmp_path / "results"), "--dimensions", "vis", "--json"])
+    assert ev.exit_code == 0, ev.output
+    rows = json.loads(CliRunner().invoke(app, ["results", str(tmp_path / "results"), "--json"]).stdout)
+    status = {(r["content"], r["dimension"]): r["status"] for r in rows}
+    assert status[("Good one", "vis")] == "ok" and status[("REFUSEME one", "vis")] == "missing_video"
