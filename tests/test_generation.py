@@ -169,6 +169,32 @@ def test_poll_that_keeps_failing_leaves_the_job_pending_for_the_next_run(tmp_pat
     assert second.outcomes[0].status == "written" and server.submits == 1
 
 
+def test_job_the_provider_lost_is_recorded_failed_but_a_bad_key_keeps_it(tmp_path, video, monkeypatch):
+    suite = make_suite(tmp_path / "suite", ["Lost job"])
+    out_dir = tmp_path / "out"
+    with Loopback(make_protocol("replicate", video), video) as server:
+        doomed = provider_for("replicate", server, monkeypatch)
+        doomed.poll = lambda job_id: (_ for _ in ()).throw(Crash())
+        with pytest.raises(Crash):
+            generation.run_suite(suite, doomed, out_dir, settings()[0])
+        monkeypatch.setenv("REPLICATE_API_TOKEN", "revoked")
+        bad_key = generation.run_suite(suite, provider_for_keeping_env("replicate", server), out_dir, settings()[0])
+        assert bad_key.outcomes[0].status == "failed" and "HTTP 401" in bad_key.outcomes[0].message
+        assert L.Ledger(out_dir).get("ads/Lost job", "replicate", doomed.model).state == L.SUBMITTED
+        server.jobs.clear()  # the provider forgot the job (expired)
+        monkeypatch.setenv("REPLICATE_API_TOKEN", SECRET)
+        lost = generation.run_suite(suite, provider_for_keeping_env("replicate", server), out_dir, settings()[0])
+    assert lost.outcomes[0].status == "failed" and "no longer knows" in lost.outcomes[0].message
+    assert L.Ledger(out_dir).get("ads/Lost job", "replicate", doomed.model).state == L.FAILED
+    assert server.submits == 1
+
+
+def provider_for_keeping_env(name: str, server: Loopback):
+    p = generation.make_provider(name, Options(), base_url=server.url)
+    p.poll_interval = 0.0
+    return p
+
+
 def test_max_cost_and_dry_run_use_the_price_table(tmp_path, video, monkeypatch):
     suite = make_suite(tmp_path / "suite", ["One", "Two", "Three"])
     prices = tmp_path / "prices.json"

@@ -205,6 +205,10 @@ class Runner:
                 state = _retry(lambda: p.poll(job_id), s, "poll")
             except Refused as exc:
                 state = Poll(REFUSED, reason=str(exc))
+            except Fatal as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise  # e.g. a revoked key: the job stays `submitted` for a run that can poll it
+                state = Poll(FAILED, reason=f"the provider no longer knows job {job_id} ({exc})")
             except GaveUp as exc:
                 return Outcome(item.key, str(final), "pending", job_id, cost, f"{exc}; the next run polls it again")
             if state.state == DONE:
