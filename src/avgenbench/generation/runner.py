@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import threading
+from contextlib import nullcontext
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -181,7 +182,8 @@ class Runner:
 
     def _submit(self, item: PromptItem, cost: float):
         p, s = self.provider, self.settings
-        with self._budget:  # submits are quick; one at a time keeps the spend check exact
+        # with --max-cost, one submit at a time keeps the spend check exact (submits are quick); otherwise in parallel
+        with self._budget if s.max_cost is not None else nullcontext():
             if s.max_cost is not None and self.ledger.spent(p.name) + cost > s.max_cost + 1e-9:
                 return None
             try:
