@@ -248,6 +248,9 @@ def test_missing_key_is_a_clear_error(monkeypatch, tmp_path):
         generation.run(suite, tmp_path / "out", "kling")
     with pytest.raises(KeyError, match="unknown provider"):
         generation.make_provider("sora")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # as if the extra were not installed
+    with pytest.raises(Fatal, match=r"pip install 'avgenbench\[generate-ltx2\]'"):
+        generation.run(suite, tmp_path / "out", "ltx2")
 
 
 def test_params_reach_the_request(tmp_path, video, monkeypatch):
