@@ -247,7 +247,7 @@ class Runway(Protocol):
         return m == "POST" and p == "/v1/text_to_video"
 
     def prompt_of(self, b):
-        assert b["ratio"] == "1280:720" and b["duration"] == 8
+        assert b["ratio"] == "1280:720" and b["duration"] == 8 and b["audio"] is True
         return b["promptText"]
 
     def submit_reply(self, job):

@@ -1,7 +1,8 @@
 """Runway's API over REST (what the `runwayml` SDK wraps): POST /v1/text_to_video -> GET /v1/tasks/{id} ->
 `output[0]`.
 
-Key: RUNWAYML_API_SECRET. Defaults: model veo3.1 (audio on, 8 s max), ratio 1280:720 for 720p 16:9. A failed
+Key: RUNWAYML_API_SECRET. Defaults: model veo3.1 (audio on; 4, 6 or 8 s, so 10 s asks for 8), ratio 1280:720
+for 720p 16:9. A failed
 task whose failureCode starts with SAFETY is a refusal.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from ...suite import PromptItem
 from ..base import DONE, FAILED, REFUSED, RUNNING, Poll
 from ..rest import RestProvider
+from .veo import veo_duration
 
 RATIOS = {("720p", "16:9"): "1280:720", ("720p", "9:16"): "720:1280", ("1080p", "16:9"): "1920:1080",
           ("1080p", "9:16"): "1080:1920"}
@@ -29,10 +31,11 @@ class RunwayProvider(RestProvider):
 
     def submit_call(self, item: PromptItem):
         o = self.options
-        duration = min(int(round(o.duration)), 8) if self.model.startswith("veo") else int(round(o.duration))
+        veo = self.model.startswith("veo")
+        duration = (8 if self.model == "veo3" else veo_duration(o.duration)) if veo else int(round(o.duration))
         body = {"model": self.model, "promptText": item.prompt, "duration": duration,
                 "ratio": RATIOS.get((o.resolution, o.aspect_ratio), "1280:720"), **o.extra}
-        if self.model.startswith("veo"):
+        if self.model.startswith("veo3.1"):  # the audio switch exists for Veo 3.1 (and its fast variant) only
             body.setdefault("audio", o.audio)
         return "POST", "/v1/text_to_video", body
 
