@@ -1,7 +1,7 @@
 """fal.ai's queue over REST (the protocol of `fal-client`): POST queue.fal.run/{model} -> GET
 .../requests/{id}/status until COMPLETED -> GET .../requests/{id} for the result's `video.url`.
 
-Key: FAL_KEY (sent as `Authorization: Key ...`). Default model fal-ai/veo3.1 (8 s max). A result request
+Key: FAL_KEY (sent as `Authorization: Key ...`). Default model fal-ai/veo3.1 (4, 6 or 8 s, sent as "8s"). A result request
 answered 422 with a content-policy message is a refusal; an errored request is a failed job.
 """
 
@@ -11,6 +11,7 @@ from ...suite import PromptItem
 from .. import http
 from ..base import DONE, FAILED, REFUSED, RUNNING, Poll, Refused
 from ..rest import RestProvider
+from .veo import veo_duration
 
 
 class FalProvider(RestProvider):
@@ -29,7 +30,7 @@ class FalProvider(RestProvider):
 
     def submit_call(self, item: PromptItem):
         o = self.options
-        duration = f"{min(int(round(o.duration)), 8)}s" if "veo" in self.model else str(int(round(o.duration)))
+        duration = f"{veo_duration(o.duration)}s" if "veo" in self.model else str(int(round(o.duration)))
         inputs = {"prompt": item.prompt, "duration": duration, "resolution": o.resolution,
                   "aspect_ratio": o.aspect_ratio, "generate_audio": o.audio, **o.extra}
         return "POST", f"/{self.model}", inputs

@@ -1,8 +1,8 @@
 """Replicate's predictions API over REST (the protocol of the `replicate` client): POST a prediction for an
 official model -> GET /v1/predictions/{id} -> `output` URL.
 
-Key: REPLICATE_API_TOKEN. Default model google/veo-3.1 (8 s max: --duration is passed as given; the model
-rejects what it does not support). A failed prediction whose error says the input or output was flagged
+Key: REPLICATE_API_TOKEN. Default model google/veo-3.1 (4, 6 or 8 s, so 10 s asks for 8; other models get
+--duration as given). A failed prediction whose error says the input or output was flagged
 (E005) is a refusal.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from ...suite import PromptItem
 from ..base import DONE, FAILED, REFUSED, RUNNING, Poll
 from ..rest import REFUSAL_WORDS, RestProvider
+from .veo import veo_duration
 
 
 class ReplicateProvider(RestProvider):
@@ -23,7 +24,7 @@ class ReplicateProvider(RestProvider):
 
     def submit_call(self, item: PromptItem):
         o = self.options
-        duration = min(int(round(o.duration)), 8) if self.model.startswith("google/veo") else int(round(o.duration))
+        duration = veo_duration(o.duration) if self.model.startswith("google/veo") else int(round(o.duration))
         inputs = {"prompt": item.prompt, "duration": duration, "resolution": o.resolution,
                   "aspect_ratio": o.aspect_ratio, "generate_audio": o.audio, **o.extra}
         return "POST", f"/v1/models/{self.model}/predictions", {"input": inputs}
