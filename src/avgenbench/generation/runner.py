@@ -164,7 +164,8 @@ class Runner:
             return Outcome(item.key, str(final), job.state, job.job_id, message=job.reason + " (recorded; --retry-failed resubmits)")
         resume = job is not None and job.state in (L.SUBMITTED, L.SUCCEEDED)
         if s.dry_run:
-            what = f"poll job {job.job_id}" if resume else f"submit to {name}/{model}"
+            price = f"est. {cost:.2f} USD" if self.per_second is not None else "no price: see --prices"
+            what = f"poll job {job.job_id}" if resume else f"submit to {name}/{model} ({price})"
             return Outcome(item.key, str(final), "planned", job.job_id if resume else "", 0.0 if resume else cost, what)
         if self.stop.is_set():
             return Outcome(item.key, str(final), "pending", job.job_id if resume else "", message="interrupted")
