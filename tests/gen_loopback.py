@@ -28,6 +28,8 @@ class Protocol:
     def poll_reply(self, job_id: str, state: str, url: str) -> dict: ...
     def check_auth(self, headers) -> bool:
         return True
+    def submit_headers_ok(self, headers) -> bool:
+        return True
     def extra(self, server: "Loopback", method: str, path: str) -> tuple[int, dict] | None:
         return None
 
@@ -35,11 +37,12 @@ class Protocol:
 class Loopback:
     def __init__(self, protocol: Protocol, video: bytes, polls_before_done: int = 1):
         self.protocol, self.video, self.polls_before_done = protocol, video, polls_before_done
+        protocol.server = self  # for answers that carry absolute URLs
         self.faults: dict[str, list] = {"submit": [], "poll": [], "download": []}
         self.jobs: dict[str, dict] = {}
         self.submits = 0
         self.slow_seconds = 1.0
-        self.log: list[tuple[str, str, dict]] = []
+        self.log: list[tuple[str, str, dict, Any]] = []  # method, path, headers, JSON body
         self._lock = threading.Lock()
         server = self
 
@@ -85,8 +88,8 @@ class Loopback:
                 return True
 
             def _handle(self):
-                method, path, body = self.command, self.path, self._body()
-                server.log.append((method, path, dict(self.headers)))
+                method, path, body = self.command, self.path.split("?", 1)[0], self._body()
+                server.log.append((method, path, dict(self.headers), body))
                 self._truncate = False
                 p = server.protocol
                 if not path.startswith("/files/") and not p.check_auth(self.headers):
@@ -96,6 +99,8 @@ class Loopback:
                         return
                     return self._send(200, server.video, "video/mp4", truncate=self._truncate)
                 if p.is_submit(method, path):
+                    if not p.submit_headers_ok(self.headers):
+                        return self._json(403, {"code": "AccessDenied", "message": "synchronous calls not supported"})
                     if self._fault("submit"):
                         return
                     prompt = p.prompt_of(body)

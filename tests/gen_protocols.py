@@ -57,7 +57,10 @@ class Wan(Protocol):
     name, env = "wan", {"DASHSCOPE_API_KEY": SECRET}
 
     def check_auth(self, h):
-        return h.get("Authorization") == f"Bearer {SECRET}" and h.get("X-DashScope-Async") == "enable"
+        return h.get("Authorization") == f"Bearer {SECRET}"
+
+    def submit_headers_ok(self, h):  # video synthesis is asynchronous only
+        return h.get("X-DashScope-Async") == "enable"
 
     def is_submit(self, m, p):
         return m == "POST" and p == "/api/v1/services/aigc/video-generation/video-synthesis"
@@ -143,8 +146,12 @@ class Replicate(Protocol):
         assert b["input"]["duration"] == 8 and b["input"]["generate_audio"] is True
         return b["input"]["prompt"]
 
+    def _prediction(self, job, status, **extra):
+        return {"id": job, "model": "google/veo-3.1", "version": "hidden", "status": status, "input": {}, "logs": "",
+                "urls": {"get": f"/v1/predictions/{job}", "cancel": f"/v1/predictions/{job}/cancel"}, **extra}
+
     def submit_reply(self, job):
-        return {"id": job, "status": "starting"}
+        return self._prediction(job, "starting")
 
     def submit_refusal(self):
         return 422, {"detail": "The input was flagged as sensitive. (E005)", "status": 422}
@@ -154,12 +161,12 @@ class Replicate(Protocol):
 
     def poll_reply(self, job, state, url):
         if state == "done":
-            return {"id": job, "status": "succeeded", "output": url}
+            return self._prediction(job, "succeeded", output=url)
         if state == "failed":
-            return {"id": job, "status": "failed", "error": "CUDA error: out of memory"}
+            return self._prediction(job, "failed", error="CUDA error: out of memory")
         if state == "refused":
-            return {"id": job, "status": "failed", "error": "The input or output was flagged as sensitive. (E005)"}
-        return {"id": job, "status": "processing"}
+            return self._prediction(job, "failed", error="The input or output was flagged as sensitive. (E005)")
+        return self._prediction(job, "processing")
 
 
 class Fal(Protocol):
@@ -177,7 +184,9 @@ class Fal(Protocol):
         return b["prompt"]
 
     def submit_reply(self, job):
-        return {"request_id": job, "status": "IN_QUEUE"}
+        base = f"{self.server.url}{self.app}/requests/{job}"
+        return {"request_id": job, "status": "IN_QUEUE", "status_url": f"{base}/status", "response_url": base,
+                "cancel_url": f"{base}/cancel", "queue_position": 0}
 
     def submit_refusal(self):
         return 422, {"detail": [{"msg": "The prompt was flagged by the content policy checker", "type": "content_policy_violation"}]}
@@ -188,11 +197,14 @@ class Fal(Protocol):
         return None
 
     def poll_reply(self, job, state, url):
+        response_url = f"{self.server.url}{self.app}/requests/{job}"
         if state == "running":
-            return {"status": "IN_PROGRESS"}
+            return {"status": "IN_PROGRESS", "request_id": job, "response_url": response_url, "logs": []}
         if state == "failed":
-            return {"status": "COMPLETED", "error": "Generation failed on the worker"}
-        return {"status": "COMPLETED"}  # refusals show on the result request
+            return {"status": "COMPLETED", "request_id": job, "response_url": response_url, "logs": [],
+                    "error": "Generation failed on the worker", "error_type": "runner_error"}
+        # refusals show on the result request
+        return {"status": "COMPLETED", "request_id": job, "response_url": response_url, "logs": []}
 
     def extra(self, server, m, p):
         if m == "GET" and p.startswith(self.app + "/requests/"):
