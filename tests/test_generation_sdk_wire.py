@@ -108,12 +108,13 @@ def test_ark_sdk(monkeypatch):
     body = mine[0][2]
     with Loopback(make_protocol("seedance", VIDEO), VIDEO) as server:
         client = Ark(base_url=server.url + "/api/v3", api_key=SECRET)
-        task = client.content_generation.tasks.create(model=body["model"], content=body["content"])
+        task = client.content_generation.tasks.create(**body)  # every field we send is a named SDK parameter
         while client.content_generation.tasks.get(task_id=task.id).status != "succeeded":
             pass
         done = client.content_generation.tasks.get(task_id=task.id)
     theirs = [(m, p, b) for m, p, _, b in server.log]
-    assert theirs[0][:2] == mine[0][:2] and theirs[0][2]["content"] == body["content"]
+    sent = {k: v for k, v in theirs[0][2].items() if v is not None}  # the SDK sends unset fields as null
+    assert theirs[0][:2] == mine[0][:2] and sent == body
     assert theirs[1][:2] == ("GET", f"/api/v3/contents/generations/tasks/{task.id}")
     assert done.content.video_url.endswith(".mp4")
 
