@@ -4,7 +4,8 @@ A provider implements `generate(item, out_path)` and raises `ProviderError` for 
 timeouts, server errors) and `UnsupportedPrompt` for prompts it cannot render. The runner writes
 `<out>/<category>/<safe_filename(content)>.mp4`, skips files that already exist (resume), retries provider errors with
 exponential backoff, and writes through a temporary name so an interrupted call never leaves a file that looks finished.
-Commercial API clients plug in as further providers; `synthetic` renders prompts that carry a `synthetic` clip spec.
+`synthetic` renders prompts that carry a `synthetic` clip spec (the demo's path). The `generate` command runs
+`avgenbench.generation` instead: API and local providers behind submit/poll/download, with a job ledger.
 """
 
 from __future__ import annotations
