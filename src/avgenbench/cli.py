@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__, tables as layout
-from .dimensions import DIMENSION_IDS, DIMENSIONS, parse_dimension_list
+from .dimensions import ALL_DIMENSION_IDS, DIMENSION_IDS, DIMENSIONS, get_dimension, parse_dimension_list
 from .dimensions.base import GROUPS, TIERS
 from .dimensions.lo_phy import LO_PHY_MODES
 from .score import POLICIES, ScoreCard, expectation_of, score_rows, totals_from_raw_table
@@ -271,7 +271,7 @@ def _preflight(tier: str, dims: list[str], dimensions: str | None, options: dict
     blocking = checklist.blocking(explicit)
     if not blocking:
         return set()
-    names = ", ".join(DIMENSIONS[c.dimension].display for c in blocking)
+    names = ", ".join(get_dimension(c.dimension).display for c in blocking)
     if allow:
         err.print(f"warning: {names} cannot run here and will be recorded as error / no_judge / unavailable_in_tier "
                   "(--allow-unavailable)", highlight=False)
@@ -292,7 +292,7 @@ def _end_with_tool_errors(errors: dict, accepted: set[str], out_dir: Path, run: 
     lines = [f"{sum(e['count'] for e in errors.values())} row(s) ended in a tool error:"]
     for dim_id, e in errors.items():
         accepted_note = " (accepted: --allow-unavailable)" if dim_id in accepted else ""
-        lines.append(f"  {DIMENSIONS[dim_id].display}: {e['count']}{accepted_note}; first: " + " | ".join(e["messages"]))
+        lines.append(f"  {get_dimension(dim_id).display}: {e['count']}{accepted_note}; first: " + " | ".join(e["messages"]))
     lines.append(f"see them: avgenbench results {out_dir} --run {run} --status error; running eval again retries them")
     err.print("\n".join(lines), highlight=False, soft_wrap=True)
     if set(errors) - accepted:
@@ -450,9 +450,9 @@ def _results_filters(dimension: list[str] | None, status: list[str] | None) -> t
 
     split = lambda values: {p.strip().lower() for v in values or [] for p in v.split(",") if p.strip()}  # noqa: E731
     dims, statuses = split(dimension), split(status)
-    unknown = sorted(dims - set(DIMENSION_IDS))
+    unknown = sorted(dims - set(ALL_DIMENSION_IDS))
     if unknown:
-        _fail(f"unknown dimension(s) {', '.join(unknown)}; known: {', '.join(DIMENSION_IDS)}", EXIT_BAD_INPUT)
+        _fail(f"unknown dimension(s) {', '.join(unknown)}; known: {', '.join(ALL_DIMENSION_IDS)}", EXIT_BAD_INPUT)
     known = {v for k, v in vars(Status).items() if k.isupper()}
     unknown = sorted(statuses - known)
     if unknown:
@@ -602,6 +602,19 @@ def _fmt_ci(ci, digits: int = 1, kind: str = "f") -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}{kind}}, {ci[1]:.{digits}{kind}}]"
 
 
+def _print_beside_and_layers(card: ScoreCard) -> None:
+    """Dimensions outside Scheme 2 (ctrl) on their own line, never in the total; then the three-layer view."""
+    from .layers import LAYER_NAMES, card_layers
+
+    for s in card.beside.values():
+        statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
+        out.print(f"  beside the total (not in it): {s.display} {_fmt(s.normalized, 1)} over {s.n} prompt(s); {statuses}",
+                  highlight=False)
+    layers = card_layers(card)
+    out.print("  layers: " + "  ".join(f"{LAYER_NAMES[k].split()[0].lower()} {_fmt(v, 1)}" for k, v in layers.items()),
+              highlight=False)
+
+
 def _print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
     # Light borders, 3 significant digits for raw values (their units differ) and the groups on the totals line
@@ -631,6 +644,7 @@ def _print_card(card: ScoreCard, categories: bool = False) -> None:
     out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00{incomplete}",
               highlight=False, markup=True)
     out.print(f"  {groups}", highlight=False)  # group scores under the total
+    _print_beside_and_layers(card)
     if card.prompts:
         out.print(card.prompts.text(), highlight=False)
     if card.coverage < 0.999:

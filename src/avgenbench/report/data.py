@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..dimensions import DIMENSION_IDS, DIMENSIONS, get_dimension
 from ..dimensions.base import GROUPS, NOT_SCORED, Status, status_kind
 from ..score import ScoreCard, scheme2, scored_value
 from ..store import ResultRow
@@ -97,7 +97,7 @@ def _when(timestamp: float | None) -> str:
 
 
 def _row_view(row: ResultRow, policy: str) -> dict:
-    dim = DIMENSIONS[row.dimension]
+    dim = get_dimension(row.dimension)
     value = scored_value(row, policy)
     kind = status_kind(row.status)
     note = KIND_TEXT[kind]

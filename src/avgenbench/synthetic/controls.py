@@ -20,7 +20,7 @@ import numpy as np
 
 from .encode import write_clip
 from .generator import write_truth
-from .sound import chord, click, midi_to_hz, tone
+from .sound import click, midi_to_hz, tone
 
 CONTROLS_VERSION = "controls-1"
 RATE = 48000
