@@ -49,7 +49,8 @@ LOUDNESS_UP = [
     r"(?:grows?|grew|growing|gets?|getting|becomes?|becoming|swells?|swelling|rises?|rising)\s+louder",
     r"louder\s+and\s+louder", r"crescendos?", r"swell(?:s|ing)?(?!\s+and\s+(?:dips?|falls?|fades?))",
     r"builds?(?!\s+(?:a|an|the|suspense|tension)\b)", r"building(?!\s+(?:a|an|the|suspense|tension)\b)",
-    r"intensif(?:y|ies|ying)", r"fades?\s+in", r"fading\s+in", r"ramps?\s+up", r"grows?(?!\s+in\s+pitch)", r"growing",
+    r"intensif(?:y|ies|ying)", r"fades?\s+in", r"fading\s+in", r"ramps?\s+up", r"grows?(?!\s+(?:in\s+pitch|quieter|softer|fainter))",
+    r"growing(?!\s+(?:quieter|softer|fainter))",
     r"rises?(?!\s+(?:smoothly\s+)?in\s+pitch|\s+and\s+falls?)", r"rising(?!\s+(?:and|in\s+pitch))", r"increases", r"louder",
 ]
 LOUDNESS_UP_ALONE = [  # about loudness without a sound word before them
