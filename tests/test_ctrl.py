@@ -164,3 +164,22 @@ def test_total_is_unchanged_by_ctrl_rows_and_ctrl_is_reported_beside_it():
     assert card["layers"]["perceptual"] == pytest.approx((70.0 + 60.0) / 2)  # Vis 0.7 -> 70, Aud 6 -> 60
     assert "beside_total" in card and not plain.beside
     assert layer_scores({"text": 50.0, "face": None})["semantic"] == 50.0
+
+
+def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
+    from avgenbench.leaderboard import run_entries
+    from avgenbench.report import build_report
+    from avgenbench.store import Store
+    from stored_rows import write_run
+
+    rows = [_row("a", "vis", "ok", 0.8), _row("b", "vis", "ok", 0.6), _row("a", "text", "ok", 70.0)]
+    ctrl = [_row("a", "ctrl", "ok", 10.0), _row("b", "ctrl", "not_applicable")]
+    write_run(tmp_path / "plain", "r", rows)
+    write_run(tmp_path / "ctrl", "r", rows + ctrl)
+    totals = []
+    for name in ("plain", "ctrl"):
+        with Store(tmp_path / name) as store:
+            totals.append(run_entries(store, ci_draws=0)[0].total)
+    assert totals[0] is not None and totals[0] == pytest.approx(totals[1])
+    html = build_report(tmp_path / "ctrl", tmp_path / "report.html", media=False, ci_draws=0).read_text()
+    assert "Control" in html  # the ctrl rows are in the drill-down, their total untouched

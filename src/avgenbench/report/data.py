@@ -201,7 +201,7 @@ def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
         "updated": _when(info.get("updated")), "tool_version": info.get("tool_version") or "—",
         "videos_dir": info.get("videos_dir") or "—", "suite_dir": info.get("suite_dir") or "—",
         "config": clean(info.get("config") or {}), "ci": card.ci,
-        "backends": {DIMENSIONS[d].display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(DIMENSIONS).index(kv[0]) if kv[0] in DIMENSIONS else 99)},
+        "backends": {get_dimension(d).display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(DIMENSIONS).index(kv[0]) if kv[0] in DIMENSIONS else 99)},
         "identities": {k: sorted(v)[:10] for k, v in sorted(identities.items())},
     }
 
