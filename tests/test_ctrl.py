@@ -183,3 +183,18 @@ def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
     assert totals[0] is not None and totals[0] == pytest.approx(totals[1])
     html = build_report(tmp_path / "ctrl", tmp_path / "report.html", media=False, ci_draws=0).read_text()
     assert "Control" in html  # the ctrl rows are in the drill-down, their total untouched
+
+
+def test_annotate_freezes_the_instructions_and_eval_reads_them(official_suite_dir):
+    from avgenbench.annotations import PromptAnnotation
+    from avgenbench.judge.annotate import annotate
+
+    suite = load_suite(official_suite_dir)
+    suite.items = [i for i in suite.items if i.key == "musical_instrument_tutorial/Piano_ Single Note C4 Repeated"]
+    doc, failures = annotate(suite, None)
+    assert not failures
+    stored = doc["items"][suite.items[0].key]["judge"]["ctrl"]
+    assert stored["version"] == RULES_VERSION and {i["kind"] for i in stored["instructions"]} == {"count", "stop"}
+    annotation = PromptAnnotation.model_validate(doc["items"][suite.items[0].key])
+    ins, source = instructions_of(suite.items[0].prompt, annotation.judge)
+    assert source == f"frozen:rules:{RULES_VERSION}" and [i.count for i in ins if i.kind == "count"] == [4]

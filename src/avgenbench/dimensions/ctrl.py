@@ -58,6 +58,7 @@ class ControlSignalsLite(Backend):
 DIMENSION = Dimension(
     id="ctrl", display="Control", group="control", unit="score 0–100", higher_is_better=True,
     normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True, needs_video=False),
+    annotations_used=("judge",),  # frozen instructions sit in judge['ctrl']: a change recomputes the rows
     backends={"lite": ControlSignalsLite},
     description="Loudness, tempo and pitch trends, counts and stops the prompt asks of the sound.",
     in_scheme=False,
