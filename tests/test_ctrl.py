@@ -112,6 +112,9 @@ def test_counts_tempo_and_stop(tmp_path):
     assert check(four, _signals(tmp_path, {"kind": "count", "n": 4}, "c4")).evidence["found"] == 4
     cut = check(four, _signals(tmp_path, {"kind": "count", "n": 4, "keep": 2}, "c2"))
     assert cut.evidence["found"] == 2 and cut.verdict == "fail" and cut.score == 50.0
+    five = Instruction(kind="count", count=5, words="five times")
+    under_noise = check(five, _signals(tmp_path, {"kind": "count", "n": 5, "noise_db": -40.0}, "c5n"))
+    assert under_noise.evidence["found"] == 5  # a steady noise bed's flicker is no event (16 found before the rise gate)
     faster = Instruction(kind="tempo_up", words="speeds up")
     s = _signals(tmp_path, {"kind": "tempo_up"}, "t")
     result = check(faster, s)

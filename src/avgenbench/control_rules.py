@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-RULES_VERSION = "ctrl-rules-1"
+RULES_VERSION = "ctrl-rules-2"  # 2: "then cuts out / goes quiet" are stops
 
 KINDS = ("loudness_up", "loudness_down", "tempo_up", "tempo_down", "pitch_up", "pitch_down", "count", "stop", "order")
 
@@ -93,6 +93,7 @@ STOP_ALONE = [
     r"then\s+(?:\w+\s+){0,2}?silence", r"(?:snaps?|settles?|settle|fades?|cuts?)\s+(?:\w+\s+){0,5}?(?:in)?to\s+silence",
     r"(?:a|one)\s+beat\s+of\s+silence", r"falls?\s+silent", r"(?:leaving|leaves)\s+(?:an?\s+)?(?:\w+\s+)?(?:quiet|silence)",
     r"then\s+stops?(?=[\s,.;])(?!\s+(?:moving|walking|running))", r"then\s+fall\s+quiet", r"silence\s+it",
+    r"then\s+(?:cuts?|drops?)\s+(?:out|off)", r"then\s+(?:goes|falls?)\s+(?:silent|quiet)",
     r"drops?\s+out\s+for\s+a\s+beat", r"sound\s+off\s+instantly",
 ]
 COUNT_WORDS = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,

@@ -22,7 +22,7 @@ from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 class ControlSignalsLite(Backend):
     name = "ctrl-signals"
-    version = f"1+{RULES_VERSION}"
+    version = f"2+{RULES_VERSION}"  # 2: onsets must rise 6 dB above the level before them (noise beds)
     tier = "lite"
 
     def needs(self) -> MediaNeeds:

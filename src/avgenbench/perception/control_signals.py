@@ -2,9 +2,10 @@
 
 - loudness: RMS level in dBFS over 400 ms windows every 100 ms (the momentary-loudness window of EBU R128, without
   its K-weighting: a plain RMS level, floored at -90 dBFS); `level_db` of any stretch uses the same measure.
-- onsets: librosa's spectral-flux onset strength (hop 256) and peak picking; an onset counts only when the frame's
-  level is within ONSET_FLOOR_DB of the clip's loudest window (quiet room tone is not an event), and onsets closer
-  than MIN_GAP_S merge.
+- onsets: librosa's spectral-flux onset strength (hop 256) and peak picking; an onset counts only when the level in
+  the ~100 ms around it (30 ms windows) is within ONSET_FLOOR_DB of the clip's loudest and rises ONSET_RISE_DB above
+  the median of the ~120 ms before it (a flicker of a steady noise bed is not an event); onsets closer than MIN_GAP_S
+  merge.
 - pitch: librosa's pYIN f0 (65–2093 Hz, frame 2048, hop 256) in MIDI numbers over voiced frames.
 - trends: the Theil–Sen slope (median of pairwise slopes, robust to a few outliers) of a curve against time.
 """
@@ -21,6 +22,7 @@ STEP_S = 0.1
 FLOOR_DB = -90.0
 HOP = 256
 ONSET_FLOOR_DB = 30.0
+ONSET_RISE_DB = 6.0
 MIN_GAP_S = 0.08
 PYIN_FMIN = 65.0
 PYIN_FMAX = 2093.0
@@ -75,14 +77,17 @@ def onset_times(audio: np.ndarray, rate: int = RATE) -> np.ndarray:
                                         units="frames")
     if frames.size == 0:
         return np.zeros(0)
-    env = loudness_envelope(audio, rate, window_s=0.05, step_s=HOP / rate)
+    env = loudness_envelope(audio, rate, window_s=0.03, step_s=HOP / rate)
     loudest = float(env.db.max())
+    step = HOP / rate
     times = []
     for f in frames:
         t = f * HOP / rate
-        k = min(env.db.size - 1, max(0, int(round((t + 0.02) / (HOP / rate)))))
-        peak = float(env.db[k:k + 6].max()) if k < env.db.size else FLOOR_DB
-        if peak < loudest - ONSET_FLOOR_DB:
+        k = min(env.db.size - 1, max(0, int(round(t / step))))
+        peak = float(env.db[max(0, k - 3):k + 6].max())  # the flux peak trails the level's rise by a few frames
+        before = env.db[max(0, k - 14):max(0, k - 4)]
+        floor = float(np.median(before)) if before.size else FLOOR_DB
+        if peak < loudest - ONSET_FLOOR_DB or peak - floor < ONSET_RISE_DB:
             continue
         if times and t - times[-1] < MIN_GAP_S:
             continue

@@ -3,7 +3,8 @@
 `render_control(path, control)` writes a small mp4 (160x90, 12 fps, AAC 48 kHz; the panel brightens with the sound's
 level) whose audio does one controlled thing, and the sidecar
     {"generator": CONTROLS_VERSION, "controls": [{"kind", "span": [0, 1], ...the truth}]}
-Controls (dicts; `reverse: true` plays the audio backwards, `keep` keeps only the first events of a count):
+Controls (dicts; `reverse: true` plays the audio backwards, `keep` keeps only the first events of a count,
+`noise_db` adds a steady noise bed at that RMS level in dBFS):
 - loudness_up / loudness_down: a held organ chord ramping linearly in dB from -36 to -8 dBFS (or back); truth change_db.
 - tempo_up / tempo_down: clicks whose interval shrinks from 0.55 to 0.18 s (or grows); truth rate_ratio (end / start).
 - pitch_up / pitch_down: a harmonic tone gliding from MIDI 57 to 69 (or back); truth change_semitones.
@@ -101,6 +102,12 @@ def control_audio(control: dict[str, Any], duration: float) -> tuple[np.ndarray,
         truth["stop_s"] = stop
     else:
         raise ValueError(f"unknown control kind '{kind}'")
+    if control.get("noise_db") is not None:  # a steady noise bed under the control (room tone, rain)
+        noise = np.random.default_rng(7).standard_normal(n).astype(np.float32)
+        noise = np.convolve(noise, np.ones(8, np.float32) / 8, mode="same")  # darker than white
+        noise *= 10.0 ** (float(control["noise_db"]) / 20.0) / (float(np.sqrt(np.mean(noise ** 2))) or 1.0)
+        audio = audio + noise
+        truth["noise_db"] = control["noise_db"]
     if control.get("reverse"):
         audio = audio[::-1].copy()
         truth["reversed"] = True

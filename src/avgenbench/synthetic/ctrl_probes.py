@@ -29,6 +29,15 @@ PROBES: list[tuple[str, dict[str, Any], str, dict[str, dict[str, Any]]]] = [
     ("pitch_up", {"kind": "pitch_up"}, "A siren tone sweeps upward in pitch.", {"reversed": {"reverse": True}}),
     ("pitch_down", {"kind": "pitch_down"}, "A whistle falls in pitch.", {"reversed": {"reverse": True}}),
     ("count_3", {"kind": "count", "n": 3}, "A hand knocks on the door three times.", {"cut_last_2": {"keep": 1}}),
+    # the same controls over a steady noise bed (room tone, rain): the measures must hold under it
+    ("count_5_noise", {"kind": "count", "n": 5, "noise_db": -40.0}, "He taps the glass five times.",
+     {"cut_last_2": {"keep": 3}}),
+    ("loudness_up_noise", {"kind": "loudness_up", "noise_db": -30.0}, "The engine roar grows louder.",
+     {"reversed": {"reverse": True}}),
+    ("tempo_up_noise", {"kind": "tempo_up", "noise_db": -30.0}, "The footsteps speed up, faster and faster.",
+     {"reversed": {"reverse": True}}),
+    ("stop_noise", {"kind": "stop", "stop_s": 3.5, "noise_db": -45.0}, "The music plays, then cuts out.",
+     {"no_stop": {"stop_s": None}}),
 ]
 FAST = ("loudness_up", "tempo_up", "count_4", "stop")
 
