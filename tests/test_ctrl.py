@@ -179,11 +179,13 @@ def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
     ctrl = [_row("a", "ctrl", "ok", 10.0), _row("b", "ctrl", "not_applicable")]
     write_run(tmp_path / "plain", "r", rows)
     write_run(tmp_path / "ctrl", "r", rows + ctrl)
-    totals = []
+    entries = []
     for name in ("plain", "ctrl"):
         with Store(tmp_path / name) as store:
-            totals.append(run_entries(store, ci_draws=0)[0].total)
-    assert totals[0] is not None and totals[0] == pytest.approx(totals[1])
+            entries.append(run_entries(store, ci_draws=0)[0].as_dict())
+    assert entries[0]["total"] is not None and entries[0]["total"] == pytest.approx(entries[1]["total"])
+    assert entries[1]["beside_total"] == {"ctrl": 10.0} and entries[1]["layers"]["controllability"] == 10.0
+    assert entries[0]["layers"]["controllability"] is None and entries[0]["layers"]["semantic"] == 70.0
     html = build_report(tmp_path / "ctrl", tmp_path / "report.html", media=False, ci_draws=0).read_text()
     assert "Control" in html  # the ctrl rows are in the drill-down, their total untouched
 
