@@ -182,7 +182,7 @@ def eval_cmd(
     replace: bool = typer.Option(False, "--replace", help="Delete the run's stored rows first (needed to reuse a run name for another videos folder)."),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Evaluate even when no video is found (every prompt is stored as missing_video)."),
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
-    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
+    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(ALL_DIMENSION_IDS)} (default all: the eleven Scheme-2 ones; ctrl, outside the total, only when named)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
     force: bool = typer.Option(False, "--force", help="Recompute results already stored."),
     retry_errors: bool = typer.Option(False, "--retry-errors", help="Also measure again the videos that killed their worker process in an earlier run (other errors are always retried)."),
