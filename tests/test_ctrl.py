@@ -203,3 +203,16 @@ def test_annotate_freezes_the_instructions_and_eval_reads_them(official_suite_di
     annotation = PromptAnnotation.model_validate(doc["items"][suite.items[0].key])
     ins, source = instructions_of(suite.items[0].prompt, annotation.judge)
     assert source == f"frozen:rules:{RULES_VERSION}" and [i.count for i in ins if i.kind == "count"] == [4]
+
+
+def test_calibrate_covers_ctrl(tmp_path):
+    from avgenbench.calibrate import calibrate
+
+    result = calibrate(["ctrl"], tmp_path, fast=True)
+    report = result["dimensions"]["ctrl"]
+    assert result["targets_met"] and report["status"] == "ok"
+    recovery, mono = report["recovery"], report["monotonicity"]
+    assert recovery["passed"] == recovery["total"] == 4 and recovery["worst"]["wrong"] == 0
+    assert mono["pairs"] == 5 and mono["pass_rate"] == 1.0
+    found = {c["clip"]: c for c in recovery["clips"]}
+    assert found["ctrl_count_4"]["found_count"] == 4 and found["ctrl_tempo_up"]["found_change"] > 0
