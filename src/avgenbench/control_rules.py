@@ -134,11 +134,9 @@ def _alt(patterns: list[str]) -> str:
     return r"(?<![\w-])(?:" + "|".join(patterns) + r")(?![\w-])"
 
 
-_SOUND = re.compile(_alt(SOUND_WORDS), re.I)
 _NEAR = (r"(?P<sound>" + _alt(SOUND_WORDS) + r")(?:[\s,'’-]+(?!(?:" + GAP_STOPS + r")(?![\w-]))[\w'’-]+){0,"
          + str(NEAR_WORDS) + r"}?[\s,]+")
 _BREAKS = re.compile(_alt(SEGMENT_BREAKS), re.I)
-_SENTENCES = re.compile(r"(?<=[.!?;])\s+")
 _COUNT_TIMES = re.compile(
     r"(?<![\w-])(?:(?P<n>" + "|".join(k for k in COUNT_WORDS if k != "twice") + r"|\d{1,2})\s+times|(?P<twice>twice))(?![\w-])",
     re.I)
