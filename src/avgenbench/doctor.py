@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dimensions import DIMENSIONS, get_backend
+from .dimensions import get_backend, get_dimension
 from .dimensions.base import Status
 
 JUDGE_FIX = ("pass --judge gemini:MODEL (key in GEMINI_API_KEY) or --judge openai:MODEL (key in OPENAI_API_KEY, "
@@ -46,7 +46,7 @@ class Check:
         return self.state == "ready"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dimension": self.dimension, "display": DIMENSIONS[self.dimension].display, "backend": self.backend,
+        return {"dimension": self.dimension, "display": get_dimension(self.dimension).display, "backend": self.backend,
                 "state": self.state, "reason": self.reason, "fix": self.fix}
 
 
@@ -69,9 +69,9 @@ class Checklist:
     def text(self) -> str:
         ready = len(self.runnable)
         lines = [f"{self.tier} tier: {ready} of {len(self.checks)} dimensions ready"]
-        width = max(len(DIMENSIONS[c.dimension].display) for c in self.checks) if self.checks else 0
+        width = max(len(get_dimension(c.dimension).display) for c in self.checks) if self.checks else 0
         for c in self.checks:
-            label = f"  {c.state:<11} {DIMENSIONS[c.dimension].display:<{width}}"
+            label = f"  {c.state:<11} {get_dimension(c.dimension).display:<{width}}"
             lines.append(f"{label}  {c.backend or ''}".rstrip())
             if c.reason:
                 lines.append(f"      why: {c.reason}")
@@ -100,7 +100,7 @@ def fix_for(dim_id: str, tier: str, reason: str | None) -> str:
 def check_dimension(dim_id: str, tier: str, options: dict[str, Any]) -> Check:
     backend = get_backend(dim_id, tier)
     if backend is None:
-        return Check(dim_id, None, f"{DIMENSIONS[dim_id].display} has no {tier}-tier backend", fix_for(dim_id, tier, None))
+        return Check(dim_id, None, f"{get_dimension(dim_id).display} has no {tier}-tier backend", fix_for(dim_id, tier, None))
     try:
         reason = backend.unavailable_reason(options)
     except Exception as exc:  # a broken install: say so rather than crash the checklist

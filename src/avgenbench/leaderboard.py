@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .dimensions import DIMENSION_IDS, DIMENSIONS
 from .dimensions.base import TIERS
+from .layers import layer_scores
 from .score import POLICIES, Completeness, expectation_of, score_rows, totals_from_raw_table
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED
 from .store import Store
@@ -71,6 +72,8 @@ class Entry:
             "complete": self.prompts.complete if self.prompts else None,
             "dimensions": {d: {"raw": r(self.raw.get(d)), "normalized": r(self.normalized.get(d)),
                                "normalized_ci": ci(self.normalized_ci.get(d))} for d in DIMENSION_IDS},
+            "beside_total": {d: r(v) for d, v in self.normalized.items() if d not in DIMENSION_IDS},  # ctrl: not in it
+            "layers": {k: r(v) for k, v in layer_scores(self.normalized).items()},
         }
 
 
@@ -90,7 +93,8 @@ def run_entries(store: Store, policy: str | None = None, ci_draws: int = DEFAULT
         dims = card.dimensions
         entries.append(Entry(
             info["run"], "run", info["tier"], card.total, card.total_ci, card.coverage, card.n_videos, run_policy,
-            {d: dims[d].raw_mean for d in DIMENSION_IDS}, {d: dims[d].normalized for d in DIMENSION_IDS},
+            {d: dims[d].raw_mean for d in DIMENSION_IDS},
+            {d: dims[d].normalized for d in DIMENSION_IDS} | {d: s.normalized for d, s in card.beside.items()},
             {d: dims[d].normalized_ci for d in DIMENSION_IDS}, prompts=card.prompts))
     return entries
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS
-from .dimensions.base import GROUP_WEIGHTS, GROUPS, status_kind
+from .dimensions import DIMENSION_IDS, DIMENSIONS, EXTRA_DIMENSIONS, get_dimension
+from .dimensions.base import GROUP_WEIGHTS, GROUPS, Dimension, status_kind
+from .layers import card_layers
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap, value_matrix
 from .store import ResultRow
 
@@ -26,14 +27,14 @@ DISPLAY_TO_ID = {d.display: d.id for d in DIMENSIONS.values()}
 
 
 def normalize(dim_id: str, raw_mean: float) -> float:
-    return DIMENSIONS[dim_id].normalize(raw_mean)
+    return get_dimension(dim_id).normalize(raw_mean)
 
 
 def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
     """(total, coverage) from normalised dimension scores; None entries are unavailable."""
     num = den = 0.0
     for dim_id, value in normalized.items():
-        if value is None:
+        if value is None or dim_id not in DIMENSIONS:  # a dimension outside Scheme 2 (ctrl) never enters it
             continue
         weight = DIMENSIONS[dim_id].weight
         num += weight * value
@@ -44,7 +45,7 @@ def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
 def group_scores(normalized: dict[str, float | None]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for group in GROUPS:
-        values = [v for d, v in normalized.items() if v is not None and DIMENSIONS[d].group == group]
+        values = [v for d, v in normalized.items() if v is not None and d in DIMENSIONS and DIMENSIONS[d].group == group]
         out[group] = sum(values) / len(values) if values else None
     return out
 
@@ -55,7 +56,7 @@ def scored_value(row: ResultRow, policy: str) -> float | None:
     if kind == "scored":
         return row.raw
     if kind == "video_fault" and policy == "strict":
-        return DIMENSIONS[row.dimension].worst_raw
+        return get_dimension(row.dimension).worst_raw
     return None
 
 
@@ -160,6 +161,7 @@ class ScoreCard:
     groups_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     ci: dict = field(default_factory=dict)  # how the CIs were made (level, draws, seed, method); empty when off
     prompts: Completeness | None = None  # how much of the suite the rows cover
+    beside: dict[str, DimensionScore] = field(default_factory=dict)  # dimensions outside Scheme 2 (ctrl), never in it
 
     @property
     def complete(self) -> bool | None:
@@ -175,6 +177,8 @@ class ScoreCard:
             "groups_ci": {g: _round_ci(v) for g, v in self.groups_ci.items()},
             "dimensions": {d: s.as_dict() for d, s in self.dimensions.items()},
             "categories": self.categories, "ci": self.ci,
+            "beside_total": {d: s.as_dict() for d, s in self.beside.items()},
+            "layers": {k: _round(v) for k, v in card_layers(self).items()},
         }
 
 
@@ -190,10 +194,13 @@ _KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored":
                  "tool_fault": "n_tool_fault"}
 
 
-def _dimension_scores(rows: Iterable[ResultRow], policy: str) -> dict[str, DimensionScore]:
-    scores = {d: DimensionScore(d, DIMENSIONS[d].display, DIMENSIONS[d].group, DIMENSIONS[d].weight) for d in DIMENSION_IDS}
-    sums: dict[str, float] = {d: 0.0 for d in DIMENSION_IDS}
+def _dimension_scores(rows: Iterable[ResultRow], policy: str,
+                      dims: dict[str, Dimension] = DIMENSIONS) -> dict[str, DimensionScore]:
+    scores = {d: DimensionScore(d, dim.display, dim.group, dim.weight) for d, dim in dims.items()}
+    sums: dict[str, float] = {d: 0.0 for d in dims}
     for row in rows:
+        if row.dimension not in scores:  # Scheme-2 scores ignore ctrl rows and the other way round
+            continue
         s = scores[row.dimension]
         s.statuses[row.status] = s.statuses.get(row.status, 0) + 1
         if row.backend not in s.backends:
@@ -223,6 +230,8 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
     total, coverage = scheme2(normalized)
     card = ScoreCard(run, tier, policy, total, coverage, group_scores(normalized), dims,
                      n_videos=len({r.video_key for r in rows}), prompts=completeness(rows, expected))
+    beside = _dimension_scores(rows, policy, EXTRA_DIMENSIONS)
+    card.beside = {d: s for d, s in beside.items() if s.statuses}
     if ci_draws > 0 and rows:
         cis = bootstrap(value_matrix(rows, policy), ci_draws, seed)
         for d, s in dims.items():

@@ -19,7 +19,7 @@ app = command_group()
 
 @app.command("calibrate")
 def calibrate_cmd(
-    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
+    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)},ctrl (default: the eleven Scheme-2 ones; ctrl only when named)."),
     out: Optional[Path] = typer.Option(None, "--out", help=f"Folder for probe clips (default {default_cache_dir()})."),
     as_json: bool = typer.Option(False, "--json", help="Every figure, machine-readable."),
     fast: bool = typer.Option(False, "--fast", help="A small subset of probes (what the test suite runs)."),

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..dimensions import ALL_DIMENSION_IDS, get_dimension
 from ..dimensions.base import TIERS
 from ..dimensions.lo_phy import LO_PHY_MODES
 from ..score import POLICIES, expectation_of, score_rows
@@ -30,7 +30,7 @@ def eval_cmd(
     replace: bool = typer.Option(False, "--replace", help="Delete the run's stored rows first (needed to reuse a run name for another videos folder)."),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Evaluate even when no video is found (every prompt is stored as missing_video)."),
     tier: str = typer.Option("lite", "--tier", help="lite (CPU, offline) or paper (paper's models and an MLLM judge)."),
-    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(DIMENSION_IDS)} (default all)."),
+    dimensions: Optional[str] = typer.Option(None, "--dimensions", help=f"Comma list of: {','.join(ALL_DIMENSION_IDS)} (default all: the eleven Scheme-2 ones; ctrl, outside the total, only when named)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Videos evaluated in parallel processes (default: one per core, fewer when memory is short; or $AVGENBENCH_WORKERS)."),
     executor: str = typer.Option("process", "--executor", help="process (a pool of worker processes on this machine) or ray (Ray actors on a cluster; pip install 'avgenbench[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --executor ray: auto or HOST:PORT of a running cluster (or $AVGENBENCH_RAY_ADDRESS); default: a local Ray instance."),
@@ -128,7 +128,7 @@ def _preflight(tier: str, dims: list[str], dimensions: str | None, options: dict
     blocking = checklist.blocking(explicit)
     if not blocking:
         return set()
-    names = ", ".join(DIMENSIONS[c.dimension].display for c in blocking)
+    names = ", ".join(get_dimension(c.dimension).display for c in blocking)
     if allow:
         err.print(f"warning: {names} cannot run here and will be recorded as error / no_judge / unavailable_in_tier "
                   "(--allow-unavailable)", highlight=False)
@@ -149,7 +149,7 @@ def _end_with_tool_errors(errors: dict, accepted: set[str], out_dir: Path, run: 
     lines = [f"{sum(e['count'] for e in errors.values())} row(s) ended in a tool error:"]
     for dim_id, e in errors.items():
         accepted_note = " (accepted: --allow-unavailable)" if dim_id in accepted else ""
-        lines.append(f"  {DIMENSIONS[dim_id].display}: {e['count']}{accepted_note}; first: " + " | ".join(e["messages"]))
+        lines.append(f"  {get_dimension(dim_id).display}: {e['count']}{accepted_note}; first: " + " | ".join(e["messages"]))
     lines.append(f"see them: avgenbench results {out_dir} --run {run} --status error; running eval again retries them")
     err.print("\n".join(lines), highlight=False, soft_wrap=True)
     if set(errors) - accepted:

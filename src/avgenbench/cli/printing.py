@@ -24,6 +24,19 @@ def fmt_ci(ci, digits: int = 1, kind: str = "f") -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}{kind}}, {ci[1]:.{digits}{kind}}]"
 
 
+def print_beside_and_layers(card: ScoreCard) -> None:
+    """Dimensions outside Scheme 2 (ctrl) on their own line, never in the total; then the three-layer view."""
+    from ..layers import LAYER_NAMES, card_layers
+
+    for s in card.beside.values():
+        statuses = ", ".join(f"{k}:{v}" for k, v in sorted(s.statuses.items()))
+        out.print(f"  beside the total (not in it): {s.display} {fmt(s.normalized, 1)} over {s.n} prompt(s); {statuses}",
+                  highlight=False)
+    layers = card_layers(card)
+    out.print("  layers: " + "  ".join(f"{LAYER_NAMES[k].split()[0].lower()} {fmt(v, 1)}" for k, v in layers.items()),
+              highlight=False)
+
+
 def print_card(card: ScoreCard, categories: bool = False) -> None:
     title = f"Scheme 2 — run '{card.run}' — {card.tier} tier — policy {card.policy}"
     # Light borders, 3 significant digits for raw values (their units differ) and the groups on the totals line
@@ -53,6 +66,7 @@ def print_card(card: ScoreCard, categories: bool = False) -> None:
     out.print(f"[bold]Total {total}[/] {escape(total_ci)}  coverage {card.coverage:.2f} of 1.00{incomplete}",
               highlight=False, markup=True)
     out.print(f"  {groups}", highlight=False)  # group scores under the total
+    print_beside_and_layers(card)
     if card.prompts:
         out.print(card.prompts.text(), highlight=False)
     if card.coverage < 0.999:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .. import tables as layout
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..dimensions import ALL_DIMENSION_IDS, DIMENSION_IDS, DIMENSIONS
 from ..dimensions.base import GROUPS
 from ..score import POLICIES, expectation_of, score_rows, totals_from_raw_table
 from .common import EXIT_BAD_INPUT, EXIT_NOT_FOUND, command_group, emit_json, err, fail, open_run, out
@@ -53,9 +53,9 @@ def _results_filters(dimension: list[str] | None, status: list[str] | None) -> t
 
     split = lambda values: {p.strip().lower() for v in values or [] for p in v.split(",") if p.strip()}  # noqa: E731
     dims, statuses = split(dimension), split(status)
-    unknown = sorted(dims - set(DIMENSION_IDS))
+    unknown = sorted(dims - set(ALL_DIMENSION_IDS))
     if unknown:
-        fail(f"unknown dimension(s) {', '.join(unknown)}; known: {', '.join(DIMENSION_IDS)}", EXIT_BAD_INPUT)
+        fail(f"unknown dimension(s) {', '.join(unknown)}; known: {', '.join(ALL_DIMENSION_IDS)}", EXIT_BAD_INPUT)
     known = {v for k, v in vars(Status).items() if k.isupper()}
     unknown = sorted(statuses - known)
     if unknown:

@@ -148,9 +148,12 @@ class Dimension:
     annotations_used: tuple[str, ...] = ()
     backends: dict[str, Callable[[], Backend]] = field(default_factory=dict)  # tier -> factory
     description: str = ""
+    in_scheme: bool = True  # False: reported beside the Scheme-2 total, never inside it (weight 0)
 
     @property
     def weight(self) -> float:
+        if not self.in_scheme:
+            return 0.0
         members = 2 if self.group in ("basic", "cross") else 7
         return GROUP_WEIGHTS[self.group] / members
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import control_rules
 from ..annotations import RULES_VERSION, MusicConstraint, PromptAnnotation, annotate_rules
 from ..suite import ANNOTATIONS_FILE, FaceRange, PromptItem, Suite
 from . import stages
@@ -69,6 +70,7 @@ def annotate(suite: Suite, client: JudgeClient | None,
     def one(item: PromptItem) -> tuple[PromptItem, dict[str, Any] | None, str, str]:
         try:
             ann = judge_annotation(client, item) if client else annotate_rules(item)
+            ann.judge.setdefault("ctrl", control_rules.frozen(item.prompt))  # Control's instructions, by the rules
             return item, ann.model_dump(mode="json"), "ok", ""
         except BudgetExhausted as exc:
             return item, None, "budget", str(exc)

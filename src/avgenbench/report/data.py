@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..dimensions import DIMENSION_IDS, DIMENSIONS, get_dimension
 from ..dimensions.base import GROUPS, NOT_SCORED, Status, status_kind
 from ..score import ScoreCard, scheme2, scored_value
 from ..store import ResultRow
@@ -97,7 +97,7 @@ def _when(timestamp: float | None) -> str:
 
 
 def _row_view(row: ResultRow, policy: str) -> dict:
-    dim = DIMENSIONS[row.dimension]
+    dim = get_dimension(row.dimension)
     value = scored_value(row, policy)
     kind = status_kind(row.status)
     note = KIND_TEXT[kind]
@@ -201,7 +201,7 @@ def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
         "updated": _when(info.get("updated")), "tool_version": info.get("tool_version") or "—",
         "videos_dir": info.get("videos_dir") or "—", "suite_dir": info.get("suite_dir") or "—",
         "config": clean(info.get("config") or {}), "ci": card.ci,
-        "backends": {DIMENSIONS[d].display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(DIMENSIONS).index(kv[0]) if kv[0] in DIMENSIONS else 99)},
+        "backends": {get_dimension(d).display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(DIMENSIONS).index(kv[0]) if kv[0] in DIMENSIONS else 99)},
         "identities": {k: sorted(v)[:10] for k, v in sorted(identities.items())},
     }
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..dimensions.base import Measurement, Status
+from .ctrl_probes import ctrl_recovery
 
 AV_TARGET_MS = 40.0
 LIP_TARGET_FRAMES = 1.0
@@ -310,6 +311,7 @@ PROBES: dict[str, list[Source]] = {
             generator_source("generator", _lip_clips, requires=("faces",))],
     "speech": [author_source("speech_probes", "speech_probes", lambda fast: {"fast": fast}),
                generator_source("generator", _speech_clips)],
+    "ctrl": [author_source("ctrl_probes", "ctrl_probes", lambda fast: {"fast": fast})],  # outside Scheme 2
 }
 
 
@@ -462,7 +464,7 @@ def expected_value(m: Measurement, truth: dict[str, Any]) -> dict[str, Any] | No
 
 RECOVERY: dict[str, Callable[[Measurement, dict[str, Any]], dict[str, Any] | None]] = {
     "av": av_recovery, "lip": lip_recovery, "music": music_recovery, "text": text_recovery, "face": face_recovery,
-    "speech": speech_recovery,
+    "speech": speech_recovery, "ctrl": ctrl_recovery,
 }
 
 TARGETS = {
@@ -470,6 +472,7 @@ TARGETS = {
     "music": "exact MIDI notes on notes and sequences; exact pitch-class set on chords",
     "text": f"CER <= {CER_TARGET:.0%} against the rendered strings", "face": "primary identity count exact",
     "speech": f"presence right; onset within {SPEECH_ONSET_TARGET_S:g} s; expected status and raw range",
+    "ctrl": "trend sign right on every probe; counts exact; stop within 0.3 s",
     "vis": "none (quality anchors)", "aud": "expected status and raw range where the truth gives one (silence -> 1)",
 }
 

@@ -1,0 +1,218 @@
+"""Control (ctrl): instruction rules against a hand-checked suite sample, checks by signal on generated control clips,
+the dimension end to end, and its place beside (never inside) the Scheme-2 total."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from avgenbench.control_checks import Signals, check
+from avgenbench.control_rules import RULES_VERSION, Instruction, extract, frozen, instructions_of, segments
+from avgenbench.dimensions import DIMENSION_IDS, get_dimension, parse_dimension_list
+from avgenbench.layers import LAYERS, layer_scores
+from avgenbench.media import MediaNeeds, decode
+from avgenbench.runner import Unit, run_unit
+from avgenbench.score import score_rows
+from avgenbench.store import ResultRow
+from avgenbench.suite import PromptItem, load_suite
+from avgenbench.synthetic.controls import render_control
+
+EXPECTED = Path(__file__).parent / "data" / "ctrl_instructions_expected.json"
+AUDIO = MediaNeeds(audio_rates=(22050,), needs_audio=True, needs_video=False)
+
+
+# ---- rules against the hand-checked sample of the official suite ----
+
+def _prf(pairs_found: set, pairs_expected: set) -> tuple[float, float]:
+    tp = len(pairs_found & pairs_expected)
+    precision = tp / len(pairs_found) if pairs_found else 1.0
+    recall = tp / len(pairs_expected) if pairs_expected else 1.0
+    return precision, recall
+
+
+def test_extractor_precision_and_recall_on_the_hand_checked_sample(official_suite_dir):
+    data = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    suite = {item.key: item for item in load_suite(official_suite_dir).items}
+    assert len(data["items"]) >= 30
+    found: dict[str, set] = {"development": set(), "heldout": set()}
+    expected: dict[str, set] = {"development": set(), "heldout": set()}
+    counts_right = counts_asked = 0
+    for row in data["items"]:
+        item = suite[row["key"]]
+        assert hashlib.sha256(item.prompt.encode()).hexdigest()[:16] == row["prompt_sha256"], row["key"]
+        instructions = extract(item.prompt)
+        found[row["split"]] |= {(row["key"], i.kind) for i in instructions}
+        expected[row["split"]] |= {(row["key"], kind) for kind in row["expected"]}
+        if "count" in row:
+            counts_asked += 1
+            counts_right += any(i.kind == "count" and i.count == row["count"] for i in instructions)
+    positives = {kind for row in data["items"] for kind in row["expected"]}
+    assert positives >= {"loudness_up", "loudness_down", "tempo_up", "tempo_down", "pitch_up", "count", "stop", "order"}
+    assert any(not row["expected"] for row in data["items"])  # negatives too
+    dev_p, dev_r = _prf(found["development"], expected["development"])
+    held_p, held_r = _prf(found["heldout"], expected["heldout"])
+    all_p, all_r = _prf(found["development"] | found["heldout"], expected["development"] | expected["heldout"])
+    print(f"\nctrl rules {RULES_VERSION}: development P={dev_p:.3f} R={dev_r:.3f}; held-out P={held_p:.3f} "
+          f"R={held_r:.3f}; all P={all_p:.3f} R={all_r:.3f}; counts exact {counts_right}/{counts_asked}")
+    assert all_p >= 0.9 and all_r >= 0.9
+    assert dev_p >= 0.9 and dev_r >= 0.9
+    assert held_p >= 0.8 and held_r >= 0.5  # measured 1.0 / 0.6 on 16 prompts: the rules miss paraphrases
+    assert counts_right >= counts_asked - 1
+
+
+def test_sound_words_gate_trend_cues_and_then_cuts_spans():
+    assert extract("A crystal tower grows upward and the steam rises.") == []
+    assert extract("Frogs croak in waves that rise and fall.") == []
+    assert [i.kind for i in extract("The engine roar rises as the car passes.")] == ["loudness_up"]
+    ins = extract("A whistle plays softly, then the whistle rises in pitch.")
+    assert [(i.kind, i.span) for i in ins] == [("pitch_up", (0.5, 1.0))]
+    assert len(segments("A, then B, then C.")) == 3
+    count = extract("She plucks the string four times, then stops.")
+    assert [(i.kind, i.count) for i in count] == [("count", 4), ("stop", None)]
+    assert count[1].span == (0.5, 1.0) and count[0].span == (0.0, 1.0)
+    assert extract("A single mouse click, then silence.")[0].kind == "stop"
+    assert extract("The rain grows quieter.")[0].kind == "loudness_down"
+    assert extract("The ticking clock slows down.")[0].kind == "tempo_down"
+    order = extract("A sharp crack, followed by a low rumble.")
+    assert [(i.kind, i.sound, i.second) for i in order] == [("order", "crack", "rumble")]
+
+
+def test_frozen_instructions_win_over_the_rules():
+    stored = frozen("The music swells.")
+    assert stored["version"] == RULES_VERSION and stored["instructions"][0]["kind"] == "loudness_up"
+    judge = {"ctrl": {"source": "judge:x", "version": "t1",
+                      "instructions": [Instruction(kind="count", count=2, words="twice").model_dump(mode="json")]}}
+    ins, source = instructions_of("The music swells.", judge)
+    assert [i.kind for i in ins] == ["count"] and source == "frozen:judge:x:t1"
+    assert instructions_of("The music swells.", {})[1] == f"rules:{RULES_VERSION}"
+
+
+# ---- checks by signal on generated clips ----
+
+def _signals(tmp_path: Path, control: dict, name: str) -> Signals:
+    path = render_control(tmp_path / f"{name}.mp4", control)
+    assert json.loads((tmp_path / f"{name}.truth.json").read_text())["controls"][0]["kind"] == control["kind"]
+    return Signals(decode(tmp_path / f"{name}.mp4", AUDIO).audio_at(22050)) if path else None
+
+
+def test_loudness_trend_and_its_reverse(tmp_path):
+    up = Instruction(kind="loudness_up", words="grows louder")
+    clean = check(up, _signals(tmp_path, {"kind": "loudness_up"}, "up"))
+    backwards = check(up, _signals(tmp_path, {"kind": "loudness_up", "reverse": True}, "rev"))
+    assert clean.verdict == "pass" and clean.evidence["change_db"] > 20  # rendered +28 dB
+    assert backwards.verdict == "fail" and backwards.evidence["change_db"] < -20
+    assert len(clean.evidence["curve_db"]) <= 24
+
+
+def test_counts_tempo_and_stop(tmp_path):
+    four = Instruction(kind="count", count=4, words="four times")
+    assert check(four, _signals(tmp_path, {"kind": "count", "n": 4}, "c4")).evidence["found"] == 4
+    cut = check(four, _signals(tmp_path, {"kind": "count", "n": 4, "keep": 2}, "c2"))
+    assert cut.evidence["found"] == 2 and cut.verdict == "fail" and cut.score == 50.0
+    five = Instruction(kind="count", count=5, words="five times")
+    under_noise = check(five, _signals(tmp_path, {"kind": "count", "n": 5, "noise_db": -40.0}, "c5n"))
+    assert under_noise.evidence["found"] == 5  # a steady noise bed's flicker is no event (16 found before the rise gate)
+    faster = Instruction(kind="tempo_up", words="speeds up")
+    s = _signals(tmp_path, {"kind": "tempo_up"}, "t")
+    result = check(faster, s)
+    assert result.verdict == "pass" and result.evidence["rate_ratio_end_to_start"] > 2  # rendered 3.06
+    stop = Instruction(kind="stop", span=(0.5, 1.0), words="then stops")
+    stopped = check(stop, _signals(tmp_path, {"kind": "stop", "stop_s": 4.0}, "s"))
+    assert stopped.verdict == "pass" and abs(stopped.evidence["stop_at_s"] - 4.0) <= 0.3
+    never = check(stop, _signals(tmp_path, {"kind": "stop", "stop_s": None}, "n"))
+    assert never.verdict == "fail"
+
+
+# ---- the dimension ----
+
+def _measure(path: Path, prompt: str):
+    item = PromptItem("test", 0, "clip", prompt, {}, None)
+    return run_unit(Unit(item, str(path), ["ctrl"], "lite", {})).measurements[0][3]
+
+
+def test_dimension_end_to_end(tmp_path):
+    path = tmp_path / "fade.mp4"
+    render_control(path, {"kind": "loudness_down"})
+    m = _measure(path, "The music fades out.")
+    assert m.status == "ok" and m.raw == 100.0 and m.evidence["instructions_from"] == f"rules:{RULES_VERSION}"
+    assert m.evidence["checks"][0]["kind"] == "loudness_down"
+    assert _measure(path, "A dog sits on a sofa.").status == "not_applicable"
+    assert _measure(path, "A sharp crack, followed by a low rumble.").status == "inconclusive"
+
+
+def test_ctrl_runs_only_when_named_and_has_no_weight():
+    assert "ctrl" not in DIMENSION_IDS and "ctrl" not in parse_dimension_list(None)
+    assert parse_dimension_list("vis,ctrl") == ["vis", "ctrl"]
+    assert get_dimension("ctrl").weight == 0.0 and not get_dimension("ctrl").in_scheme
+    assert set(LAYERS) == set(DIMENSION_IDS) | {"ctrl"}
+
+
+def _row(video, dim, status, raw=None):
+    return ResultRow("r", f"ads/{video}", dim, "b", "1", "lite", "ads", video, None, None, status, raw,
+                     None, {}, "", 0.0, 0.0)
+
+
+def test_total_is_unchanged_by_ctrl_rows_and_ctrl_is_reported_beside_it():
+    rows = [_row("a", "vis", "ok", 0.8), _row("b", "vis", "ok", 0.6), _row("a", "text", "ok", 70.0),
+            _row("a", "aud", "ok", 6.0)]
+    plain = score_rows(rows, ci_draws=0)
+    with_ctrl = score_rows(rows + [_row("a", "ctrl", "ok", 10.0), _row("b", "ctrl", "not_applicable")], ci_draws=0)
+    assert with_ctrl.total == pytest.approx(plain.total) and with_ctrl.coverage == pytest.approx(plain.coverage)
+    assert "ctrl" not in with_ctrl.dimensions and with_ctrl.beside["ctrl"].normalized == 10.0
+    card = with_ctrl.as_dict()
+    assert card["beside_total"]["ctrl"]["n"] == 1 and card["layers"]["controllability"] == 10.0
+    assert card["layers"]["perceptual"] == pytest.approx((70.0 + 60.0) / 2)  # Vis 0.7 -> 70, Aud 6 -> 60
+    assert "beside_total" in card and not plain.beside
+    assert layer_scores({"text": 50.0, "face": None})["semantic"] == 50.0
+
+
+def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
+    from avgenbench.leaderboard import run_entries
+    from avgenbench.report import build_report
+    from avgenbench.store import Store
+    from stored_rows import write_run
+
+    rows = [_row("a", "vis", "ok", 0.8), _row("b", "vis", "ok", 0.6), _row("a", "text", "ok", 70.0)]
+    ctrl = [_row("a", "ctrl", "ok", 10.0), _row("b", "ctrl", "not_applicable")]
+    write_run(tmp_path / "plain", "r", rows)
+    write_run(tmp_path / "ctrl", "r", rows + ctrl)
+    entries = []
+    for name in ("plain", "ctrl"):
+        with Store(tmp_path / name) as store:
+            entries.append(run_entries(store, ci_draws=0)[0].as_dict())
+    assert entries[0]["total"] is not None and entries[0]["total"] == pytest.approx(entries[1]["total"])
+    assert entries[1]["beside_total"] == {"ctrl": 10.0} and entries[1]["layers"]["controllability"] == 10.0
+    assert entries[0]["layers"]["controllability"] is None and entries[0]["layers"]["semantic"] == 70.0
+    html = build_report(tmp_path / "ctrl", tmp_path / "report.html", media=False, ci_draws=0).read_text()
+    assert "Control" in html  # the ctrl rows are in the drill-down, their total untouched
+
+
+def test_annotate_freezes_the_instructions_and_eval_reads_them(official_suite_dir):
+    from avgenbench.annotations import PromptAnnotation
+    from avgenbench.judge.annotate import annotate
+
+    suite = load_suite(official_suite_dir)
+    suite.items = [i for i in suite.items if i.key == "musical_instrument_tutorial/Piano_ Single Note C4 Repeated"]
+    doc, failures = annotate(suite, None)
+    assert not failures
+    stored = doc["items"][suite.items[0].key]["judge"]["ctrl"]
+    assert stored["version"] == RULES_VERSION and {i["kind"] for i in stored["instructions"]} == {"count", "stop"}
+    annotation = PromptAnnotation.model_validate(doc["items"][suite.items[0].key])
+    ins, source = instructions_of(suite.items[0].prompt, annotation.judge)
+    assert source == f"frozen:rules:{RULES_VERSION}" and [i.count for i in ins if i.kind == "count"] == [4]
+
+
+def test_calibrate_covers_ctrl(tmp_path):
+    from avgenbench.calibrate import calibrate
+
+    result = calibrate(["ctrl"], tmp_path, fast=True)
+    report = result["dimensions"]["ctrl"]
+    assert result["targets_met"] and report["status"] == "ok"
+    recovery, mono = report["recovery"], report["monotonicity"]
+    assert recovery["passed"] == recovery["total"] == 4 and recovery["worst"]["wrong"] == 0
+    assert mono["pairs"] == 5 and mono["pass_rate"] == 1.0
+    found = {c["clip"]: c for c in recovery["clips"]}
+    assert found["ctrl_count_4"]["found_count"] == 4 and found["ctrl_tempo_up"]["found_change"] > 0
