@@ -16,17 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS
-from .dimensions.base import GROUP_WEIGHTS, GROUPS, status_kind
+from .scheme import (DIMENSION_IDS, DISPLAY_TO_ID, GROUP_WEIGHTS, GROUPS, POLICIES, SCHEME, normalize, policy_value,
+                     status_kind)
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap, value_matrix
 from .store import ResultRow
-
-POLICIES = ("strict", "reference")
-DISPLAY_TO_ID = {d.display: d.id for d in DIMENSIONS.values()}
-
-
-def normalize(dim_id: str, raw_mean: float) -> float:
-    return DIMENSIONS[dim_id].normalize(raw_mean)
 
 
 def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
@@ -35,7 +28,7 @@ def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
     for dim_id, value in normalized.items():
         if value is None:
             continue
-        weight = DIMENSIONS[dim_id].weight
+        weight = SCHEME[dim_id].weight
         num += weight * value
         den += weight
     return (num / den if den else None), den
@@ -44,19 +37,14 @@ def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
 def group_scores(normalized: dict[str, float | None]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for group in GROUPS:
-        values = [v for d, v in normalized.items() if v is not None and DIMENSIONS[d].group == group]
+        values = [v for d, v in normalized.items() if v is not None and SCHEME[d].group == group]
         out[group] = sum(values) / len(values) if values else None
     return out
 
 
 def scored_value(row: ResultRow, policy: str) -> float | None:
     """The raw value a row contributes to its dimension's mean under a policy, or None when excluded."""
-    kind = status_kind(row.status)
-    if kind == "scored":
-        return row.raw
-    if kind == "video_fault" and policy == "strict":
-        return DIMENSIONS[row.dimension].worst_raw
-    return None
+    return policy_value(row.dimension, row.status, row.raw, policy)
 
 
 @dataclass
@@ -122,7 +110,7 @@ class Completeness:
         of = f" of {self.suite_prompts}" if self.suite_prompts is not None else " (suite size not recorded)"
         line = f"evaluated {self.evaluated}{of} prompts; {self.with_video} have a video"
         if self.complete is False:
-            gaps = ", ".join(f"{DIMENSIONS[d].display} {n}" for d, n in self.missing_rows.items())
+            gaps = ", ".join(f"{SCHEME[d].display} {n}" for d, n in self.missing_rows.items())
             line += f"\nINCOMPLETE run: prompts without a row: {gaps}; the totals cover the evaluated prompts only"
         return line
 
@@ -191,7 +179,7 @@ _KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored":
 
 
 def _dimension_scores(rows: Iterable[ResultRow], policy: str) -> dict[str, DimensionScore]:
-    scores = {d: DimensionScore(d, DIMENSIONS[d].display, DIMENSIONS[d].group, DIMENSIONS[d].weight) for d in DIMENSION_IDS}
+    scores = {d: DimensionScore(d, SCHEME[d].display, SCHEME[d].group, SCHEME[d].weight) for d in DIMENSION_IDS}
     sums: dict[str, float] = {d: 0.0 for d in DIMENSION_IDS}
     for row in rows:
         s = scores[row.dimension]
@@ -243,7 +231,7 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
 
 # Published tables -----------------------------------------------------------
 
-RAW_COLUMNS = ("model",) + tuple(DIMENSIONS[d].display for d in DIMENSION_IDS)
+RAW_COLUMNS = ("model",) + tuple(SCHEME[d].display for d in DIMENSION_IDS)
 
 
 def totals_from_raw_table(path: Path | str) -> list[dict]:
@@ -280,4 +268,4 @@ def totals_from_raw_table(path: Path | str) -> list[dict]:
 
 
 def weights_table() -> dict[str, float]:
-    return {d: DIMENSIONS[d].weight for d in DIMENSION_IDS} | {f"group:{g}": w for g, w in GROUP_WEIGHTS.items()}
+    return {d: SCHEME[d].weight for d in DIMENSION_IDS} | {f"group:{g}": w for g, w in GROUP_WEIGHTS.items()}
