@@ -120,7 +120,8 @@ class DimensionScheme:
 
 
 _SCORE = "score 0–100"
-SCHEME: dict[str, DimensionScheme] = {d.id: d for d in (  # canonical order
+# In canonical order: id, display, group, unit, higher_is_better, normalisation, worst raw value, description.
+SCHEME: dict[str, DimensionScheme] = {d.id: d for d in (
     DimensionScheme("vis", "Vis", "basic", "quality score 0–1", True, scale(100), 0.0, "No-reference visual quality."),
     DimensionScheme("aud", "Aud", "basic", "production quality 1–10", True, scale(10), 1.0, "Audio production quality."),
     DimensionScheme("av", "AV", "cross", "offset seconds", False, inverse(0.5), 0.5, "Audio-visual time offset."),
@@ -142,10 +143,6 @@ DISPLAY_TO_ID = {d.display: d.id for d in SCHEME.values()}
 def normalize(dim_id: str, raw: float) -> float:
     """A dimension's raw value (or mean raw value) on the 0–100 scale."""
     return SCHEME[dim_id].normalize(raw)
-
-
-def weight(dim_id: str) -> float:
-    return SCHEME[dim_id].weight
 
 
 # Failure policies ----------------------------------------------------------------
