@@ -280,7 +280,6 @@ def test_the_loaded_module_probe_sees_what_an_import_drags_in():
     assert not [m for m in _loaded_by("import avgenbench.cachedir") if within(m, ("avgenbench.dimensions",))]
 
 
-@pytest.mark.xfail(strict=True, reason="score reads weights from dimensions: fixed on branch scheme (scheme.py)")
 def test_importing_score_loads_no_dimension_judge_or_perception_module():
     loaded = _loaded_by("import avgenbench.score")
     assert "avgenbench.score" in loaded

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .dimensions import get_dimension
-from .dimensions.base import Status, status_kind
 from .media import file_sha256
 from .runner import evaluate
+from .scheme import Status, normalize, status_kind
 from .score import scored_value
 from .store import ResultRow, Store
 from .suite import PromptItem, Suite, load_suite
@@ -220,7 +219,7 @@ def _score(row: ResultRow) -> float | None:
     raw = scored_value(row, "strict")
     if raw is None or status_kind(row.status) == "tool_fault":
         return None
-    return get_dimension(row.dimension).normalize(raw)
+    return normalize(row.dimension, raw)
 
 
 def suite_and_videos(folder: Path, suite_dir: Path | None) -> tuple[Suite, Path]:

@@ -11,10 +11,9 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS
-from .dimensions.base import TIERS
 from .layers import layer_scores
-from .score import POLICIES, Completeness, expectation_of, score_rows, totals_from_raw_table
+from .scheme import DIMENSION_IDS, POLICIES, SCHEME, TIERS
+from .score import Completeness, expectation_of, score_rows, totals_from_raw_table
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED
 from .store import Store
 
@@ -150,7 +149,7 @@ def dimension_cell(e: Entry, d: str) -> str:
 
 
 def as_markdown(tables: dict[str, list[Entry]]) -> str:
-    displays = [DIMENSIONS[d].display for d in DIMENSION_IDS]
+    displays = [SCHEME[d].display for d in DIMENSION_IDS]
     lines = []
     for tier, entries in tables.items():
         lines += [f"## {tier_label(tier)}", "",
@@ -171,7 +170,7 @@ def as_csv(tables: dict[str, list[Entry]]) -> str:
     header = ["tier", "rank", "name", "source", "partial", "total", "total_ci_low", "total_ci_high", "coverage",
               "n_videos", "failure_policy", "complete", "prompts_evaluated", "prompts_in_suite", "prompts_with_video"]
     for d in DIMENSION_IDS:
-        disp = DIMENSIONS[d].display
+        disp = SCHEME[d].display
         header += [f"{disp} raw", f"{disp} score", f"{disp} ci_low", f"{disp} ci_high"]
     writer.writerow(header)
     for tier, entries in tables.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .executor import thread_share
+from .scheme import Status
 
 MIN_CLIP_SECONDS = 0.5
 # One frame stream keeps at most this many bytes; a longer clip's stream stops there (recorded as `Frames.truncated_at`).
@@ -39,14 +40,16 @@ _COUNT_LOCK = threading.Lock()
 
 
 class MediaStatus:
-    OK = "ok"
-    MISSING_VIDEO = "missing_video"
-    UNREADABLE = "unreadable"
-    NO_VIDEO_STREAM = "no_video_stream"
-    NO_AUDIO_STREAM = "no_audio_stream"
-    TOO_SHORT = "too_short"
-    TOO_SMALL = "too_small"  # frames too small to judge (MIN_FRAME_SIDE): dimensions that read frames only
-    AUDIO_OFFSET = "audio_offset"  # the audio track starts after the picture ends (or ends before it starts)
+    """The statuses decoding can give (their names and kinds are scheme.Status's)."""
+
+    OK = Status.OK
+    MISSING_VIDEO = Status.MISSING_VIDEO
+    UNREADABLE = Status.UNREADABLE
+    NO_VIDEO_STREAM = Status.NO_VIDEO_STREAM
+    NO_AUDIO_STREAM = Status.NO_AUDIO_STREAM
+    TOO_SHORT = Status.TOO_SHORT
+    TOO_SMALL = Status.TOO_SMALL  # frames too small to judge (MIN_FRAME_SIDE): dimensions that read frames only
+    AUDIO_OFFSET = Status.AUDIO_OFFSET  # the audio track starts after the picture ends (or ends before it starts)
 
 
 @dataclass(frozen=True)

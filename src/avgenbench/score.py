@@ -16,27 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS, EXTRA_DIMENSIONS, get_dimension
-from .dimensions.base import GROUP_WEIGHTS, GROUPS, Dimension, status_kind
 from .layers import card_layers
+from .scheme import (BESIDE_TOTAL, DIMENSION_IDS, DISPLAY_TO_ID, GROUP_WEIGHTS, GROUPS, POLICIES, SCHEME, normalize,
+                     policy_value, status_kind)
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap, value_matrix
 from .store import ResultRow
-
-POLICIES = ("strict", "reference")
-DISPLAY_TO_ID = {d.display: d.id for d in DIMENSIONS.values()}
-
-
-def normalize(dim_id: str, raw_mean: float) -> float:
-    return get_dimension(dim_id).normalize(raw_mean)
 
 
 def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
     """(total, coverage) from normalised dimension scores; None entries are unavailable."""
     num = den = 0.0
     for dim_id, value in normalized.items():
-        if value is None or dim_id not in DIMENSIONS:  # a dimension outside Scheme 2 (ctrl) never enters it
+        if value is None or dim_id not in SCHEME:  # a dimension outside Scheme 2 (ctrl) never enters it
             continue
-        weight = DIMENSIONS[dim_id].weight
+        weight = SCHEME[dim_id].weight
         num += weight * value
         den += weight
     return (num / den if den else None), den
@@ -45,19 +38,14 @@ def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
 def group_scores(normalized: dict[str, float | None]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for group in GROUPS:
-        values = [v for d, v in normalized.items() if v is not None and d in DIMENSIONS and DIMENSIONS[d].group == group]
+        values = [v for d, v in normalized.items() if v is not None and d in SCHEME and SCHEME[d].group == group]
         out[group] = sum(values) / len(values) if values else None
     return out
 
 
 def scored_value(row: ResultRow, policy: str) -> float | None:
     """The raw value a row contributes to its dimension's mean under a policy, or None when excluded."""
-    kind = status_kind(row.status)
-    if kind == "scored":
-        return row.raw
-    if kind == "video_fault" and policy == "strict":
-        return get_dimension(row.dimension).worst_raw
-    return None
+    return policy_value(row.dimension, row.status, row.raw, policy)
 
 
 @dataclass
@@ -123,7 +111,7 @@ class Completeness:
         of = f" of {self.suite_prompts}" if self.suite_prompts is not None else " (suite size not recorded)"
         line = f"evaluated {self.evaluated}{of} prompts; {self.with_video} have a video"
         if self.complete is False:
-            gaps = ", ".join(f"{DIMENSIONS[d].display} {n}" for d, n in self.missing_rows.items())
+            gaps = ", ".join(f"{SCHEME[d].display} {n}" for d, n in self.missing_rows.items())
             line += f"\nINCOMPLETE run: prompts without a row: {gaps}; the totals cover the evaluated prompts only"
         return line
 
@@ -194,9 +182,8 @@ _KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored":
                  "tool_fault": "n_tool_fault"}
 
 
-def _dimension_scores(rows: Iterable[ResultRow], policy: str,
-                      dims: dict[str, Dimension] = DIMENSIONS) -> dict[str, DimensionScore]:
-    scores = {d: DimensionScore(d, dim.display, dim.group, dim.weight) for d, dim in dims.items()}
+def _dimension_scores(rows: Iterable[ResultRow], policy: str, dims=SCHEME) -> dict[str, DimensionScore]:
+    scores = {d: DimensionScore(d, e.display, e.group, e.weight) for d, e in dims.items()}
     sums: dict[str, float] = {d: 0.0 for d in dims}
     for row in rows:
         if row.dimension not in scores:  # Scheme-2 scores ignore ctrl rows and the other way round
@@ -230,7 +217,7 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
     total, coverage = scheme2(normalized)
     card = ScoreCard(run, tier, policy, total, coverage, group_scores(normalized), dims,
                      n_videos=len({r.video_key for r in rows}), prompts=completeness(rows, expected))
-    beside = _dimension_scores(rows, policy, EXTRA_DIMENSIONS)
+    beside = _dimension_scores(rows, policy, BESIDE_TOTAL)
     card.beside = {d: s for d, s in beside.items() if s.statuses}
     if ci_draws > 0 and rows:
         cis = bootstrap(value_matrix(rows, policy), ci_draws, seed)
@@ -252,7 +239,7 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
 
 # Published tables -----------------------------------------------------------
 
-RAW_COLUMNS = ("model",) + tuple(DIMENSIONS[d].display for d in DIMENSION_IDS)
+RAW_COLUMNS = ("model",) + tuple(SCHEME[d].display for d in DIMENSION_IDS)
 
 
 def totals_from_raw_table(path: Path | str) -> list[dict]:
@@ -289,4 +276,4 @@ def totals_from_raw_table(path: Path | str) -> list[dict]:
 
 
 def weights_table() -> dict[str, float]:
-    return {d: DIMENSIONS[d].weight for d in DIMENSION_IDS} | {f"group:{g}": w for g, w in GROUP_WEIGHTS.items()}
+    return {d: SCHEME[d].weight for d in DIMENSION_IDS} | {f"group:{g}": w for g, w in GROUP_WEIGHTS.items()}

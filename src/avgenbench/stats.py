@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS
-from .dimensions.base import GROUPS
+from .scheme import DIMENSION_IDS, GROUPS, SCHEME, policy_value
 from .store import ResultRow
 
 DEFAULT_DRAWS = 1000
@@ -22,9 +21,9 @@ CI_LEVEL = 0.95
 STABILITY_FRACTIONS = (0.8, 0.6, 0.4, 0.2)
 STABILITY_TRIALS = 200
 
-_WEIGHTS = np.array([DIMENSIONS[d].weight for d in DIMENSION_IDS])
-_GROUP_MASKS = {g: np.array([DIMENSIONS[d].group == g for d in DIMENSION_IDS]) for g in GROUPS}
-_NORMALIZERS = [np.vectorize(DIMENSIONS[d].normalize, otypes=[float]) for d in DIMENSION_IDS]
+_WEIGHTS = np.array([SCHEME[d].weight for d in DIMENSION_IDS])
+_GROUP_MASKS = {g: np.array([SCHEME[d].group == g for d in DIMENSION_IDS]) for g in GROUPS}
+_NORMALIZERS = [np.vectorize(SCHEME[d].normalize, otypes=[float]) for d in DIMENSION_IDS]
 
 
 @dataclass
@@ -41,8 +40,6 @@ class Matrix:
 
 def value_matrix(rows: list[ResultRow], policy: str, keys: list[str] | None = None) -> Matrix:
     """The matrix of a run's rows under a failure policy; `keys` fixes the prompt order (missing prompts are all NaN)."""
-    from .score import scored_value
-
     if keys is None:
         keys = sorted({r.video_key for r in rows})
     index = {k: i for i, k in enumerate(keys)}
@@ -52,7 +49,7 @@ def value_matrix(rows: list[ResultRow], policy: str, keys: list[str] | None = No
         i = index.get(row.video_key)
         if i is None or row.dimension not in col:
             continue
-        value = scored_value(row, policy)
+        value = policy_value(row.dimension, row.status, row.raw, policy)
         if value is not None and math.isfinite(value):
             values[i, col[row.dimension]] = value
     return Matrix(keys, values)

@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .dimensions import DIMENSION_IDS, DIMENSIONS
+from .scheme import DIMENSION_IDS, SCHEME
 
 SPLITS = ((("basic", "cross"), "Basic uni- and cross-modal dimensions, score 0–100"),
           (("fine",), "Fine-grained dimensions, score 0–100"))
@@ -40,9 +40,9 @@ def dimension_tables(name_column: str, names: list[str], scores: list[dict[str, 
     for index, (groups, title) in enumerate(SPLITS):
         table = compact(title, caption if index == len(SPLITS) - 1 else None)
         table.add_column(name_column, overflow="fold")
-        dims = [d for d in DIMENSION_IDS if DIMENSIONS[d].group in groups]
+        dims = [d for d in DIMENSION_IDS if SCHEME[d].group in groups]
         for d in dims:
-            table.add_column(DIMENSIONS[d].display, justify="right", no_wrap=True)
+            table.add_column(SCHEME[d].display, justify="right", no_wrap=True)
         for name, values in zip(names, scores):
             table.add_row(name, *[number(values.get(d)) for d in dims])
         tables.append(table)

@@ -16,7 +16,7 @@ app = command_group()
 
 
 def _policy(info: dict, override: Optional[str]) -> str:
-    from ..score import POLICIES
+    from ..scheme import POLICIES
 
     policy = override or info["config"].get("failure_policy", "strict")
     if policy not in POLICIES:
@@ -77,7 +77,7 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
                 failure_policy: Optional[str] = typer.Option(None, "--failure-policy", help="strict or reference (default: run A's)."),
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Paired comparison A − B on the prompts both runs hold: difference with a bootstrap CI and win shares."""
-    from ..dimensions import DIMENSIONS
+    from ..scheme import SCHEME
     from ..stats import compare
 
     if len(runs) != 2:
@@ -107,7 +107,7 @@ def compare_cmd(out_dir: Path = typer.Argument(..., help="Output folder holding 
     pct = lambda v: "—" if v is None else f"{v:.0%}"  # noqa: E731
     for d, r in result["dimensions"].items():
         ci = "—" if r["ci"] is None else f"[{r['ci'][0]:+.1f}, {r['ci'][1]:+.1f}]"
-        table.add_row(DIMENSIONS[d].display, _n(r["a"], 1), _n(r["b"], 1), "—" if r["diff"] is None else f"{r['diff']:+.1f}",
+        table.add_row(SCHEME[d].display, _n(r["a"], 1), _n(r["b"], 1), "—" if r["diff"] is None else f"{r['diff']:+.1f}",
                       ci, pct(r["a_wins"]), pct(r["b_wins"]), pct(r["ties"]), str(r["paired_prompts"]))
     t = result["total"]
     ci = "—" if t["ci"] is None else f"[{t['ci'][0]:+.2f}, {t['ci'][1]:+.2f}]"
@@ -144,8 +144,7 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
                     seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Random seed.")) -> None:
     """Rank every run in the store, one table per tier (lite and paper are never ranked together)."""
     from .. import leaderboard as lb
-    from ..dimensions import DIMENSION_IDS, DIMENSIONS
-    from ..score import POLICIES
+    from ..scheme import DIMENSION_IDS, POLICIES, SCHEME
     from ..store import Store
 
     if sum((as_json, as_markdown, as_csv)) > 1:
@@ -177,7 +176,7 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
         for col in ("rank", "run", "total", "95% CI", "coverage", "videos"):
             table.add_column(col, justify="left" if col == "run" else "right")
         for d in DIMENSION_IDS:
-            table.add_column(DIMENSIONS[d].display, justify="right")
+            table.add_column(SCHEME[d].display, justify="right")
         for e in entries:
             cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
             table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",

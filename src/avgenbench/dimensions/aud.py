@@ -38,7 +38,7 @@ import numpy as np
 from .. import vad
 from ..media import Clip, MediaNeeds
 from ..models import onnx_session, require_package_file
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 RATE = 16000
 HI_RATE = 48000
@@ -268,8 +268,6 @@ def assess(audio48: np.ndarray, audio16: np.ndarray) -> Measurement:
 
 
 DIMENSION = Dimension(
-    id="aud", display="Aud", group="basic", unit="production quality 1–10", higher_is_better=True,
-    normalize=scale(10), worst_raw=1.0, needs=MediaNeeds(audio_rates=(RATE, HI_RATE), needs_audio=True),
+    id="aud", needs=MediaNeeds(audio_rates=(RATE, HI_RATE), needs_audio=True),
     backends={"lite": AudSignalLite},
-    description="Audio production quality.",
 )

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
-from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 from .face import COLOR_FRAMES as FACE_COLOR_FRAMES, FRAMES as FACE_FRAMES
 
 AUDIO_RATE = 16000
@@ -395,10 +395,8 @@ class AVOnsetAlignLite(Backend):
 
 
 DIMENSION = Dimension(
-    id="av", display="AV", group="cross", unit="offset seconds", higher_is_better=False,
-    normalize=inverse(0.5), worst_raw=0.5,
+    id="av",
     needs=MediaNeeds(frames=(MOTION_FRAMES, FACE_FRAMES, FACE_COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=(),
     backends={"lite": AVOnsetAlignLite},
-    description="Audio-visual time offset.",
 )

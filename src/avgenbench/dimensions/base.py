@@ -11,55 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..annotations import PromptAnnotation
-from ..media import Clip, MediaNeeds, MediaStatus
+from ..media import Clip, MediaNeeds
+from ..scheme import (BESIDE_TOTAL, GROUP_WEIGHTS, GROUPS, NOT_SCORED, RETRY_STATUSES, SCHEME, TIERS, TOOL_FAULTS, VIDEO_FAULTS,
+                      DimensionScheme, Normalization, Status, inverse, scale, status_kind)
+from ..scheme import entry
 from ..suite import PromptItem
 
-TIERS = ("lite", "paper")
-GROUPS = {"basic": "Basic uni-modal", "cross": "Basic cross-modal", "fine": "Fine-grained"}
-GROUP_WEIGHTS = {"basic": 0.2, "cross": 0.2, "fine": 0.6}
-
-
-class Status:
-    OK = "ok"
-    # Caused by the generated video: scored as the dimension's worst value under the strict policy.
-    MISSING_VIDEO = MediaStatus.MISSING_VIDEO
-    UNREADABLE = MediaStatus.UNREADABLE
-    NO_VIDEO_STREAM = MediaStatus.NO_VIDEO_STREAM
-    NO_AUDIO_STREAM = MediaStatus.NO_AUDIO_STREAM
-    TOO_SHORT = MediaStatus.TOO_SHORT
-    TOO_SMALL = MediaStatus.TOO_SMALL  # dimensions that read frames only
-    AUDIO_OFFSET = MediaStatus.AUDIO_OFFSET  # dimensions that read audio only
-    NO_FACE = "no_face"
-    NO_SPEECH = "no_speech"
-    # Not scored and not a fault: the prompt asks nothing of this dimension, or the measure cannot apply.
-    NOT_APPLICABLE = "not_applicable"
-    NO_EVENTS = "no_events"
-    INCONCLUSIVE = "inconclusive"  # the measure cannot tell (evidence no better than chance, a face never confirmed)
-    # The tool could not run: excluded, and visible in coverage.
-    UNAVAILABLE_IN_TIER = "unavailable_in_tier"
-    NO_JUDGE = "no_judge"
-    ERROR = "error"
-
-
-VIDEO_FAULTS = frozenset({
-    Status.MISSING_VIDEO, Status.UNREADABLE, Status.NO_VIDEO_STREAM, Status.NO_AUDIO_STREAM, Status.TOO_SHORT,
-    Status.TOO_SMALL, Status.AUDIO_OFFSET, Status.NO_FACE, Status.NO_SPEECH,
-})
-NOT_SCORED = frozenset({Status.NOT_APPLICABLE, Status.NO_EVENTS, Status.INCONCLUSIVE})
-TOOL_FAULTS = frozenset({Status.UNAVAILABLE_IN_TIER, Status.NO_JUDGE, Status.ERROR})
-# Rows a re-run recomputes instead of keeping.
-RETRY_STATUSES = frozenset({Status.ERROR, Status.NO_JUDGE})
-
-
-def status_kind(status: str) -> str:
-    """'scored', 'video_fault', 'not_scored' or 'tool_fault'."""
-    if status == Status.OK:
-        return "scored"
-    if status in VIDEO_FAULTS:
-        return "video_fault"
-    if status in NOT_SCORED:
-        return "not_scored"
-    return "tool_fault"
+# Scheme-2 facts live in scheme.py (it imports nothing from the package); re-exported here for existing imports.
+__all__ = ["TIERS", "GROUPS", "GROUP_WEIGHTS", "Status", "VIDEO_FAULTS", "NOT_SCORED", "TOOL_FAULTS", "RETRY_STATUSES",
+           "status_kind", "scale", "inverse", "Measurement", "ItemContext", "Backend", "Dimension"]
 
 
 @dataclass
@@ -119,44 +79,62 @@ class Backend(ABC):
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement: ...
 
 
-def scale(factor: float) -> Callable[[float], float]:
-    def normalize(raw: float) -> float:
-        return min(100.0, max(0.0, raw * factor))
-
-    normalize.__doc__ = f"raw × {factor:g}, clamped to 0–100"
-    return normalize
-
-
-def inverse(limit: float) -> Callable[[float], float]:
-    def normalize(raw: float) -> float:
-        return min(100.0, max(0.0, 100.0 * (1.0 - raw / limit)))
-
-    normalize.__doc__ = f"100 · max(0, 1 − raw / {limit:g})"
-    return normalize
-
-
 @dataclass(frozen=True)
 class Dimension:
+    """A dimension's measuring side: the media it needs, the annotations it reads and its backend per tier. Its Scheme-2
+    facts (display name, group, unit, direction, normalisation, worst value, weight) are scheme.SCHEME[id]."""
+
     id: str
-    display: str
-    group: str
-    unit: str
-    higher_is_better: bool
-    normalize: Callable[[float], float]
-    worst_raw: float  # the value a video fault is scored as under the strict policy
     needs: MediaNeeds
     annotations_used: tuple[str, ...] = ()
     backends: dict[str, Callable[[], Backend]] = field(default_factory=dict)  # tier -> factory
-    description: str = ""
-    in_scheme: bool = True  # False: reported beside the Scheme-2 total, never inside it (weight 0)
+
+    def __post_init__(self) -> None:
+        if self.id not in SCHEME and self.id not in BESIDE_TOTAL:
+            raise ValueError(f"dimension '{self.id}' is not in scheme.SCHEME or scheme.BESIDE_TOTAL")
+
+    @property
+    def scheme(self) -> DimensionScheme:
+        return entry(self.id)
+
+    @property
+    def in_scheme(self) -> bool:
+        """False: reported beside the Scheme-2 total, never inside it (weight 0)."""
+        return self.scheme.in_scheme
+
+    @property
+    def display(self) -> str:
+        return self.scheme.display
+
+    @property
+    def group(self) -> str:
+        return self.scheme.group
+
+    @property
+    def unit(self) -> str:
+        return self.scheme.unit
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.scheme.higher_is_better
+
+    @property
+    def normalize(self) -> Normalization:
+        return self.scheme.normalize
+
+    @property
+    def worst_raw(self) -> float:
+        """The value a video fault is scored as under the strict policy."""
+        return self.scheme.worst_raw
+
+    @property
+    def description(self) -> str:
+        return self.scheme.description
 
     @property
     def weight(self) -> float:
-        if not self.in_scheme:
-            return 0.0
-        members = 2 if self.group in ("basic", "cross") else 7
-        return GROUP_WEIGHTS[self.group] / members
+        return self.scheme.weight
 
     @property
     def normalization(self) -> str:
-        return self.normalize.__doc__ or ""
+        return self.scheme.normalization

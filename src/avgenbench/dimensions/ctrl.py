@@ -17,7 +17,7 @@ from ..control_checks import Signals, check
 from ..control_rules import RULES_VERSION, instructions_of
 from ..media import Clip, MediaNeeds
 from ..perception.control_signals import RATE
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 
 class ControlSignalsLite(Backend):
@@ -55,11 +55,8 @@ class ControlSignalsLite(Backend):
         return Measurement(Status.OK, float(np.mean(scored)), evidence, message)
 
 
-DIMENSION = Dimension(
-    id="ctrl", display="Control", group="control", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True, needs_video=False),
+DIMENSION = Dimension(  # display, unit, normalisation: scheme.BESIDE_TOTAL (outside Scheme 2, weight 0)
+    id="ctrl", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True, needs_video=False),
     annotations_used=("judge",),  # frozen instructions sit in judge['ctrl']: a change recomputes the rows
     backends={"lite": ControlSignalsLite},
-    description="Loudness, tempo and pitch trends, counts and stops the prompt asks of the sound.",
-    in_scheme=False,
 )

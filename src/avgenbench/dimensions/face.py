@@ -35,7 +35,7 @@ import numpy as np
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, FrameSpec, MediaNeeds
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 FRAMES = FrameSpec(fps=25, max_side=640, gray=True)  # shared with Lip: detection, landmarks, tracking
 COLOR_FRAMES = FrameSpec(fps=2.5, max_side=640)  # every 10th of those frames in colour, for the embeddings
@@ -325,9 +325,7 @@ class FaceInsightPaper(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="face", display="Face", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES)),
+    id="face", needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES)),
     annotations_used=("faces",),
     backends={"lite": FaceDlibLite, "paper": FaceInsightPaper},
-    description="Expected number of stable face identities.",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..media import MediaNeeds
-from .base import Dimension, scale
+from .base import Dimension
 
 
 class HiPhyJudge(JudgeBackendBase):
@@ -30,9 +30,7 @@ class HiPhyJudge(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="hi_phy", display="Hi-Phy", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(),
+    id="hi_phy", needs=MediaNeeds(),
     annotations_used=("judge",),
     backends={"paper": HiPhyJudge},
-    description="Physical expectations of the prompt and visible violations.",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..media import MediaNeeds
-from .base import Dimension, scale
+from .base import Dimension
 
 
 class HolisticJudge(JudgeBackendBase):
@@ -31,9 +31,7 @@ class HolisticJudge(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="holistic", display="Holistic", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(needs_audio=True),
+    id="holistic", needs=MediaNeeds(needs_audio=True),
     annotations_used=("judge",),
     backends={"paper": HolisticJudge},
-    description="Whole-prompt adherence.",
 )

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, MediaNeeds
-from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 from .face import COLOR_FRAMES, FRAMES  # shared with Face: grey 25 fps for landmarks, colour for embeddings
 AUDIO_RATE = 16000
@@ -193,10 +193,8 @@ class LipLandmarkLite(Backend):
 
 
 DIMENSION = Dimension(
-    id="lip", display="Lip", group="cross", unit="offset frames @25 fps", higher_is_better=False,
-    normalize=inverse(8), worst_raw=8.0,
+    id="lip",
     needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=("faces", "speech_required"),
     backends={"lite": LipLandmarkLite},
-    description="Lip-audio offset of visible speakers.",
 )

@@ -13,7 +13,7 @@ from typing import Any
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..media import MediaNeeds
-from .base import Backend, Dimension, Measurement, Status, scale
+from .base import Backend, Dimension, Measurement, Status
 
 
 class LoPhyJudge(JudgeBackendBase):
@@ -66,9 +66,7 @@ class LoPhyPaper(Backend):
 
 
 DIMENSION = Dimension(
-    id="lo_phy", display="Lo-Phy", group="fine", unit="rating 1–5", higher_is_better=True,
-    normalize=scale(20), worst_raw=1.0, needs=MediaNeeds(),
+    id="lo_phy", needs=MediaNeeds(),
     annotations_used=(),
     backends={"paper": LoPhyPaper},
-    description="Physical commonsense of motion.",
 )

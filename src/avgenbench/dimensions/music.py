@@ -48,7 +48,7 @@ from ..perception import pitch
 from ..perception.pitch import Note
 from ..synthetic.sound import NAMES_SHARP as PC_NAMES
 from ..synthetic.sound import note_to_midi, pitch_class
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 RATE = pitch.SAMPLE_RATE
 ONSET_THRESHOLD = 0.5
@@ -361,9 +361,7 @@ class MusicBasicPitchJudgePaper(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="music", display="Music", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
+    id="music", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("music",),
     backends={"lite": MusicBasicPitchLite, "paper": MusicBasicPitchJudgePaper},
-    description="Notes, sequences and chords as the prompt asks.",
 )

@@ -28,7 +28,7 @@ from ..asr import (AsrError, default_model_dir, load_asr, model_dir_problem, mod
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, MediaNeeds
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 RATE = vad.RATE
 WORDS_PER_SECOND = 3.5
@@ -181,9 +181,7 @@ class SpeechWhisperJudgePaper(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="speech", display="Speech", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
+    id="speech", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("speech_required", "speech_lines"),
     backends={"lite": SpeechVadLite, "paper": SpeechWhisperJudgePaper},
-    description="Speech the prompt asks for.",
 )

@@ -42,7 +42,7 @@ from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..executor import thread_share
 from ..media import Clip, FrameSpec, MediaNeeds
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 FRAMES = FrameSpec(fps=1.0, max_side=960, gray=False)
 SEEN_CER = 0.5
@@ -392,9 +392,7 @@ class TextJudgePaper(JudgeBackendBase):
 
 
 DIMENSION = Dimension(
-    id="text", display="Text", group="fine", unit="score 0–100", higher_is_better=True,
-    normalize=scale(1), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES,)),
+    id="text", needs=MediaNeeds(frames=(FRAMES,)),
     annotations_used=("required_text",),
     backends={"lite": TextOcrLite, "paper": TextJudgePaper},
-    description="Required on-screen text, legible and stable.",
 )

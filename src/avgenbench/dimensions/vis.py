@@ -43,7 +43,7 @@ import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
 from .av import MOTION_FRAMES
-from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
+from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)
@@ -282,8 +282,6 @@ class VisSignalLite(Backend):
 
 
 DIMENSION = Dimension(
-    id="vis", display="Vis", group="basic", unit="quality score 0–1", higher_is_better=True,
-    normalize=scale(100), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES, GRID_FRAMES, MOTION_FRAMES)),
+    id="vis", needs=MediaNeeds(frames=(FRAMES, GRID_FRAMES, MOTION_FRAMES)),
     backends={"lite": VisSignalLite},
-    description="No-reference visual quality.",
 )

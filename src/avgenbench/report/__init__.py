@@ -12,8 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
-from ..dimensions.base import GROUPS
+from ..scheme import DIMENSION_IDS, GROUPS, POLICIES, SCHEME
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED
 from ..store import Store
 from .plots import n_label
@@ -53,8 +52,6 @@ def _redact_environment_secrets(html: str) -> str:
 
 
 def _policy(info: dict) -> str:
-    from ..score import POLICIES
-
     policy = info["config"].get("failure_policy", "strict")
     return policy if policy in POLICIES else "strict"
 
@@ -107,7 +104,7 @@ def build_report(out_dir: Path | str, output: Path | str, runs: list[str] | None
         sections = [_run_section(infos[name], facts[name], media, ci_draws, seed) for name in selected]
     html = _environment().get_template("report.html.j2").render(
         tables=tables, tier_label=lb.tier_label, sections=sections, facts=facts, n_label=n_label,
-        dims=[DIMENSIONS[d] for d in DIMENSION_IDS],
+        dims=[SCHEME[d] for d in DIMENSION_IDS],
         groups=GROUPS, version=__version__, generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         store=str(Path(out_dir) / "avgenbench.sqlite"), published=str(published) if published else None,
         ci_draws=ci_draws, seed=seed)

@@ -10,8 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..dimensions import DIMENSION_IDS, DIMENSIONS, get_dimension
-from ..dimensions.base import GROUPS, NOT_SCORED, Status, status_kind
+from ..scheme import DIMENSION_IDS, GROUPS, NOT_SCORED, SCHEME, Status, entry, status_kind
 from ..score import ScoreCard, scheme2, scored_value
 from ..store import ResultRow
 
@@ -97,7 +96,7 @@ def _when(timestamp: float | None) -> str:
 
 
 def _row_view(row: ResultRow, policy: str) -> dict:
-    dim = get_dimension(row.dimension)
+    dim = entry(row.dimension)
     value = scored_value(row, policy)
     kind = status_kind(row.status)
     note = KIND_TEXT[kind]
@@ -179,9 +178,9 @@ def gallery(video_list: list[dict]) -> dict:
                 unavailable[row["display"]] += 1
             elif row["status"] != Status.OK:
                 groups[(row["dim"], row["status"], row["message"])].append(video)
-    problems = [{"dim": d, "display": DIMENSIONS[d].display if d in DIMENSIONS else d, "status": s, "message": m,
+    problems = [{"dim": d, "display": SCHEME[d].display if d in SCHEME else d, "status": s, "message": m,
                  "kind": status_kind(s), "videos": vs} for (d, s, m), vs in groups.items()]
-    problems.sort(key=lambda p: (list(DIMENSIONS).index(p["dim"]) if p["dim"] in DIMENSIONS else 99, -len(p["videos"])))
+    problems.sort(key=lambda p: (list(SCHEME).index(p["dim"]) if p["dim"] in SCHEME else 99, -len(p["videos"])))
     return {"lowest": lowest, "problems": problems, "missing": [v for v in video_list if v["missing"]],
             "not_scored": dict(sorted(not_scored.items())), "unavailable": dict(unavailable)}
 
@@ -194,14 +193,14 @@ def provenance(info: dict, rows: list[ResultRow], card: ScoreCard) -> dict:
         backends[row.dimension][f"{row.backend} {row.backend_version}"] += 1
         for key, value in (row.evidence or {}).items():
             if PROVENANCE_KEY.search(key) and not SECRET_KEY.search(key) and isinstance(value, (str, int, float)):
-                identities[f"{DIMENSIONS[row.dimension].display if row.dimension in DIMENSIONS else row.dimension}: {key}"].add(
+                identities[f"{SCHEME[row.dimension].display if row.dimension in SCHEME else row.dimension}: {key}"].add(
                     str(clean(value))[:120])
     return {
         "run": info["run"], "tier": info["tier"], "policy": card.policy, "created": _when(info.get("created")),
         "updated": _when(info.get("updated")), "tool_version": info.get("tool_version") or "—",
         "videos_dir": info.get("videos_dir") or "—", "suite_dir": info.get("suite_dir") or "—",
         "config": clean(info.get("config") or {}), "ci": card.ci,
-        "backends": {get_dimension(d).display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(DIMENSIONS).index(kv[0]) if kv[0] in DIMENSIONS else 99)},
+        "backends": {entry(d).display: dict(b) for d, b in sorted(backends.items(), key=lambda kv: list(SCHEME).index(kv[0]) if kv[0] in SCHEME else 99)},
         "identities": {k: sorted(v)[:10] for k, v in sorted(identities.items())},
     }
 
@@ -246,7 +245,7 @@ class Completeness:
     @property
     def gaps(self) -> str:
         """Which dimensions lack rows, e.g. 'Vis 2, Text 3' (prompts without a row)."""
-        return ", ".join(f"{DIMENSIONS[d].display} {n}" for d, n in self.missing_rows.items())
+        return ", ".join(f"{SCHEME[d].display} {n}" for d, n in self.missing_rows.items())
 
 
 def completeness(info: dict, rows: list[ResultRow], media: dict[str, dict], suite: dict[str, str] | None) -> Completeness:
@@ -288,7 +287,7 @@ def scored_counts(rows: list[ResultRow], policy: str) -> dict:
         if value is not None and math.isfinite(value):
             per_dim[row.dimension].add(row.video_key)
             per_cat[row.category][row.dimension].add(row.video_key)
-    groups = {g: len(set().union(*[per_dim[d] for d in DIMENSION_IDS if DIMENSIONS[d].group == g]))
+    groups = {g: len(set().union(*[per_dim[d] for d in DIMENSION_IDS if SCHEME[d].group == g]))
               for g in GROUPS}
     return {"dims": {d: len(per_dim[d]) for d in DIMENSION_IDS}, "groups": groups,
             "total": len(set().union(*per_dim.values())) if per_dim else 0,

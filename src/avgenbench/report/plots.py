@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from ..dimensions import DIMENSION_IDS, DIMENSIONS
+from ..scheme import DIMENSION_IDS, SCHEME
 from ..score import ScoreCard
 
 GROUP_COLOURS = {"basic": "#4C78A8", "cross": "#F58518", "fine": "#54A24B"}
@@ -35,7 +35,7 @@ def bars_figure(card: ScoreCard):
 
     fig = Figure(figsize=(6.8, 3.8))
     ax = fig.add_subplot()
-    labels = [DIMENSIONS[d].display for d in DIMENSION_IDS][::-1]
+    labels = [SCHEME[d].display for d in DIMENSION_IDS][::-1]
     ys = np.arange(len(labels))
     for y, d in zip(ys, DIMENSION_IDS[::-1]):
         s = card.dimensions[d]
@@ -89,7 +89,7 @@ def heatmap_figure(card: ScoreCard, counts: dict[str, dict[str, int]] | None = N
             colour = "white" if not np.isnan(data[i, j]) and not 15 <= data[i, j] <= 85 else "black"
             ax.text(j, i - 0.12, text, ha="center", va="center", fontsize=8, color=colour)
             ax.text(j, i + 0.25, f"n={n}", ha="center", va="center", fontsize=5.5, color=colour)
-    ax.set_xticks(range(len(DIMENSION_IDS)), [DIMENSIONS[d].display for d in DIMENSION_IDS], rotation=45, ha="right")
+    ax.set_xticks(range(len(DIMENSION_IDS)), [SCHEME[d].display for d in DIMENSION_IDS], rotation=45, ha="right")
     ax.set_yticks(range(len(categories)), [f"{c} ({card.categories[c]['n_videos']})" for c in categories])
     ax.set_title("score 0–100 per category; n = prompts scored in the cell", fontsize=8)
     fig.colorbar(image, ax=ax, fraction=0.03, label="score 0–100")
