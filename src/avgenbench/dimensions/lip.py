@@ -98,11 +98,28 @@ def sync_offset(mouth: np.ndarray, frames: np.ndarray, envelope: np.ndarray, max
     return best - max_lag, confidence, corr
 
 
+def mouth_curve(series: list[np.ndarray], frames: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Correlation per lag (-MAX_LAG..MAX_LAG) of a track's mouth with the envelope: the mean of the curves of each
+    mouth series (two views of one opening, each with its own noise)."""
+    return np.mean([sync_offset(s, frames, envelope)[2] for s in series], axis=0)
+
+
+def offset_posterior(curves: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """p(track, lag) from each track's correlation curve c over lags and its frame count n: a mouth that follows the
+    audio at one lag with correlation c over n_eff = n / DECORRELATION_FRAMES independent samples has likelihood ratio
+    about exp(n_eff · c² / 2) against none (Gaussian approximation; negative c is no evidence), every (track, lag)
+    equally likely beforehand. Weak evidence spreads the mass over all lags and tracks (trying several faces costs),
+    strong evidence gathers it at one lag. Rows: tracks, columns: lags."""
+    logs = np.array([n / DECORRELATION_FRAMES * np.clip(c, 0.0, None) ** 2 / 2 for c, n in curves], dtype=np.float64)
+    weights = np.exp(logs - logs.max())
+    return weights / weights.sum()
+
+
 class LipLandmarkLite(Backend):
     """Mouth opening (dlib landmarks on CenterFace tracks) against the speech-band envelope."""
 
     name = "lip-landmark-envelope"
-    version = "0.3"  # 0.3: CenterFace tracks, two-gap mouth series, weak tracks scored, voice-over and inconclusive rules
+    version = "0.4"  # 0.4: lip gap + mouth darkness; weak evidence scores E|offset| over tracks and lags
     tier = "lite"
 
     def needs(self) -> MediaNeeds:
@@ -123,7 +140,7 @@ class LipLandmarkLite(Backend):
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         from ..annotations import voiceover_cue
-        from ..perception.faces import face_like_share, mouth_series, surely_faceless, tracks_for_frames
+        from ..perception.faces import face_like_share, mouth_darkness, mouth_series, surely_faceless, tracks_for_frames
 
         decided = self.applies(ctx)
         if decided is not None:
@@ -151,7 +168,7 @@ class LipLandmarkLite(Backend):
                 return Measurement(Status.NO_SPEECH, evidence=base,
                                    message="speech is required but the audio has no speech-band energy")
             return Measurement(Status.NOT_APPLICABLE, evidence=base, message="faces but no speech in the audio")
-        per_track = []
+        per_track, curves = [], {}
         for track in tracks:
             entry = {"track": track.track_id, "start_s": round(track.start, 2), "end_s": round(track.end + 1 / FPS, 2),
                      "frames": len(track)}
@@ -160,7 +177,10 @@ class LipLandmarkLite(Backend):
                 per_track.append(entry)
                 continue
             mouth = mouth_series(track.landmark_array())
-            offset, confidence, _ = sync_offset(mouth, np.asarray(track.frames), envelope)
+            corr = mouth_curve([mouth, mouth_darkness(frames.images, track)], np.asarray(track.frames), envelope)
+            curves[track.track_id] = (corr, len(track))
+            offset = int(np.argmax(corr)) - MAX_LAG
+            confidence = float(corr.max() - np.median(corr))
             z = confidence * np.sqrt(len(track) / DECORRELATION_FRAMES)
             entry.update(offset=offset, confidence=round(confidence, 3), z=round(float(z), 2), confident=bool(z >= MIN_Z),
                          mouth_motion=round(float(np.std(mouth)), 4))
@@ -171,25 +191,26 @@ class LipLandmarkLite(Backend):
         confident = [e for e in per_track if e.get("confident")]
         evidence = {**base, "tracks": per_track[:12], "tracks_total": len(per_track),
                     "max_lag": MAX_LAG, "min_z": MIN_Z, "weak_z": WEAK_Z, "sign": "offset > 0: audio after the mouth"}
-        if confident:
-            raw = float(np.mean([abs(e["offset"]) for e in confident]))
-            evidence["confident_tracks"] = len(confident)
-            return Measurement(Status.OK, raw, evidence,
-                               f"mean |offset| {raw:.1f} frames over {len(confident)} confident track(s)")
-        evidence["confident_tracks"] = 0
-        weak = [e for e in per_track if e.get("z", 0.0) >= WEAK_Z and e.get("mouth_motion", 0.0) >= MIN_MOUTH_MOTION]
-        if weak:
-            best = max(weak, key=lambda e: e["z"])
-            evidence["weak_track"] = best["track"]
-            return Measurement(Status.OK, float(abs(best["offset"])), evidence,
-                               f"|offset| {abs(best['offset'])} frames from the best-following mouth (z {best['z']:.1f}, "
-                               f"below {MIN_Z:g}: a weak but usable alignment)")
-        if voiceover or not required:
+        evidence["confident_tracks"] = len(confident)
+        moving = [e for e in per_track if "offset" in e and e["mouth_motion"] >= MIN_MOUTH_MOTION]
+        follows = any(e["z"] >= WEAK_Z for e in moving)
+        if not follows and (voiceover or not required):
             why = f"the prompt names an unseen voice ('{voiceover}')" if voiceover else "the prompt requires no speech"
             return Measurement(Status.NOT_APPLICABLE, evidence=evidence,
                                message=f"no visible mouth follows the audio, and {why}")
-        return Measurement(Status.OK, WORST, evidence,
-                           f"no visible mouth follows the speech within ±{MAX_LAG} frames; scored as worst ({WORST:g})")
+        if not moving:
+            return Measurement(Status.OK, WORST, evidence,
+                               f"no visible mouth moves while the speech plays; scored as worst ({WORST:g})")
+        posterior = offset_posterior([curves[e["track"]] for e in moving])
+        lags = np.abs(np.arange(-MAX_LAG, MAX_LAG + 1))
+        raw = min(float(np.sum(posterior * lags[None, :])), WORST)
+        best_row, best_lag = np.unravel_index(int(np.argmax(posterior)), posterior.shape)
+        evidence.update(posterior_tracks=[e["track"] for e in moving],
+                        track_mass=[round(float(m), 3) for m in posterior.sum(axis=1)],
+                        map_track=moving[best_row]["track"], map_offset=int(best_lag) - MAX_LAG)
+        return Measurement(Status.OK, raw, evidence,
+                           f"E|offset| {raw:.2f} frames over {len(moving)} moving mouth(s) "
+                           f"({len(confident)} confident, z >= {MIN_Z:g})")
 
 
 DIMENSION = Dimension(
