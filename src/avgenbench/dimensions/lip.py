@@ -1,18 +1,27 @@
 """Lip: lip synchronisation (paper: SyncNet offset, frames at 25 fps, lower is better).
 
-Lite backend: per face track (perception/faces.py, CenterFace detection, frames at 25 fps shared with Face) the mouth
-opening from the 68 landmarks (`mouth_series`: inner plus outer lip gap over the eye distance's 1 s running median) is
-cross-correlated with the speech-band envelope of the audio (16 kHz, 4th-order Butterworth band-pass 300–3000 Hz, zero
-phase, RMS in 40 ms windows centred on each frame's display interval). Both series lose their 1 s moving average and
-are z-scored; the Pearson correlation is taken at every lag in ±MAX_LAG frames. The offset is the lag of the peak
-(positive: the audio comes after the mouth); its confidence is the peak minus the median correlation over lags (as
-SyncNet's), and its significance z = confidence · sqrt(n / 6) for n frames (speech envelopes decorrelate over about 6
-frames, so n / 6 is the effective sample count; for unrelated syllable envelopes z stays below 2.5 in 95 % of draws at
-80, 125 and 250 frames, matching ones reach 3–7). raw = mean |offset| over confident tracks (z ≥ MIN_Z, at least
-MIN_TRACK_FRAMES frames). Real 5 s clips rarely reach MIN_Z (z 1–2.3 on the dialogue dev clips: profile and small
-faces give jittery landmarks), so without a confident track the |offset| of the best-following track with z ≥ WEAK_Z
-and moving lips is scored (`weak_track` in the evidence): an unrelated mouth lands anywhere in ±15 frames, ~7.5 on
-average, close to the worst value; on the dev clips those offsets grow with an added 400 ms audio delay on 7 of 7.
+Lite backend: per face track (perception/faces.py, CenterFace detection, frames at 25 fps shared with Face) two views
+of the mouth opening: the lip gap from the 68 landmarks (`mouth_series`: inner plus outer lip gap over the eye
+distance's 1 s running median) and the darkness of the mouth cavity (`mouth_darkness`: minus the mean grey level of a
+box around the mouth landmarks' smoothed centre; it needs only where the mouth is, so it holds up where profile and
+small faces make the lip landmarks jitter). Each is cross-correlated with the speech-band envelope of the audio (16 kHz,
+4th-order Butterworth band-pass 300–3000 Hz, zero phase, RMS in 40 ms windows centred on each frame's display
+interval): both series lose their 1 s moving average and are z-scored; the Pearson correlation is taken at every lag in
+±MAX_LAG frames, and the track's curve c(lag) is the mean of the two. The track's offset is the lag of the peak
+(positive: the audio comes after the mouth); its confidence is the peak minus the median over lags (as SyncNet's), its
+significance z = confidence · sqrt(n / 6) for n frames (speech envelopes decorrelate over about 6 frames; for unrelated
+syllable envelopes z stays below 2.5 in 95 % of draws, matching ones reach 3–7); z ≥ MIN_Z marks a confident track.
+
+raw = E|offset| under a posterior over (track, lag) for the tracks whose lips move: p ∝ exp(n_eff · max(c, 0)² / 2),
+n_eff = n / 6 (the Gaussian likelihood ratio of a mouth following the audio at that lag against none), every (track,
+lag) equally likely beforehand (`offset_posterior`). Strong evidence gathers the mass at one lag (synthetic talking
+heads: E|offset| within ~1.2 frames of the true offset, the peak lag within 1); weak evidence spreads it, towards ~7.7
+(uniform over ±15 frames) near the worst value 8, and each extra face tried spreads it further. So a weak but real
+alignment reads a little better than chance and an unrelated or shifted voice a little worse, with no jump at a
+threshold. Real 5 s dev clips rarely reach MIN_Z (z 1–2.5: their raw sits at 7.2–7.7, scores 4–10 of 100). On
+calibrate --real's re-encoded references the clean clip beats audio shifted ±400 ms or swapped in 22 of 24 pairs (the
+former argmax |offset| of the best weak track: 19 of 24, ties and alias peaks of the syllable rhythm); on the original
+files 17 of 21 dialogue pairs (former: 19 of 21). Single pairs flip with the encoding: the evidence is that weak.
 
 Statuses: a prompt expecting no face (expected count 0) -> not_applicable before decoding. A prompt naming an unseen
 voice (annotations.voiceover_cue: voiceover, narrator, off-screen voice ...) -> not_applicable when no face shows or no
@@ -20,8 +29,8 @@ mouth follows the audio. No face track -> no_face when the prompt requires speec
 face (faces.surely_faceless), inconclusive when it saw face-like regions it never confirmed, not_applicable when no
 speech is required. A face but no speech-band energy -> no_speech when speech is required, else not_applicable. Faces,
 but none on screen for MIN_TRACK_FRAMES frames -> no_events. Faces and speech but no track whose mouth follows the
-audio even weakly: worst value (8 frames) when speech is required, else not_applicable (the visible faces need not be
-the speaker).
+audio even weakly (z ≥ WEAK_Z): not_applicable for a voice-over or when no speech is required (the visible faces need
+not be the speaker), else scored as above (near the worst value); lips that never move score the worst value (8).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ FPS = 25
 MAX_LAG = 15
 MIN_TRACK_FRAMES = 40
 MIN_Z = 2.5
-WEAK_Z = 1.0  # below MIN_Z but above this, the best-following track's offset is still scored (see module docstring)
+WEAK_Z = 1.0  # a mouth with z below this does not follow the audio even weakly (decides not_applicable)
 MIN_MOUTH_MOTION = 0.02  # a weak track must move its lips this much (std of the mouth series)
 DECORRELATION_FRAMES = 6
 SPEECH_FLOOR_DBFS = -50.0  # band energy below this is silence
