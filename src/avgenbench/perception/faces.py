@@ -502,3 +502,29 @@ def surely_faceless(tracks: TrackList, share: float = 0.5) -> bool:
     anything face-like (heatmap peak >= FACE_LIKE). Otherwise the detector saw faces it would not confirm (blurred,
     stylised, fleeting), and a missing track says nothing about the video."""
     return face_like_share(tracks) < share
+
+
+def mouth_darkness(images: np.ndarray, track: FaceTrack, width: float = 0.3, height: float = 0.2,
+                   grid: tuple[int, int] = (24, 16)) -> np.ndarray:
+    """Darkness of the mouth cavity per frame of `track`: minus the mean grey level of a box `width` x `height` of the
+    face box's side around the mouth landmarks' centre (median over 5 frames, so landmark jitter moves it little),
+    sampled on a `grid` of points. An opening mouth shows its dark cavity: this follows the opening where the lip
+    landmarks jitter (profile, small or turned faces), as it needs only where the mouth is, not its outline."""
+    from scipy.ndimage import median_filter
+
+    points = track.landmark_array().astype(np.float64)[:, 48:68].mean(axis=1)
+    cx = median_filter(points[:, 0], size=5, mode="nearest")
+    cy = median_filter(points[:, 1], size=5, mode="nearest")
+    side = float(np.median([b[3] - b[1] for b in track.boxes]))
+    half_w, half_h = width * side / 2, height * side / 2
+    steps_x, steps_y = np.linspace(-1, 1, grid[0]), np.linspace(-1, 1, grid[1])
+    out = np.empty(len(track))
+    for k, index in enumerate(track.frames):
+        image = images[index]
+        if image.ndim == 3:
+            image = image.mean(axis=2)
+        h, w = image.shape[:2]
+        xs = np.clip(np.round(cx[k] + half_w * steps_x).astype(int), 0, w - 1)
+        ys = np.clip(np.round(cy[k] + half_h * steps_y).astype(int), 0, h - 1)
+        out[k] = -float(image[np.ix_(ys, xs)].mean())
+    return out
