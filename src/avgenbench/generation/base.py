@@ -108,13 +108,6 @@ class Provider(ABC):
         """Write the finished video to `dest` (the runner renames it into place)."""
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def lazy_import(module: str, extra: str):
     """Import an optional SDK or raise Fatal naming the extra that installs it."""
     import importlib

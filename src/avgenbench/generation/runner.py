@@ -21,7 +21,8 @@ from typing import Any, Callable
 
 from ..suite import PromptItem, Suite
 from . import ledger as L
-from .base import DONE, FAILED, REFUSED, Fatal, Poll, Provider, Refused, Transient, Unconfirmed, Unsupported, redact
+from ..secrets import redact
+from .base import DONE, FAILED, REFUSED, Fatal, Poll, Provider, Refused, Transient, Unconfirmed, Unsupported
 from .prices import PriceError, load_prices, price_per_second
 
 STAGING = ".staging"  # hidden folder in OUT for local renders; eval ignores hidden names

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..secrets import redact
 from .backends import JudgeBackend, make_backend
 from .cache import JudgeCache
 from .jsonutil import extract_json, schema_errors
@@ -52,10 +53,7 @@ class JudgeClient:
         return self.backend.spec.label
 
     def redact(self, text: str) -> str:
-        for secret in self.backend.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, self.backend.secrets)
 
     def cache_key(self, request: JudgeRequest) -> str:
         payload = json.dumps({"judge": self.backend.identity(), "request": request.fingerprint()}, sort_keys=True)

@@ -6,7 +6,6 @@ is an inline data: URI and a Content-Security-Policy forbids loading anything el
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +17,6 @@ from ..store import Store
 from .plots import n_label
 
 TEMPLATES = Path(__file__).parent / "templates"
-_SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
 
 
 def _environment():
@@ -45,10 +43,9 @@ def _interval_text(ci, n: int | None, digits: int = 1) -> str:
 
 def _redact_environment_secrets(html: str) -> str:
     """Last guard: a value of a secret-named environment variable never reaches the file, even if a backend stored it."""
-    for name, value in os.environ.items():
-        if _SECRET_ENV.search(name) and len(value) >= 8:
-            html = html.replace(value, "[redacted]")
-    return html
+    from ..secrets import redact
+
+    return redact(html)
 
 
 def _policy(info: dict) -> str:
