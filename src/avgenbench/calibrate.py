@@ -56,6 +56,7 @@ from typing import Any
 from .cachedir import cache_root
 from .dimensions import DIMENSION_IDS, get_backend, get_dimension
 from .dimensions.base import Measurement, status_kind
+from .numbers import rounded
 from .runner import Unit, run_unit
 from .suite import FaceRange, PromptItem
 from .synthetic import probes as probe_defs
@@ -153,7 +154,7 @@ def _recovery(dim_id: str, probes: list[probe_defs.Probe], clean: dict[str, Meas
         found = probe_defs.recover(dim_id, clean[p.name], p.truth)
         if found is not None:
             rows.append({"clip": p.name, "source": p.source, "status": clean[p.name].status,
-                         "raw": _round(clean[p.name].raw), **found})
+                         "raw": rounded(clean[p.name].raw, 3), **found})
     if not rows:
         return {"applicable": False, "target": probe_defs.TARGETS.get(dim_id, ""),
                 "message": "no recoverable quantity: clean clips are quality anchors only"}
@@ -179,17 +180,13 @@ def _monotonicity(dim_id: str, probes: list[probe_defs.Probe], clean: dict[str, 
             else:
                 outcome = "pass" if clean_score > worse_score else "fail"
             pairs.append({"clip": p.name, "source": p.source, "perturbation": pert["name"], "outcome": outcome,
-                          "clean": _round(clean_score), "perturbed": _round(worse_score),
+                          "clean": rounded(clean_score, 3), "perturbed": rounded(worse_score, 3),
                           "clean_status": clean[p.name].status, "perturbed_status": worse.status})
     passed = sum(1 for p in pairs if p["outcome"] == "pass")
     rate = passed / len(pairs) if pairs else None
-    return {"pairs": len(pairs), "passed": passed, "pass_rate": _round(rate, 4), "target": MONOTONICITY_TARGET,
+    return {"pairs": len(pairs), "passed": passed, "pass_rate": rounded(rate, 4), "target": MONOTONICITY_TARGET,
             "ok": rate is not None and rate >= MONOTONICITY_TARGET,
             "failing": [p for p in pairs if p["outcome"] != "pass"], "all_pairs": pairs}
-
-
-def _round(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(float(value), digits)
 
 
 def _targets_met(report: dict[str, Any]) -> bool:

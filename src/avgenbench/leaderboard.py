@@ -16,6 +16,7 @@ from .scheme import DIMENSION_IDS, POLICIES, SCHEME, TIERS
 from .score import Completeness, expectation_of, score_rows, totals_from_raw_table
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED
 from .store import Store
+from .numbers import fixed, interval
 
 FULL_COVERAGE = 0.999
 TIER_LABELS = {
@@ -133,18 +134,14 @@ def as_json(tables: dict[str, list[Entry]]) -> dict:
 
 
 def _num(value: float | None, digits: int) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci: tuple[float, float] | None, digits: int = 1) -> str:
-    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    return fixed(value, digits, missing="")  # CSV and markdown cells stay empty for a missing value
 
 
 def dimension_cell(e: Entry, d: str) -> str:
     """'score [CI] (raw)' for a leaderboard cell; '—' when the dimension was not measured."""
     if e.normalized.get(d) is None:
         return "—"
-    ci = _ci(e.normalized_ci.get(d), 0)
+    ci = interval(e.normalized_ci.get(d), 0)
     return f"{e.normalized[d]:.1f}{' ' + ci if ci else ''} ({e.raw[d]:.3g})"
 
 
@@ -158,7 +155,7 @@ def as_markdown(tables: dict[str, list[Entry]]) -> str:
         for e in entries:
             name = e.label.replace("|", "\\|")
             cells = [dimension_cell(e, d) for d in DIMENSION_IDS]
-            lines.append(f"| {e.rank or '—'} | {name} | {_num(e.total, 2) or '—'} | {_ci(e.total_ci, 2) or 'n/a'} | "
+            lines.append(f"| {e.rank or '—'} | {name} | {_num(e.total, 2) or '—'} | {interval(e.total_ci, 2) or 'n/a'} | "
                          f"{e.coverage:.2f} | {e.n_videos if e.n_videos is not None else '—'} | " + " | ".join(cells) + " |")
         lines += ["", "Dimension cells: normalised score [95 % CI] (raw mean). CI: bootstrap over prompts.", ""]
     return "\n".join(lines)

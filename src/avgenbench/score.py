@@ -21,6 +21,7 @@ from .scheme import (BESIDE_TOTAL, DIMENSION_IDS, DISPLAY_TO_ID, GROUP_WEIGHTS, 
                      policy_value, status_kind)
 from .stats import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap, value_matrix
 from .store import ResultRow
+from .numbers import rounded, rounded_pair
 
 
 def scheme2(normalized: dict[str, float | None]) -> tuple[float | None, float]:
@@ -67,7 +68,7 @@ class DimensionScore:
     normalized_ci: tuple[float, float] | None = None
 
     def as_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else _round_ci(v) if k.endswith("_ci") else v)
+        return {k: (round(v, 4) if isinstance(v, float) else rounded_pair(v) if k.endswith("_ci") else v)
                 for k, v in self.__dict__.items()}
 
 
@@ -159,23 +160,15 @@ class ScoreCard:
         return {
             "prompts": self.prompts.as_dict() if self.prompts else None, "complete": self.complete,
             "run": self.run, "tier": self.tier, "failure_policy": self.policy,
-            "total": _round(self.total), "total_ci": _round_ci(self.total_ci),
+            "total": rounded(self.total), "total_ci": rounded_pair(self.total_ci),
             "coverage": round(self.coverage, 4), "n_videos": self.n_videos,
-            "groups": {g: _round(v) for g, v in self.groups.items()},
-            "groups_ci": {g: _round_ci(v) for g, v in self.groups_ci.items()},
+            "groups": {g: rounded(v) for g, v in self.groups.items()},
+            "groups_ci": {g: rounded_pair(v) for g, v in self.groups_ci.items()},
             "dimensions": {d: s.as_dict() for d, s in self.dimensions.items()},
             "categories": self.categories, "ci": self.ci,
             "beside_total": {d: s.as_dict() for d, s in self.beside.items()},
-            "layers": {k: _round(v) for k, v in card_layers(self).items()},
+            "layers": {k: rounded(v) for k, v in card_layers(self).items()},
         }
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def _round_ci(ci: tuple[float, float] | None, digits: int = 4) -> list[float] | None:
-    return None if ci is None else [round(ci[0], digits), round(ci[1], digits)]
 
 
 _KIND_COUNTER = {"scored": "n_ok", "video_fault": "n_video_fault", "not_scored": "n_not_scored",
@@ -229,10 +222,10 @@ def score_rows(rows: list[ResultRow], policy: str = "strict", run: str | None = 
             sub = score_rows([r for r in rows if r.category == category], policy, run, tier, per_category=False,
                              ci_draws=ci_draws, seed=seed)
             card.categories[category] = {
-                "total": _round(sub.total), "total_ci": _round_ci(sub.total_ci),
+                "total": rounded(sub.total), "total_ci": rounded_pair(sub.total_ci),
                 "coverage": round(sub.coverage, 4), "n_videos": sub.n_videos,
-                "dimensions": {d: _round(s.normalized) for d, s in sub.dimensions.items()},
-                "dimensions_ci": {d: _round_ci(s.normalized_ci) for d, s in sub.dimensions.items()},
+                "dimensions": {d: rounded(s.normalized) for d, s in sub.dimensions.items()},
+                "dimensions_ci": {d: rounded_pair(s.normalized_ci) for d, s in sub.dimensions.items()},
             }
     return card
 
@@ -268,9 +261,9 @@ def totals_from_raw_table(path: Path | str) -> list[dict]:
                 normalized[dim_id] = normalize(dim_id, value)
             total, coverage = scheme2(normalized)
             rows.append({
-                "model": record["model"], "total": _round(total, 2), "coverage": round(coverage, 4),
-                "groups": {g: _round(v, 2) for g, v in group_scores(normalized).items()},
-                "raw": raw, "normalized": {d: _round(v, 2) for d, v in normalized.items()},
+                "model": record["model"], "total": rounded(total, 2), "coverage": round(coverage, 4),
+                "groups": {g: rounded(v, 2) for g, v in group_scores(normalized).items()},
+                "raw": raw, "normalized": {d: rounded(v, 2) for d, v in normalized.items()},
             })
     return rows
 

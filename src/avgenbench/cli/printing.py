@@ -10,18 +10,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from .common import out
+from ..numbers import fixed, interval
 
 if TYPE_CHECKING:
     from ..score import ScoreCard
 
 
 def fmt(value, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return fixed(value, digits)
 
 
-def fmt_ci(ci, digits: int = 1, kind: str = "f") -> str:
-    """'[lo, hi]' with `digits` decimals (kind 'f') or significant digits (kind 'g'); '' without an interval."""
-    return "" if ci is None else f"[{ci[0]:.{digits}{kind}}, {ci[1]:.{digits}{kind}}]"
+fmt_ci = interval
 
 
 def print_beside_and_layers(card: ScoreCard) -> None:

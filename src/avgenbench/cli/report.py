@@ -11,6 +11,7 @@ from rich.table import Table
 from .. import tables as layout
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED, STABILITY_FRACTIONS, STABILITY_TRIALS
 from .common import EXIT_BAD_INPUT, EXIT_NOT_FOUND, command_group, emit_json, err, fail, open_run, out
+from ..numbers import fixed, interval
 
 app = command_group()
 
@@ -25,7 +26,7 @@ def _policy(info: dict, override: Optional[str]) -> str:
 
 
 def _n(value, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return fixed(value, digits)
 
 
 @app.command("stability")
@@ -179,7 +180,7 @@ def leaderboard_cmd(out_dir: Path = typer.Argument(..., help="Output folder whos
             table.add_column(SCHEME[d].display, justify="right")
         for e in entries:
             cells = [lb.dimension_cell(e, d) for d in DIMENSION_IDS]
-            table.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
+            table.add_row(str(e.rank or "—"), e.label, _n(e.total), interval(e.total_ci, 2) or "n/a", f"{e.coverage:.2f}",
                           "—" if e.n_videos is None else str(e.n_videos), *cells)
         if layout.fits(out, table):
             out.print(table)
@@ -198,7 +199,7 @@ def _print_compact_leaderboard(console, tier: str, entries, wide: int) -> None:
     for e in entries:
         p = e.prompts
         prompts = "—" if p is None else (f"{p.evaluated}/{p.suite_prompts}" if p.suite_prompts is not None else str(p.evaluated))
-        summary.add_row(str(e.rank or "—"), e.label, _n(e.total), lb._ci(e.total_ci, 1) or "n/a", f"{e.coverage:.2f}", prompts)
+        summary.add_row(str(e.rank or "—"), e.label, _n(e.total), interval(e.total_ci, 1) or "n/a", f"{e.coverage:.2f}", prompts)
     console.print(summary)
     caption = (f"scores only; CIs and raw means: --markdown, --json, or a terminal of {wide} columns")
     for part in layout.dimension_tables("run", [e.name for e in entries], [e.normalized for e in entries], caption):

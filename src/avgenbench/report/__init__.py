@@ -15,6 +15,7 @@ from ..scheme import DIMENSION_IDS, GROUPS, POLICIES, SCHEME
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED
 from ..store import Store
 from .plots import n_label
+from ..numbers import fixed, interval
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -25,8 +26,8 @@ def _environment():
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       extensions=["jinja2.ext.do"],
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=1: "—" if v is None else f"{v:.{d}f}"
-    env.filters["ci"] = lambda c, d=1: "" if not c else f"[{c[0]:.{d}f}, {c[1]:.{d}f}]"
+    env.filters["num"] = fixed
+    env.filters["ci"] = interval
     env.filters["ci_n"] = _interval_text
     env.filters["humanize"] = lambda k: str(k).replace("_", " ")
     env.tests["scalar"] = lambda v: v is None or isinstance(v, (str, int, float, bool))
@@ -38,7 +39,7 @@ def _interval_text(ci, n: int | None, digits: int = 1) -> str:
     gives a zero-width interval that says nothing)."""
     if n is not None and n < 2:
         return f"n = {n}, no interval" if n == 1 else ""
-    return "" if not ci else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+    return interval(ci, digits)
 
 
 def _redact_environment_secrets(html: str) -> str:
