@@ -59,8 +59,12 @@ def plan_dimension(dim_id: str, tier: str, options: Mapping[str, Any]) -> Planne
         from .judge.templates import load
 
         templates = tuple(load(t).tag for t in template_ids)
-    return PlannedDimension(dim_id, tier, dimension, backend, backend.unavailable_reason(options),
-                            backend.identity(options), backend.needs() or dimension.needs, templates)
+    try:
+        unavailable = backend.unavailable_reason(options)
+    except Exception as exc:  # a tool fault: every row of this dimension records it
+        unavailable = f"{type(exc).__name__}: {exc}"
+    return PlannedDimension(dim_id, tier, dimension, backend, unavailable, backend.identity(options),
+                            backend.needs() or dimension.needs, templates)
 
 
 def plan_dimensions(dims: list[str], tier: str, options: Mapping[str, Any]) -> dict[str, PlannedDimension]:
