@@ -49,6 +49,7 @@ def _planned_in_this_process(dim_id: str, tier: str, unavailable: str | None, id
 
 
 def plan_dimension(dim_id: str, tier: str, options: Mapping[str, Any]) -> PlannedDimension:
+    """One dimension resolved for a tier and the run's options (see PlannedDimension)."""
     dimension = get_dimension(dim_id)
     backend = get_backend(dim_id, tier)
     if backend is None:
