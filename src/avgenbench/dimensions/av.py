@@ -37,15 +37,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..media import Clip, FrameSpec, MediaNeeds
+from ..media import Clip, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status
-from .face import COLOR_FRAMES as FACE_COLOR_FRAMES, FRAMES as FACE_FRAMES
+from .frames import FACE_COLOR_FRAMES, FACE_FRAMES, MOTION_FRAMES
 
 AUDIO_RATE = 16000
 HOP = 160  # 10 ms at 16 kHz: the envelope and lag step
 N_FFT = 512
 ENV_RATE = AUDIO_RATE / HOP
-MOTION_FRAMES = FrameSpec(fps=None, max_side=160, gray=True)  # shared with Vis (flicker / freeze)
 MAX_LAG_S = 1.0
 SILENCE_RMS = 1e-4  # about -80 dBFS
 PIXEL_NOISE = 3.0  # grey levels of change ignored as coding noise

@@ -36,9 +36,8 @@ from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
 from ..media import Clip, FrameSpec, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .frames import FACE_COLOR_FRAMES as COLOR_FRAMES, FACE_FRAMES as FRAMES  # shared with Lip and AV
 
-FRAMES = FrameSpec(fps=25, max_side=640, gray=True)  # shared with Lip: detection, landmarks, tracking
-COLOR_FRAMES = FrameSpec(fps=2.5, max_side=640)  # every 10th of those frames in colour, for the embeddings
 SAME_IDENTITY = 0.6
 STABLE_DISTANCE = 0.5
 CHANGED_DISTANCE = 0.65

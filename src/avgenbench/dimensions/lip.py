@@ -40,7 +40,7 @@ import numpy as np
 from ..media import Clip, MediaNeeds
 from .base import Backend, Dimension, ItemContext, Measurement, Status
 
-from .face import COLOR_FRAMES, FRAMES  # shared with Face: grey 25 fps for landmarks, colour for embeddings
+from .frames import FACE_COLOR_FRAMES as COLOR_FRAMES, FACE_FRAMES as FRAMES  # shared with Face: grey 25 fps, colour
 AUDIO_RATE = 16000
 FPS = 25
 MAX_LAG = 15

@@ -44,10 +44,9 @@ from ..annotations import MusicConstraint
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..media import Clip, MediaNeeds
+from ..music_theory import PC_NAMES, note_to_midi, pitch_class
 from ..perception import pitch
 from ..perception.pitch import Note
-from ..synthetic.sound import NAMES_SHARP as PC_NAMES
-from ..synthetic.sound import note_to_midi, pitch_class
 from .base import Backend, Dimension, ItemContext, Measurement, Status
 
 RATE = pitch.SAMPLE_RATE

@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import vad
-from ..asr import (AsrError, default_model_dir, load_asr, model_dir_problem, model_label, normalize_words,
+from ..perception import vad
+from ..perception.asr import (AsrError, default_model_dir, load_asr, model_dir_problem, model_label, normalize_words,
                    speech_regions, word_error_rate)
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason

@@ -3,7 +3,7 @@
 Lite backend (`text-ocr`): PP-OCR (rapidocr + onnxruntime, models inside the wheel) on frames sampled at 1 fps, longer
 side 960 px. The detector sees each frame scaled to 640 px (at 640 it still finds every line 10 px high at 960);
 recognition reads the found boxes from the 960 px frame. The detector runs as an int8 copy of the wheel's model, built
-and cached at first use (`avgenbench.ocr_int8`, a few seconds once): ~45 ms a frame on one core instead of ~190 ms,
+and cached at first use (`avgenbench.perception.ocr_int8`, a few seconds once): ~45 ms a frame on one core instead of ~190 ms,
 reading the same strings as the original on our checks; `ocr_detector: "fp32"` in the options runs the original
 (recorded in the backend version, so the two are never mixed on resume). Cost for a 10 s clip at 1 fps with
 captions on every frame: about 1.4 CPU s (detection ~0.45 s, recognition ~0.85 s; 2.8 s with the fp32 detector). A frame that barely differs from the
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ocr_int8
+from ..perception import ocr_int8
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..executor import thread_share

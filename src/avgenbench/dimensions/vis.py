@@ -42,8 +42,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
-from .av import MOTION_FRAMES
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .frames import MOTION_FRAMES
 
 FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
 GRID_FRAMES = FrameSpec(fps=0.5, max_side=1920, gray=True)

@@ -8,7 +8,6 @@ the template versions that made it. Every later eval of every model reads the sa
 from __future__ import annotations
 
 import json
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Callable
 
 from .. import control_rules
 from ..annotations import RULES_VERSION, MusicConstraint, PromptAnnotation, annotate_rules
+from ..music_theory import midi_or_none as note_midi  # 'A4' -> 69; None without octave or unreadable
 from ..suite import ANNOTATIONS_FILE, FaceRange, PromptItem, Suite
 from . import stages
 from .client import JudgeClient
@@ -24,17 +24,6 @@ from .types import BudgetExhausted, JudgeError
 
 FORMAT = 1
 JUDGE_TEMPLATES = ("prompt.requirements", "hi_phy.expectations", "holistic.requirements")
-_NOTE = re.compile(r"^([A-Ga-g])([#b♯♭]?)(-?\d)?$")
-_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
-def note_midi(name: str) -> int | None:
-    """'A4' -> 69, 'C#3' -> 49; None for a pitch class without octave or an unreadable name."""
-    m = _NOTE.match(name.strip())
-    if not m or m.group(3) is None:
-        return None
-    shift = {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(m.group(2), 0)
-    return 12 * (int(m.group(3)) + 1) + _PC[m.group(1).upper()] + shift
 
 
 def judge_annotation(client: JudgeClient, item: PromptItem) -> PromptAnnotation:

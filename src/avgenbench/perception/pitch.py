@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..models import onnx_session, package_file
+from ..music_theory import midi_to_name
 
 SAMPLE_RATE = 22050
 HOP = 256
@@ -34,12 +35,6 @@ INSTALL_HINT = "pip install --no-deps basic-pitch==0.4.0  (only its ONNX model f
 
 # Harmonics 2..6 of a fundamental, in semitones: where a weak simultaneous note is likely a ghost.
 HARMONIC_STEPS = (12, 19, 24, 28, 31)
-_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def midi_name(midi: int) -> str:
-    return f"{_NAMES[midi % 12]}{midi // 12 - 1}"
-
 
 def hz_to_midi(hz: float) -> float:
     return 69.0 + 12.0 * np.log2(hz / 440.0)
@@ -58,7 +53,7 @@ class Note:
 
     @property
     def name(self) -> str:
-        return midi_name(self.midi)
+        return midi_to_name(self.midi)
 
 
 def model_path() -> Path | None:

@@ -13,32 +13,11 @@ from typing import Iterator
 
 import numpy as np
 
+from ..pictures import scene_frames, texture as _texture
 from .encode import write_clip
 from .sound import click, mix_into
 
 SR = 48000
-
-
-def _texture(height: int, width: int, seed: int) -> np.ndarray:
-    """A smooth-plus-detailed random colour texture (uint8 RGB), never flat."""
-    from scipy.ndimage import gaussian_filter
-
-    rng = np.random.default_rng(seed)
-    out = np.zeros((height, width, 3), np.float32)
-    for sigma, weight in ((24.0, 1.0), (6.0, 0.6), (1.5, 0.35)):
-        layer = gaussian_filter(rng.standard_normal((height, width, 3)).astype(np.float32), (sigma, sigma, 0))
-        out += weight * layer / (layer.std() + 1e-6)
-    out = 128 + 38 * out
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def _photo(name: str) -> np.ndarray:
-    from skimage import color, data
-
-    image = getattr(data, name)()
-    if image.ndim == 2:
-        image = color.gray2rgb(image)
-    return image[..., :3].astype(np.uint8)
 
 
 def _ball_height(t: float, impacts: list[float], duration: float) -> float:
@@ -85,32 +64,6 @@ def impact_clip(path: Path | str, impacts: list[float], offset_s: float = 0.0, d
 
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
-
-
-def _scene(kind: str, seed: int) -> np.ndarray:
-    if kind == "texture":
-        return _texture(420, 720, seed)
-    image = _photo(kind)
-    from skimage.transform import resize
-
-    scale = max(420 / image.shape[0], 720 / image.shape[1])
-    if scale > 1:
-        image = (resize(image, (int(image.shape[0] * scale) + 1, int(image.shape[1] * scale) + 1), order=1) * 255)
-    return image.astype(np.uint8)
-
-
-def scene_frames(kind: str, duration: float = 3.0, fps: float = 24, width: int = 480, height: int = 270,
-                 seed: int = 0) -> list[np.ndarray]:
-    """A slow diagonal pan over a photograph (a skimage.data name) or a procedural texture ('texture')."""
-    scene = _scene(kind, seed)
-    n = int(round(duration * fps))
-    span_x, span_y = scene.shape[1] - width, scene.shape[0] - height
-    out = []
-    for i in range(n):
-        u = i / max(1, n - 1)
-        x, y = int(round(u * min(span_x, 1.5 * n))), int(round(u * min(span_y, 0.5 * n)))
-        out.append(np.ascontiguousarray(scene[y:y + height, x:x + width]))
-    return out
 
 
 def degrade(frames: list[np.ndarray], kind: str, strength: float = 1.0, seed: int = 0) -> list[np.ndarray]:

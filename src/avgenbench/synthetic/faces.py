@@ -11,60 +11,15 @@ landmark gap grows with it. Variants (mirror, colour tints, dimming) keep the id
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import numpy as np
 
-CROP = 256
-LFW_FACES = (1, 5, 6, 18)  # indices into skimage's lfw_subset.npy
+from ..pictures import CROP, LFW_FACES, list_identities, paste_head  # noqa: F401 - the identities live there
+from ..pictures import head_crop as _plain_crop
+
 VARIANTS = ("plain", "mirror", "warm", "cool", "dim")
 MOUTH_STEPS = 50  # mouth_open is quantised to 1/MOUTH_STEPS
-
-
-def list_identities() -> list[str]:
-    """Names of the distinct real identities available offline."""
-    return ["astronaut", "hopper"] + [f"lfw{i:02d}" for i in LFW_FACES]
-
-
-@lru_cache(maxsize=None)
-def _source(identity: str) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """(RGB image, (face centre x, centre y, face size)) of an identity's photograph."""
-    from PIL import Image
-
-    if identity == "astronaut":
-        from skimage import data
-
-        return data.astronaut(), (220.0, 122.0, 91.0)
-    if identity == "hopper":
-        import matplotlib.cbook
-
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
-            image = np.asarray(Image.open(fh).convert("RGB"))
-        return image, (273.0, 232.0, 187.0)
-    if identity.startswith("lfw") and identity[3:].isdigit() and int(identity[3:]) in LFW_FACES:
-        from skimage import data
-
-        faces = np.load(os.path.join(os.path.dirname(data.__file__), "lfw_subset.npy"))
-        grey = np.asarray(Image.fromarray((faces[int(identity[3:])] * 255).astype(np.uint8)).resize((150, 150), Image.BICUBIC))
-        grey = np.pad(grey, 90, mode="edge")
-        return np.repeat(grey[:, :, None], 3, axis=2), (165.0, 160.0, 125.0)
-    raise KeyError(f"unknown identity {identity!r}; known: {', '.join(list_identities())}")
-
-
-@lru_cache(maxsize=None)
-def _plain_crop(identity: str) -> np.ndarray:
-    from PIL import Image
-
-    image, (cx, cy, size) = _source(identity)
-    half = size  # the crop spans twice the face size
-    box = (int(cx - half), int(cy - half * 1.05), int(cx + half), int(cy + half * 0.95))
-    pad = max(0, -box[0], -box[1], box[2] - image.shape[1], box[3] - image.shape[0])
-    if pad:
-        image = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        box = tuple(v + pad for v in box)
-    crop = image[box[1]:box[3], box[0]:box[2]]
-    return np.asarray(Image.fromarray(crop).resize((CROP, CROP), Image.BICUBIC))
 
 
 def _apply_variant(crop: np.ndarray, variant: str) -> np.ndarray:
@@ -128,32 +83,11 @@ def _mouth_crop(identity: str, variant: str, step: int) -> np.ndarray:
     return (out.astype(np.float32) * (1 - inside) + mouth * inside).astype(np.uint8)
 
 
-@lru_cache(maxsize=64)
-def _alpha(size: int) -> np.ndarray:
-    """A feathered ellipse covering the head, so the crop's square border never shows."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    r = np.sqrt(((xx - size / 2) / (size * 0.46)) ** 2 + ((yy - size / 2) / (size * 0.5)) ** 2)
-    return np.clip((1.0 - r) / 0.12, 0, 1)[:, :, None]
-
-
 def paste_face(frame: np.ndarray, identity: str, cx: int, cy: int, height: int, mouth_open: float = 0.0,
                variant: str = "plain") -> None:
     """Paste the identity's head, `height` px tall (the face box is about half of it), centred at (cx, cy), in place.
 
     `frame` is (H, W, 3) uint8 RGB; parts outside the frame are clipped. `mouth_open` in [0, 1] opens the mouth.
     """
-    from PIL import Image
-
     step = int(round(float(np.clip(mouth_open, 0.0, 1.0)) * MOUTH_STEPS))
-    size = max(8, int(height))
-    head = np.asarray(Image.fromarray(_mouth_crop(identity, variant, step)).resize((size, size), Image.BILINEAR))
-    alpha = _alpha(size)
-    x0, y0 = int(cx) - size // 2, int(cy) - size // 2
-    fx0, fy0 = max(0, x0), max(0, y0)
-    fx1, fy1 = min(frame.shape[1], x0 + size), min(frame.shape[0], y0 + size)
-    if fx1 <= fx0 or fy1 <= fy0:
-        return
-    part = head[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0].astype(np.float32)
-    a = alpha[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
-    region = frame[fy0:fy1, fx0:fx1].astype(np.float32)
-    frame[fy0:fy1, fx0:fx1] = (part * a + region * (1 - a)).astype(np.uint8)
+    paste_head(frame, _mouth_crop(identity, variant, step), cx, cy, height)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-_PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_NOTE = re.compile(r"^([A-Ga-g])([#♯b♭]?)(-?\d)?$")
-NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+from ..music_theory import midi_to_hz, midi_to_name, note_to_midi  # noqa: F401 - the generators' note names
+
 
 # Relative amplitudes of harmonics 1..n for a few instrument-like timbres.
 TIMBRES = {
@@ -17,32 +14,6 @@ TIMBRES = {
     "guitar": (1.0, 0.6, 0.35, 0.2, 0.12, 0.07),
     "organ": (1.0, 0.8, 0.6, 0.3, 0.2),
 }
-
-
-def midi_to_hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
-
-
-def note_to_midi(name: str) -> int:
-    """'A4' -> 69, 'C#5' -> 73, 'Bb3' -> 58. A name without octave raises ValueError."""
-    match = _NOTE.match(name.strip())
-    if not match or match.group(3) is None:
-        raise ValueError(f"not a note name with octave: {name!r}")
-    letter, accidental, octave = match.groups()
-    shift = 1 if accidental in ("#", "♯") else -1 if accidental in ("b", "♭") else 0
-    return 12 * (int(octave) + 1) + _PITCH_CLASSES[letter.upper()] + shift
-
-
-def pitch_class(name: str) -> int:
-    """'F#' or 'F#3' -> 6."""
-    match = _NOTE.match(name.strip())
-    if not match:
-        raise ValueError(f"not a note name: {name!r}")
-    return note_to_midi(f"{match.group(1)}{match.group(2)}4") % 12
-
-
-def midi_to_name(midi: int) -> str:
-    return f"{NAMES_SHARP[midi % 12]}{midi // 12 - 1}"
 
 
 def tone(midi: float, duration: float, sr: int, timbre: str = "piano", attack: float = 0.01, decay: float = 2.5,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations import PromptAnnotation
-from ..asr import default_model_dir
+from ..perception.asr import default_model_dir
 from .audio_faults import add_noise, clean_signal, hard_clip, low_pass
 from .encode import write_clip
 from .speech import babble, espeak_available, non_speech, speak

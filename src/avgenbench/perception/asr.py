@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .words import normalize_words
+from ..words import normalize_words
 
 MODEL_FILES = ("model.bin", "config.json")
 

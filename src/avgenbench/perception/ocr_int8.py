@@ -1,9 +1,9 @@
 """An int8 copy of rapidocr's text detector, built on this machine at first use and cached.
 
 The PP-OCR detection model inside the rapidocr wheel is quantised statically (int8 weights per channel, uint8
-activations, QDQ format) after calibration on frames drawn by our own synthetic renderer: captions 12-96 px (font size)
-at 960 px wide, light on dark and dark on light, over flat dark and bright scenes, gradients, textures, photographs and
-faces, some with grain, and frames with no text at all. The frames go through rapidocr's own detector preprocessing at
+activations, QDQ format) after calibration on frames drawn with pictures.py (production code; the synthetic generator
+draws with it too): captions 12-96 px (font size) at 960 px wide, light on dark and dark on light, over flat dark and
+bright scenes, gradients, textures, photographs and faces, some with grain, and frames with no text at all. The frames go through rapidocr's own detector preprocessing at
 the Text dimension's detector size, so the calibration sees exactly what the detector sees.
 
 The built model lives in `models/` under the cache root (cachedir.py: `$AVGENBENCH_CACHE_DIR`, else
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cachedir import cache_root
-from .media import file_sha256
+from ..cachedir import cache_root
+from ..media import file_sha256
+from ..pictures import draw_text, head_crop, paste_head, scene_frames, text_size
 
 CALIBRATION_VERSION = 1  # bump when the calibration frames or the quantisation settings change
 CALIBRATION_SEED = 20260
@@ -63,8 +64,6 @@ def cached_path(source: Path, detect_side: int) -> Path:
 def _background(kind: str, rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     import cv2
 
-    from .synthetic.av_probes import scene_frames
-
     if kind == "dark":
         return np.full((height, width, 3), rng.integers(5, 35, 3), np.uint8)
     if kind == "bright":
@@ -75,11 +74,9 @@ def _background(kind: str, rng: np.random.Generator, width: int, height: int) ->
         u = (xx / width * 0.6 + yy / height * 0.4)[..., None]
         return (lo + (hi - lo) * u).astype(np.uint8)
     if kind == "faces":
-        from .synthetic.faces import paste_face
-
         image = _background("texture", rng, width, height)
         for k, identity in enumerate(("astronaut", "hopper")):
-            paste_face(image, identity, int(width * (0.3 + 0.4 * k)), height // 2, int(height * 0.7))
+            paste_head(image, head_crop(identity), int(width * (0.3 + 0.4 * k)), height // 2, int(height * 0.7))
         return image
     # a procedural texture or a skimage photograph, panned crop scaled up to the frame
     crop = scene_frames(kind, duration=1.0, fps=1, width=720, height=405, seed=int(rng.integers(1000)))[0]
@@ -90,8 +87,6 @@ def _background(kind: str, rng: np.random.Generator, width: int, height: int) ->
 
 def _caption(image: np.ndarray, rng: np.random.Generator, lines: int) -> None:
     """Draw `lines` strings of random sizes, colours and styles (plain, on a box) in place, top to bottom."""
-    from .synthetic.text_render import draw_text, text_size
-
     height, width = image.shape[:2]
     y = int(rng.integers(4, 30))
     for _ in range(lines):

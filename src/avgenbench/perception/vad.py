@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import onnx_session, require_package_file
+from ..models import onnx_session, require_package_file
 
 RATE = 16000
 WINDOW = 512
