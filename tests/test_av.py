@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +16,17 @@ from avgenbench.runner import Unit, run_unit
 from avgenbench.suite import PromptItem
 from avgenbench.synthetic.av_probes import SR, _texture, av_probes, impact_clip
 from avgenbench.synthetic.encode import write_clip
-from avgenbench.synthetic.provider import render_spec
+from avgenbench.synthetic.generator import render
 from avgenbench.synthetic.sound import click, mix_into
 
 ITEM = PromptItem("physical_experiment", 0, "bouncing ball", "a ball bounces on the floor")
 TOLERANCE_S = 0.04
+
+
+def render_spec(spec: dict, path: Path) -> Path:
+    """Render a synthetic clip spec to `path` (its truth sidecar beside it)."""
+    render(spec, path)
+    return Path(path)
 
 
 def measure(path):
@@ -166,7 +173,6 @@ def test_runner_measures_av_and_vis_from_one_decode(probes):
 
 def test_a_single_event_is_too_little_to_align(tmp_path):
     """One bounce and one knock: any offset fits equally well, so no offset is claimed."""
-    from avgenbench.synthetic.provider import render_spec
 
     path = tmp_path / "one.mp4"
     render_spec({"duration": 3.0, "width": 320, "height": 180, "impacts": [1.5]}, path)

@@ -12,7 +12,7 @@ runs on import (at the top, or in a module-level `if`/`try`), *lazy* when it sit
     both ways, so it counts too. Laziness for a fast start (a command importing the runner only when it runs) never
     needs a cycle: it points down the stack, from the command line to the library, from a module to its models.
 (b) Production code never imports the tools that sit above it. Tools: `cli/` (the command line), `synthetic/` (clips
-    with known truth), `generate` and `generation/` (filling a videos folder with a provider), `calibrate` and `calibrate_real` (checking
+    with known truth), `generation/` (filling a videos folder with a provider), `calibrate` and `calibrate_real` (checking
     backends against synthetic and degraded clips), `demo` (comparing a demo run with its clips' truth; it only reads
     what eval stored) and `__main__`; and the repository's `bench/` scripts. Production is every other module of
     src/avgenbench. Lazy and typing imports count: a lazy import still runs in production.
@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 PACKAGE = "avgenbench"
 
-TOOLS = ("avgenbench.cli", "avgenbench.synthetic", "avgenbench.generate", "avgenbench.generation", "avgenbench.calibrate",
+TOOLS = ("avgenbench.cli", "avgenbench.synthetic", "avgenbench.generation", "avgenbench.calibrate",
          "avgenbench.calibrate_real", "avgenbench.demo", "avgenbench.__main__")
 SCRIPTS = ("bench",)  # the repository's bench/ scripts
 CLI_HELPERS = ("avgenbench.cli.common", "avgenbench.cli.printing", "avgenbench.cli.running")

@@ -9,7 +9,7 @@ import typer
 from ..dimensions import DIMENSION_IDS
 from ..score import expectation_of, score_rows
 from ..store import Store
-from .common import command_group, emit_json, err, out
+from .common import EXIT_FAILED, command_group, emit_json, err, fail, out
 from .printing import print_card
 from .running import run_eval
 
@@ -21,14 +21,16 @@ def demo_cmd(out_dir: Path = typer.Option(Path("avgen_demo"), "--out", help="Whe
              workers: int = typer.Option(2, "--workers", min=1, help="Parallel worker processes."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Offline demo: generate synthetic clips for the bundled demo suite, evaluate them (lite tier), score, report."""
-    from ..synthetic.provider import generate_for_suite
+    from .. import generation
     from ..suite import demo_suite_path, load_suite
 
     suite = load_suite(demo_suite_path())
     videos = out_dir / "videos" / "synthetic"
     if not as_json:
         err.print(f"generating {len(suite.items)} synthetic clips in {videos} ...")
-    generate_for_suite(suite, videos)
+    made = generation.run(suite, videos, "synthetic", settings=generation.Settings(concurrency=1, retries=0))
+    if any(made.counts.get(k) for k in ("failed", "refused", "pending", "unsupported")):
+        fail(f"the demo's synthetic clips could not all be rendered: {made.counts}", EXIT_FAILED)
     summary = run_eval(suite, videos, out_dir, "synthetic", "lite", list(DIMENSION_IDS), workers, False,
                        {"failure_policy": "strict"}, quiet=as_json)
     with Store.open_existing(out_dir) as store:
