@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Freeze per-prompt annotations (text-only judge stages, or rules) so every model is judged alike."""
         from ..suite import inspect_suite
-        from .annotate import annotate, write_annotations
+        from ..annotations.judged import annotate, write_annotations
         from .client import client_from_options
         from .types import JudgeError
 
