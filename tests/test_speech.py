@@ -120,6 +120,35 @@ def test_not_required_is_not_applicable_without_decoding(clips):
     assert run_unit(Unit(ITEM, None, ["speech"], "lite", _ann(False), {})).measurements[0][3].status == "not_applicable"
 
 
+def test_both_tiers_give_a_transcript_the_same_verbatim_score(clips, tmp_path, monkeypatch):
+    """One definition of verbatim speech: the lite wording check and the paper tier's verbatim mode score the same
+    transcript alike, words said around the quoted line included (they cost nothing in either tier)."""
+    from avgenbench.asr import Transcript
+    from avgenbench.dimensions import speech as speech_dim
+
+    heard = "uh so, good morning and welcome to the show about gardens and the bats that visit them. Okay, bye!"
+
+    class KnownTranscript:
+        name = "known"
+
+        def transcribe(self, audio16):
+            return Transcript(heard)
+
+    (tmp_path / "model.bin").write_bytes(b"x")
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr(speech_dim, "load_asr", lambda path: KnownTranscript())
+    options = {"whisper_model": str(tmp_path)}
+    lite, paper = (run_unit(Unit(ITEM, str(clips["babble"]), ["speech"], tier, _ann(True, [LINE]), options)).measurements[0][3]
+                   for tier in ("lite", "paper"))
+    assert lite.status == paper.status == "ok", (lite, paper)
+    assert paper.evidence["mode"] == "verbatim" and paper.evidence["calls"] == 0  # no judge needed
+    assert lite.raw == paper.raw == pytest.approx(100 * (1 - 1 / 15))  # 'bats' for 'birds'; the filler is free
+    assert lite.evidence["lines"] == paper.evidence["lines"]
+    assert lite.evidence["lines"][0]["heard"].startswith("good morning") and lite.evidence["wer"]["insertions"] == 0
+    score, wording = speech_dim.verbatim_score([LINE, "See you soon."], heard)
+    assert score == pytest.approx(50 * (1 - 1 / 15)) and wording["lines"][1]["wer"] == 1.0  # a line never said: 0
+
+
 def test_presence_rule_cut_at_end():
     score, detail = presence_score(5.0, 10, last_end=5.98, duration=6.0)
     assert detail["cut_at_end"] and score == pytest.approx(90.0)
