@@ -201,12 +201,12 @@ def test_normaliser_reads_numbers_as_words():
     assert normalize_words("Café 007") == ["café", "zero", "zero", "seven"]
 
 
-def test_paper_verbatim_uses_the_same_normaliser():
-    from avgenbench.judge import scoring
+def test_verbatim_score_uses_the_shared_normaliser():
+    from avgenbench.dimensions.speech import verbatim_score
 
-    score, details = scoring.speech_verbatim(["Eighty-seven seconds—move."], "okay 87 seconds, move")
-    assert score == 100.0 and details[0]["exact"]
-    assert scoring.speech_verbatim(["Eighty-seven seconds—move."], "87 decades, move!")[0] < 100.0
+    score, wording = verbatim_score(["Eighty-seven seconds—move."], "okay 87 seconds, move")
+    assert score == 100.0 and wording["lines"][0]["exact"]
+    assert verbatim_score(["Eighty-seven seconds—move."], "87 decades, move!")[0] == pytest.approx(100 * (1 - 1 / 3))
 
 
 def test_speech_regions_keep_only_voice_activity():
