@@ -60,21 +60,24 @@ def presence_score(speech_seconds: float, expected_words: int, last_end: float |
 
 def line_errors(want: list[str], heard: list[str]) -> tuple[tuple[int, int, int, int], int, int]:
     """Word edits ((total, substitutions, deletions, insertions)) aligning `want` with the stretch heard[a:b] that
-    needs the fewest, and a, b. Words of `heard` outside the stretch cost nothing."""
-    prev = [((0, 0, 0, 0), j) for j in range(len(heard) + 1)]  # an empty line matches anywhere, at no cost
+    needs the fewest, and a, b. Words of `heard` outside the stretch cost nothing. Among equally good stretches: the
+    earliest starting, then the longest, then the one with fewer deletions and insertions."""
+    # a cell: (edits, start of the stretch, deletions + insertions, substitutions, deletions, insertions)
+    prev = [(0, j, 0, 0, 0, 0) for j in range(len(heard) + 1)]  # an empty line matches anywhere, at no cost
     for i in range(1, len(want) + 1):
-        cur = [((i, 0, i, 0), 0)]
+        cur = [(i, 0, i, 0, i, 0)]
         for j in range(1, len(heard) + 1):
-            (e, su, de, ins), start = prev[j - 1]
-            diagonal = ((e, su, de, ins), start) if want[i - 1] == heard[j - 1] else ((e + 1, su + 1, de, ins), start)
-            (e, su, de, ins), start = prev[j]
-            deleted = ((e + 1, su, de + 1, ins), start)
-            (e, su, de, ins), start = cur[j - 1]
-            inserted = ((e + 1, su, de, ins + 1), start)
+            e, a, indel, su, de, ins = prev[j - 1]
+            diagonal = (e, a, indel, su, de, ins) if want[i - 1] == heard[j - 1] else (e + 1, a, indel, su + 1, de, ins)
+            e, a, indel, su, de, ins = prev[j]
+            deleted = (e + 1, a, indel + 1, su, de + 1, ins)
+            e, a, indel, su, de, ins = cur[j - 1]
+            inserted = (e + 1, a, indel + 1, su, de, ins + 1)
             cur.append(min(diagonal, deleted, inserted))
         prev = cur
-    end = min(range(len(heard) + 1), key=lambda j: (prev[j][0], j))
-    return prev[end][0], prev[end][1], end
+    end = min(range(len(heard) + 1), key=lambda j: (prev[j][0], prev[j][1], -j, prev[j][2]))
+    e, a, _, su, de, ins = prev[end]
+    return (e, su, de, ins), a, end
 
 
 def verbatim_score(lines: list[str], transcript: str) -> tuple[float, dict[str, Any]]:
