@@ -129,7 +129,7 @@ def word_envelopes(audio: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """Word start impulses and word spans (0/1) on the 10 ms grid, from faster-whisper's word timestamps."""
     from faster_whisper import WhisperModel
 
-    from avgenbench.asr import default_model_dir
+    from avgenbench.perception.asr import default_model_dir
 
     model = WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8", local_files_only=True)
     segments, _ = model.transcribe(np.asarray(audio, np.float32), language="en", word_timestamps=True,

@@ -192,7 +192,7 @@ def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
 
 def test_annotate_freezes_the_instructions_and_eval_reads_them(official_suite_dir):
     from avgenbench.annotations import PromptAnnotation
-    from avgenbench.judge.annotate import annotate
+    from avgenbench.annotations.judged import annotate
 
     suite = load_suite(official_suite_dir)
     suite.items = [i for i in suite.items if i.key == "musical_instrument_tutorial/Piano_ Single Note C4 Repeated"]

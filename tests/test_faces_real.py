@@ -56,7 +56,7 @@ def test_face_count_rules_agree_with_official_labels(official_suite_dir):
 
 
 def test_face_count_source_is_recorded_and_frozen(tmp_path):
-    from avgenbench.judge.annotate import annotate
+    from avgenbench.annotations.judged import annotate
 
     custom = PromptItem("talk", 0, "two women", "Two women talk in a kitchen.")
     labelled = PromptItem("talk", 1, "labelled", "Two women talk in a kitchen.", expected_faces=FaceRange(min_ids=1, max_ids=1))

@@ -15,8 +15,8 @@ from avgenbench.judge.backends import make_backend
 from avgenbench.judge.cache import JudgeCache
 from avgenbench.judge.client import ClientSettings, JudgeClient
 from avgenbench.judge.spec import parse_spec
-from avgenbench.judge.stages import AV_NEEDS, media_parts, request
-from avgenbench.judge.templates import load
+from avgenbench.dimensions.judged import AV_NEEDS, media_parts
+from avgenbench.judge.templates import load, request
 from avgenbench.judge.types import BudgetExhausted, JudgeError, VideoPart
 from avgenbench.media import decode, file_sha256
 from avgenbench.synthetic.encode import write_clip
@@ -273,7 +273,7 @@ def test_missing_keys_are_reported(monkeypatch):
 
 
 def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
-    from avgenbench.judge import stages
+    from avgenbench.dimensions import music, speech, text
     from avgenbench.suite import PromptItem
 
     def answer(schema, body):
@@ -289,16 +289,16 @@ def test_text_speech_music_judge_stages_score_in_code(lb, tmp_path):
     lb.answer = answer
     client = make_client(lb, "openai:gpt-4o", tmp_path)
     item = PromptItem("ads", 0, "Shop", "A shop sign reads OPEN while a clerk says 'welcome in'.")
-    text = stages.text_judge(client, item, ["OPEN"], [{"text": "OPEN", "start": 0.0, "end": 2.0, "conf": 0.9}])
+    text = text.judge_once(client, item, ["OPEN"], [{"text": "OPEN", "start": 0.0, "end": 2.0, "conf": 0.9}])
     assert text["score"] == pytest.approx(70.0)
     sent = lb.model_calls()[0]["json"]["messages"][1]["content"][0]["text"]
     assert '"OPEN"' in sent and "A shop sign reads OPEN" in sent
-    verbatim = stages.speech_judge(client, item, ["Welcome in!"], "welcome in")
+    verbatim = speech.judge_once(client, item, ["Welcome in!"], "welcome in")
     assert verbatim["mode"] == "verbatim" and verbatim["score"] == 100.0 and verbatim["passed"]
     assert len(lb.model_calls()) == 1  # verbatim mode makes no judge call
-    contextual = stages.speech_judge(client, item, [], "hello and welcome")
+    contextual = speech.judge_once(client, item, [], "hello and welcome")
     assert contextual == {"mode": "contextual", "score": 85.0, "passed": True, "reasons": ["on topic"], "calls": 1, "cached": 0}
-    music = stages.music_judge(client, item, [{"kind": "note", "notes": ["A4"]}, {"kind": "chord", "notes": ["C", "E", "G"]},
+    music = music.judge_once(client, item, [{"kind": "note", "notes": ["A4"]}, {"kind": "chord", "notes": ["C", "E", "G"]},
                                               {"kind": "note", "notes": ["B3"]}], [{"onset": 0.1, "offset": 0.5, "note": "A4"}])
     assert music["score"] == pytest.approx(50.0)  # (1 + 0.5 + 0) / 3
 

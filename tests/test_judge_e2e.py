@@ -259,17 +259,17 @@ def test_gemini_end_to_end_with_endpoint_from_the_environment(bench, env, server
 def test_lo_phy_judge_backend_is_labelled_and_scores_the_rating(bench, env, server):
     from avgenbench.annotations import PromptAnnotation
     from avgenbench.dimensions.base import ItemContext
-    from avgenbench.dimensions.lo_phy import LoPhyJudge
+    from avgenbench.dimensions.lo_phy import DIMENSION, judge_backend
     from avgenbench.media import decode
     from avgenbench.suite import load_suite
 
-    backend = LoPhyJudge()
+    backend = judge_backend()
     assert backend.unavailable_reason({}).startswith("no judge")
     options = {"judge": "openai:gpt-4o?backoff=0.01", "judge_base_url": f"{server.url}/v1",
                "judge_cache": str(env / "cache" / "judge.sqlite"), "judge_session": "s1", "judge_repeats": 1}
     assert backend.unavailable_reason(options) is None
     item = load_suite(bench / "suite").items[0]
-    clip = decode(item.find_video(bench / "videos"), backend.needs())
+    clip = decode(item.find_video(bench / "videos"), DIMENSION.needs)
     m = backend.measure(clip, ItemContext(item, PromptAnnotation(), "paper", options))
     assert m.status == "ok" and m.raw == 4.0 and "not VideoPhy-2" in m.evidence["method"]
     assert "not-videophy2" in backend.name
@@ -307,7 +307,7 @@ def test_changing_the_judge_redoes_judge_rows(bench, env, server):
 
 
 def test_annotate_official_prompts_keeps_the_suites_face_labels(official_suite_dir, env, server):
-    from avgenbench.judge.annotate import annotate
+    from avgenbench.annotations.judged import annotate
     from avgenbench.judge.client import client_from_options
     from avgenbench.suite import Suite, load_suite
 

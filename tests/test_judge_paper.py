@@ -260,7 +260,7 @@ def test_insightface_scoring_arithmetic_and_judge_face_counts(server, env):
     from avgenbench.judge.cache import JudgeCache
     from avgenbench.judge.client import ClientSettings, JudgeClient
     from avgenbench.judge.spec import parse_spec
-    from avgenbench.judge.stages import expected_faces
+    from avgenbench.dimensions.face import expected_faces
     from avgenbench.suite import PromptItem
 
     a, b = np.eye(4)[0], np.eye(4)[1]
@@ -313,13 +313,13 @@ def test_text_not_asked_for_is_scored_when_incidental_and_skipped_when_noise(ben
     """The sign clip under a prompt that asks no text: the judge's presence verdict decides inclusion, as in the paper."""
     from avgenbench.annotations import PromptAnnotation
     from avgenbench.dimensions.base import ItemContext
-    from avgenbench.dimensions.text import TextJudgePaper
+    from avgenbench.dimensions.text import DIMENSION, paper_backend
     from avgenbench.media import decode
     from avgenbench.suite import PromptItem
 
     item = PromptItem(CATEGORY, 9, "Shop sign", "A quiet shop window at night.")
-    backend = TextJudgePaper()
-    clip = decode(bench / "model_a" / CATEGORY / "Shop sign.mp4", backend.needs())
+    backend = paper_backend()
+    clip = decode(bench / "model_a" / CATEGORY / "Shop sign.mp4", DIMENSION.needs)
     options = {"judge": "openai:gpt-4o?backoff=0.01", "judge_base_url": f"{server.url}/v1",
                "judge_cache": str(env / "cache" / "judge.sqlite"), "judge_session": "t1", "judge_repeats": 1}
     verdict = {"text_required": False, "legibility": 100, "temporal_stability": 90, "spatial_stability": 80,

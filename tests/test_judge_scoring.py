@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from avgenbench.judge import scoring
-from avgenbench.judge.annotate import note_midi
+from avgenbench.annotations.judged import note_midi
+from avgenbench.dimensions import hi_phy, holistic, music, speech, text
 from avgenbench.judge.jsonutil import extract_json, schema_errors
 from avgenbench.judge.pricing import cost_of, price_for
 from avgenbench.judge.spec import parse_spec
@@ -20,33 +20,33 @@ def test_hi_phy_semantic_deductions_per_verdict():
               {"id": "E2", "verdict": "missing", "severity": "none"},
               {"id": "E3", "verdict": "missing", "severity": "none"},
               {"id": "E4", "verdict": "uncertain", "severity": "none"}]
-    score, items = scoring.hi_phy_semantic(EXPECT, checks)
+    score, items = hi_phy.semantic_score(EXPECT, checks)
     assert score == 100 - 30 - 12 - 6
     assert [i["deduction"] for i in items] == [30, 12, 6, 0]
 
 
 @pytest.mark.parametrize("severity,deduction", [("severe", 30), ("moderate", 15), ("minor", 8), ("none", 15)])
 def test_hi_phy_mismatch_severities(severity, deduction):
-    score, _ = scoring.hi_phy_semantic(EXPECT[:1], [{"id": "E1", "verdict": "mismatch", "severity": severity}])
+    score, _ = hi_phy.semantic_score(EXPECT[:1], [{"id": "E1", "verdict": "mismatch", "severity": severity}])
     assert score == 100 - deduction
 
 
 def test_hi_phy_semantic_floor_and_unanswered_expectations():
     many = [{"id": f"E{i}", "strength": "strong"} for i in range(10)]
-    score, _ = scoring.hi_phy_semantic(many, [{"id": f"E{i}", "verdict": "mismatch", "severity": "severe"} for i in range(10)])
+    score, _ = hi_phy.semantic_score(many, [{"id": f"E{i}", "verdict": "mismatch", "severity": "severe"} for i in range(10)])
     assert score == 0.0
-    score, items = scoring.hi_phy_semantic(EXPECT, [])  # no verdicts: uncertain, no deduction
+    score, items = hi_phy.semantic_score(EXPECT, [])  # no verdicts: uncertain, no deduction
     assert score == 100.0 and all(i["verdict"] == "uncertain" for i in items)
 
 
 def test_hi_phy_visual_and_overall():
     violations = [{"severity": "severe"}, {"severity": "moderate"}, {"severity": "minor"}, {"severity": "minor"}]
-    assert scoring.hi_phy_visual(violations) == 100 - 25 - 12 - 5 - 5
-    assert scoring.hi_phy_visual([{"severity": "severe"}] * 5) == 0.0
-    assert scoring.hi_phy_visual([]) == 100.0
-    assert scoring.hi_phy_overall(65, 95) == 80
-    assert scoring.hi_phy_overall(52, 95) == 74  # 73.5 rounds half up
-    assert scoring.hi_phy_overall(0, 0) == 0
+    assert hi_phy.visual_score(violations) == 100 - 25 - 12 - 5 - 5
+    assert hi_phy.visual_score([{"severity": "severe"}] * 5) == 0.0
+    assert hi_phy.visual_score([]) == 100.0
+    assert hi_phy.overall(65, 95) == 80
+    assert hi_phy.overall(52, 95) == 74  # 73.5 rounds half up
+    assert hi_phy.overall(0, 0) == 0
 
 
 def test_holistic_subscores_and_weighted_total():
@@ -56,41 +56,43 @@ def test_holistic_subscores_and_weighted_total():
     items = [{"id": "N1", "verdict": "met", "severity": "none"}, {"id": "N2", "verdict": "missing", "severity": "none"},
              {"id": "V1", "verdict": "flawed", "severity": "severe"}, {"id": "A1", "verdict": "missing", "severity": "none"}]
     other = [{"area": "audio", "severity": "minor"}, {"area": "shot", "severity": "moderate"}]
-    subs, ledger = scoring.holistic_subscores(reqs, items, other)
+    subs, ledger = holistic.subscores(reqs, items, other)
     # N2 missing, not core: -5; V1 flawed severe: -25; A1 missing core: -10 and an audio issue -5;
     # S1 unanswered counts as missing (not core): -5, plus a moderate shot issue -12
     assert subs == {"narrative": 95.0, "shot": 83.0, "visual": 75.0, "audio": 85.0}
-    assert scoring.holistic_total(subs) == pytest.approx(0.35 * 95 + 0.15 * 83 + 0.30 * 75 + 0.20 * 85)
+    assert holistic.total(subs) == pytest.approx(0.35 * 95 + 0.15 * 83 + 0.30 * 75 + 0.20 * 85)
     assert sum(e["deduction"] for e in ledger) == 5 + 25 + 10 + 5 + 5 + 12
-    floor, _ = scoring.holistic_subscores({"story_beats": []}, [], [{"area": "narrative", "severity": "severe"}] * 6)
-    assert floor["narrative"] == 0.0 and scoring.holistic_total(floor) == pytest.approx(65.0)
+    floor, _ = holistic.subscores({"story_beats": []}, [], [{"area": "narrative", "severity": "severe"}] * 6)
+    assert floor["narrative"] == 0.0 and holistic.total(floor) == pytest.approx(65.0)
 
 
 def test_text_score_inclusion_rules():
     sub = dict(legibility=90, temporal_stability=80, spatial_stability=70, completeness=60, prompt_match=50)
-    assert scoring.text_score({"text_required": True, "presence": "required", **sub}) == 70.0
-    assert scoring.text_score({"text_required": False, "presence": "incidental", **sub}) == 70.0
-    assert scoring.text_score({"text_required": True, "presence": "none", **sub}) == 0.0
-    assert scoring.text_score({"text_required": False, "presence": "noise", **sub}) is None
-    assert scoring.text_score({"text_required": False, "presence": "none", **sub}) is None
+    assert text.judged_score({"text_required": True, "presence": "required", **sub}) == 70.0
+    assert text.judged_score({"text_required": False, "presence": "incidental", **sub}) == 70.0
+    assert text.judged_score({"text_required": True, "presence": "none", **sub}) == 0.0
+    assert text.judged_score({"text_required": False, "presence": "noise", **sub}) is None
+    assert text.judged_score({"text_required": False, "presence": "none", **sub}) is None
 
 
 def test_speech_verbatim_up_to_punctuation_and_case():
-    score, details = scoring.speech_verbatim(["Hello, World!"], "uh so hello world and then")
+    score, wording = speech.verbatim_score(["Hello, World!"], "uh so hello world and then")
+    details = wording["lines"]
     assert score == 100.0 and details[0]["exact"]
-    score, details = scoring.speech_verbatim(["the quick brown fox"], "the quick red fox")
-    assert score == pytest.approx(75.0) and not details[0]["exact"]  # 3 of 4 words: ratio 2·3/8
-    assert not scoring.speech_passes(score)
-    score, _ = scoring.speech_verbatim(["welcome to the show", "goodbye"], "welcome to the show")
+    score, wording = speech.verbatim_score(["the quick brown fox"], "the quick red fox")
+    details = wording["lines"]
+    assert score == pytest.approx(75.0) and not details[0]["exact"]  # one substitution in 4 words: WER 0.25
+    assert not speech.passes(score)
+    score, _ = speech.verbatim_score(["welcome to the show", "goodbye"], "welcome to the show")
     assert 50 <= score < 100
-    assert scoring.speech_passes(80.0) and not scoring.speech_passes(79.9)
+    assert speech.passes(80.0) and not speech.passes(79.9)
 
 
 def test_music_score():
     verdicts = [{"index": 0, "verdict": "satisfied"}, {"index": 1, "verdict": "partial"}]
-    assert scoring.music_score(3, verdicts) == pytest.approx(50.0)
+    assert music.judged_score(3, verdicts) == pytest.approx(50.0)
     with pytest.raises(ValueError):
-        scoring.music_score(0, [])
+        music.judged_score(0, [])
 
 
 def test_extract_json_variants_and_truncation():

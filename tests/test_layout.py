@@ -212,8 +212,6 @@ def test_no_module_level_import_cycle():
     assert not found, "module-level import cycles:\n  " + "\n  ".join(describe(c, module_level) for c in found)
 
 
-@pytest.mark.xfail(strict=True, reason="score <-> stats: fixed on branch scheme (score, stats, leaderboard and report read "
-                                        "scheme.py); judge.annotate <-> judge.stages: fixed on branch judgerooms")
 def test_no_import_cycle_even_through_a_lazy_import():
     every = _internal(EDGES, {"module", "lazy"})
     found = cycles(every)

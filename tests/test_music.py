@@ -213,9 +213,11 @@ def test_extra_notes_are_listed_and_penalised(backend, clips):
     assert 50 <= m.raw < clean
 
 
-def test_no_constraints_not_applicable(backend, clips):
-    m = measure(backend, clips["a4"], [])
+def test_no_constraints_not_applicable(backend):
+    # Decided from the prompt alone: the runner asks applies() before decoding, measure() only when it returns None.
+    m = backend.applies(ItemContext(ITEM, PromptAnnotation(music=[])))
     assert m.status == Status.NOT_APPLICABLE and m.raw is None
+    assert backend.applies(ItemContext(ITEM, PromptAnnotation(music=A4_X4))) is None
 
 
 def test_silent_audio_scores_zero_with_evidence(backend, clips):

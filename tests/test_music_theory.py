@@ -12,7 +12,7 @@ import pytest
 
 from avgenbench.annotations import annotate_prompt
 from avgenbench.dimensions.music import targets_of
-from avgenbench.judge.annotate import note_midi
+from avgenbench.annotations.judged import note_midi
 from avgenbench.music_theory import (NoteName, midi_or_none, midi_to_name, note_to_midi, parse_note, pitch_class,
                                      spelled_midi)
 from avgenbench.synthetic import sound

@@ -7,14 +7,15 @@ import pytest
 from typer.testing import CliRunner
 
 from avgenbench.perception import vad
-from avgenbench.perception.asr import AsrError, FasterWhisperAsr, model_dir_problem, normalize_words, word_error_rate
+from avgenbench.perception.asr import AsrError, FasterWhisperAsr, model_dir_problem
 from avgenbench.annotations import PromptAnnotation
 from avgenbench.cli import app
-from avgenbench.dimensions.speech import DIMENSION, presence_score
+from avgenbench.dimensions.speech import DIMENSION, presence_score, verbatim_score
 from avgenbench.runner import Unit, run_unit
 from avgenbench.suite import PromptItem
 from avgenbench.synthetic import speech as synth
 from avgenbench.synthetic.encode import write_clip
+from avgenbench.words import normalize_words
 
 SR = 48000
 LINE = "Good morning, and welcome to the show about gardens and the birds that visit them."  # 15 words
@@ -120,6 +121,35 @@ def test_not_required_is_not_applicable_without_decoding(clips):
     assert run_unit(Unit(ITEM, None, ["speech"], "lite", _ann(False), {})).measurements[0][3].status == "not_applicable"
 
 
+def test_both_tiers_give_a_transcript_the_same_verbatim_score(clips, tmp_path, monkeypatch):
+    """One definition of verbatim speech: the lite wording check and the paper tier's verbatim mode score the same
+    transcript alike, words said around the quoted line included (they cost nothing in either tier)."""
+    from avgenbench.perception.asr import Transcript
+    from avgenbench.dimensions import speech as speech_dim
+
+    heard = "uh so, good morning and welcome to the show about gardens and the bats that visit them. Okay, bye!"
+
+    class KnownTranscript:
+        name = "known"
+
+        def transcribe(self, audio16):
+            return Transcript(heard)
+
+    (tmp_path / "model.bin").write_bytes(b"x")
+    (tmp_path / "config.json").write_text("{}")
+    monkeypatch.setattr(speech_dim, "load_asr", lambda path: KnownTranscript())
+    options = {"whisper_model": str(tmp_path)}
+    lite, paper = (run_unit(Unit(ITEM, str(clips["babble"]), ["speech"], tier, _ann(True, [LINE]), options)).measurements[0][3]
+                   for tier in ("lite", "paper"))
+    assert lite.status == paper.status == "ok", (lite, paper)
+    assert paper.evidence["mode"] == "verbatim" and paper.evidence["calls"] == 0  # no judge needed
+    assert lite.raw == paper.raw == pytest.approx(100 * (1 - 1 / 15))  # 'bats' for 'birds'; the filler is free
+    assert lite.evidence["lines"] == paper.evidence["lines"]
+    assert lite.evidence["lines"][0]["heard"].startswith("good morning") and lite.evidence["wer"]["insertions"] == 0
+    score, wording = speech_dim.verbatim_score([LINE, "See you soon."], heard)
+    assert score == pytest.approx(50 * (1 - 1 / 15)) and wording["lines"][1]["wer"] == 1.0  # a line never said: 0
+
+
 def test_presence_rule_cut_at_end():
     score, detail = presence_score(5.0, 10, last_end=5.98, duration=6.0)
     assert detail["cut_at_end"] and score == pytest.approx(90.0)
@@ -147,24 +177,31 @@ def test_speak_without_espeak_raises_clearly(monkeypatch):
         synth.speak("hello", 16000)
 
 
+def _wer(line: str, heard: str) -> dict:
+    return verbatim_score([line], heard)[1]["wer"]
+
+
 def test_wer_on_known_strings():
-    assert word_error_rate("Keep it tea.", "keep it tea").wer == 0.0
-    one_sub = word_error_rate("keep it tea", "keep it tee")
-    assert one_sub.wer == pytest.approx(1 / 3) and one_sub.substitutions == 1
-    dels = word_error_rate("the quick brown fox", "the fox")
-    assert (dels.deletions, dels.wer) == (2, 0.5)
-    ins = word_error_rate("hello world", "hello big world")
-    assert (ins.insertions, ins.wer) == (1, 0.5)
-    assert word_error_rate("a b", "").wer == 1.0
-    assert word_error_rate("", "").wer == 0.0
+    assert _wer("Keep it tea.", "keep it tea")["wer"] == 0.0
+    one_sub = _wer("keep it tea", "keep it tee")
+    assert one_sub["wer"] == pytest.approx(1 / 3, abs=1e-4) and one_sub["substitutions"] == 1
+    dels = _wer("the quick brown fox", "the fox")
+    assert (dels["deletions"], dels["wer"]) == (2, 0.5)
+    ins = _wer("hello world", "hello big world")  # a word inside the line's stretch is an insertion
+    assert (ins["insertions"], ins["wer"]) == (1, 0.5)
+    around = _wer("hello world", "well hello world again")  # words around it are not
+    assert (around["insertions"], around["wer"]) == (0, 0.0)
+    assert _wer("a b", "")["wer"] == 1.0
+    assert verbatim_score(["..."], "anything") == (0.0, {"lines": [], "wer": {
+        "wer": 1.0, "substitutions": 0, "deletions": 0, "insertions": 0, "reference_words": 0, "hypothesis_words": 1}})
     assert normalize_words("Don't STOP, it’s 87 seconds!") == ["dont", "stop", "its", "eighty-seven", "seconds"]
 
 
 def test_normaliser_reads_numbers_as_words():
     assert normalize_words("87") == normalize_words("eighty-seven") == normalize_words("Eighty seven") == ["eighty-seven"]
-    assert word_error_rate("Eighty-seven seconds—move.", "87 seconds move.").wer == 0.0
-    wrong = word_error_rate("Eighty-seven seconds—move.", "87 decades, move!")
-    assert wrong.wer == pytest.approx(1 / 3) and wrong.substitutions == 1
+    assert _wer("Eighty-seven seconds—move.", "87 seconds move.")["wer"] == 0.0
+    wrong = _wer("Eighty-seven seconds—move.", "87 decades, move!")
+    assert wrong["wer"] == pytest.approx(1 / 3, abs=1e-4) and wrong["substitutions"] == 1
     assert normalize_words("1,000 cats at 3.5% on the 21st") == ["one", "thousand", "cats", "at", "three", "point",
                                                                  "five", "percent", "on", "the", "twenty", "first"]
     assert normalize_words("a smart-ass in 1999") == ["a", "smart", "ass", "in", "one", "thousand", "nine", "hundred",
@@ -172,12 +209,12 @@ def test_normaliser_reads_numbers_as_words():
     assert normalize_words("Café 007") == ["café", "zero", "zero", "seven"]
 
 
-def test_paper_verbatim_uses_the_same_normaliser():
-    from avgenbench.judge import scoring
+def test_verbatim_score_uses_the_shared_normaliser():
+    from avgenbench.dimensions.speech import verbatim_score
 
-    score, details = scoring.speech_verbatim(["Eighty-seven seconds—move."], "okay 87 seconds, move")
-    assert score == 100.0 and details[0]["exact"]
-    assert scoring.speech_verbatim(["Eighty-seven seconds—move."], "87 decades, move!")[0] < 100.0
+    score, wording = verbatim_score(["Eighty-seven seconds—move."], "okay 87 seconds, move")
+    assert score == 100.0 and wording["lines"][0]["exact"]
+    assert verbatim_score(["Eighty-seven seconds—move."], "87 decades, move!")[0] == pytest.approx(100 * (1 - 1 / 3))
 
 
 def test_speech_regions_keep_only_voice_activity():

@@ -86,10 +86,11 @@ def test_partial_and_flickering_text_score_lower(measured):
     assert measured["flicker"].evidence["required"][0]["stability"] < 1
 
 
-def test_no_required_text_is_not_applicable(probes, backend):
-    clip = decode(probes["path"], DIMENSION.needs)
-    m = backend.measure(clip, ItemContext(ITEM, PromptAnnotation()))
+def test_no_required_text_is_not_applicable(backend):
+    # Decided from the prompt alone (the runner asks applies() before decoding, measure() only when it returns None).
+    m = backend.applies(ItemContext(ITEM, PromptAnnotation()))
     assert m.status == Status.NOT_APPLICABLE and m.raw is None
+    assert backend.applies(ItemContext(ITEM, PromptAnnotation(required_text=["OPEN"]))) is None
 
 
 def test_other_text_is_reported(probes, backend):

@@ -186,7 +186,8 @@ def _serve_measure(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
         ctx = ItemContext(_item_from_json(request["item"]), PromptAnnotation.model_validate(request["annotation"]),
                           backend.tier, request.get("options") or {})
         with contextlib.redirect_stdout(sys.stderr):
-            m = backend.measure(clip, ctx)
+            # the evaluating process sees only the proxy: the worker takes the prompt-only decision here, once
+            m = backend.applies(ctx) or backend.measure(clip, ctx)
         return {"status": m.status, "raw": m.raw, "evidence": m.evidence, "message": m.message}
     except Exception as exc:  # reported to the caller as a tool fault
         return {"status": Status.ERROR, "raw": None, "evidence": {}, "message": f"{type(exc).__name__}: {exc}"}

@@ -24,7 +24,7 @@ def annotate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary."),
 ) -> None:
     """Freeze per-prompt annotations (text-only judge stages, or rules) so every model is judged alike."""
-    from ..judge.annotate import annotate, write_annotations
+    from ..annotations.judged import annotate, write_annotations
     from ..judge.client import client_from_options
     from ..judge.session import judge_options, judge_report
     from ..judge.types import JudgeError

@@ -32,11 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..judge import stages
-from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
+from ..annotations import PromptAnnotation
+from ..annotations.judged import prompt_requirements
+from ..judge.templates import load
 from ..media import Clip, FrameSpec, MediaNeeds
+from ..suite import PromptItem
 from .base import Backend, Dimension, ItemContext, Measurement, Status
 from .frames import FACE_COLOR_FRAMES as COLOR_FRAMES, FACE_FRAMES as FRAMES  # shared with Lip and AV
+from .judged import JudgedBackend
 
 SAME_IDENTITY = 0.6
 STABLE_DISTANCE = 0.5
@@ -100,9 +103,6 @@ class FaceDlibLite(Backend):
     version = "0.3"  # 0.3: CenterFace detection; inconclusive when face-like regions are never confirmed
     tier = "lite"
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(FRAMES, COLOR_FRAMES))
-
     def unavailable_reason(self, options) -> str | None:
         from ..perception.faces import missing_reason
 
@@ -117,10 +117,7 @@ class FaceDlibLite(Backend):
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
         from ..perception.faces import DETECTOR, embedder_name, face_like_share, surely_faceless, tracks_for_frames
 
-        decided = self.applies(ctx)
-        if decided is not None:
-            return decided
-        expected = ctx.annotation.faces
+        expected = ctx.annotation.faces  # faces expected: the runner asked applies() first
         frames = clip.frames_for(FRAMES)
         tracks = tracks_for_frames(frames, key=clip.sha256, color=clip.frames_for(COLOR_FRAMES))
         source = ctx.annotation.expected_faces_source
@@ -248,60 +245,65 @@ def score_identities(detections: list[tuple[int, np.ndarray]], n_frames: int, lo
                                              "stability": round(stability, 3), "identities": identities[:12]}
 
 
-class FaceInsightPaper(JudgeBackendBase):
-    """Paper tier: InsightFace (SCRFD detection + ArcFace embeddings) from a LOCAL model pack (`--face-model DIR`),
-    frames at 2 fps; expected face counts from the suite or frozen annotation, else the judge's (once per prompt)."""
+def expected_faces(client, item: PromptItem, annotation: PromptAnnotation) -> tuple[tuple[int, int] | None, str]:
+    """(min_ids, max_ids): the suite's or frozen annotation's range, else the judge's (stage prompt.requirements, once
+    per prompt, cached), else the count the rules read from the wording."""
+    ruled = getattr(annotation, "expected_faces_source", None) == "rules"
+    if annotation.faces is not None and not ruled:
+        return (annotation.faces.min_ids, annotation.faces.max_ids), "annotation"
+    if client is None:
+        if annotation.faces is not None:
+            return (annotation.faces.min_ids, annotation.faces.max_ids), "rules"
+        return None, "none"
+    faces = prompt_requirements(client, item)["faces"]
+    if faces["max_ids"] < faces["min_ids"]:
+        return None, "judge (unusable range)"
+    return (int(faces["min_ids"]), int(faces["max_ids"])), f"judge {load('prompt.requirements').tag}"
 
-    name = "face-insightface"
-    version = "1"
-    judge_optional = True  # the judge only fills face counts the suite lacks
-    templates = ("prompt.requirements",)
 
-    def __init__(self) -> None:
-        self._models = None
-        self._problems: dict[str | None, str | None] = {}  # model dir -> why it cannot run (checked once)
+def load_insightface(model_dir: str):
+    """InsightFace's detector and recogniser from a local model pack, prepared (GPU when onnxruntime has one)."""
+    from insightface.model_zoo import get_model
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(INSIGHT_FRAMES,))
+    det_path, rec_path = insightface_files(model_dir)
+    import onnxruntime
 
-    def unavailable_reason(self, options) -> str | None:
+    gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
+    det, rec = get_model(str(det_path), providers=providers), get_model(str(rec_path), providers=providers)
+    if det is None or rec is None:
+        raise RuntimeError(f"InsightFace could not load {det_path.name} / {rec_path.name} from {det_path.parent}")
+    det.prepare(ctx_id=0 if gpu else -1, input_size=(640, 640), det_thresh=INSIGHT_DET_SCORE)
+    rec.prepare(ctx_id=0 if gpu else -1)
+    return det, rec
+
+
+def paper_backend() -> JudgedBackend:
+    """Paper tier (`face-insightface`): InsightFace (SCRFD detection + ArcFace embeddings) from a LOCAL model pack
+    (`--face-model DIR`), frames at 2 fps; expected face counts from the suite or frozen annotation, else the judge's
+    (once per prompt). The judge is optional: it only fills face counts the suite lacks."""
+    models: list = []  # (det, rec) once loaded
+    problems: dict[str | None, str | None] = {}  # model dir -> why it cannot run (checked once)
+
+    def problem(options) -> str | None:
         model = options.get("face_model")
-        if model not in self._problems:
-            self._problems[model] = insightface_problem(model)
-        return self._problems[model] or optional_judge_reason(options)
+        if model not in problems:
+            problems[model] = insightface_problem(model)
+        return problems[model]
 
-    def identity(self, options) -> tuple[str, str]:
-        name, version = super().identity(options)
-        return name, f"{version}+{Path(options.get('face_model') or 'no-model').name}"
-
-    def models(self, options):
-        if self._models is None:
-            from insightface.model_zoo import get_model
-
-            det_path, rec_path = insightface_files(options["face_model"])
-            import onnxruntime
-
-            gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-            providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
-            det, rec = get_model(str(det_path), providers=providers), get_model(str(rec_path), providers=providers)
-            if det is None or rec is None:
-                raise RuntimeError(f"InsightFace could not load {det_path.name} / {rec_path.name} from {det_path.parent}")
-            det.prepare(ctx_id=0 if gpu else -1, input_size=(640, 640), det_thresh=INSIGHT_DET_SCORE)
-            rec.prepare(ctx_id=0 if gpu else -1)
-            self._models = det, rec
-        return self._models
-
-    def judge(self, client, clip, ctx, repeats):
+    def run(client, clip, ctx, repeats):
         from insightface.app.common import Face
 
-        expected, source = stages.expected_faces(client, ctx.item, ctx.annotation)
+        expected, source = expected_faces(client, ctx.item, ctx.annotation)
         if expected is None:
             return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source},
                                message="no expected face count (suite, frozen annotation or --judge)")
         if expected[1] <= 0:
             return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source}, message="the prompt expects no faces")
         low, high = expected
-        det, rec = self.models(ctx.options)
+        if not models:
+            models.append(load_insightface(ctx.options["face_model"]))
+        det, rec = models[0]
         frames = clip.frames_for(INSIGHT_FRAMES)
         detections: list[tuple[int, np.ndarray]] = []
         for i, image in enumerate(frames.images):
@@ -322,9 +324,13 @@ class FaceInsightPaper(JudgeBackendBase):
         return {**base, **detail, "score": score,
                 "message": f"{detail['primary_ids']} primary identities (expected {low}–{high}), stability {detail['stability']:.2f}"}
 
+    return JudgedBackend("face-insightface", "1", run, ("prompt.requirements",), judge_optional=True,
+                         tool_problem=problem, needs=MediaNeeds(frames=(INSIGHT_FRAMES,)),
+                         identity_suffix=lambda options: Path(options.get("face_model") or "no-model").name)
+
 
 DIMENSION = Dimension(
     id="face", needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES)),
     annotations_used=("faces",),
-    backends={"lite": FaceDlibLite, "paper": FaceInsightPaper},
+    backends={"lite": FaceDlibLite, "paper": paper_backend},
 )

@@ -33,6 +33,7 @@ the evidence with the agreement rate, and does not change the score.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -40,14 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from ..annotations import MusicConstraint
-from ..judge import stages
-from ..judge.dimension_backend import JudgeBackendBase
+from ..annotations import MusicConstraint, PromptAnnotation
+from ..annotations.judged import judge_made, music_constraints, prompt_requirements
+from ..judge.templates import load, request
 from ..media import Clip, MediaNeeds
 from ..music_theory import PC_NAMES, note_to_midi, pitch_class
 from ..perception import pitch
 from ..perception.pitch import Note
+from ..suite import PromptItem
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .judged import JudgedBackend, repeated
 
 RATE = pitch.SAMPLE_RATE
 ONSET_THRESHOLD = 0.5
@@ -258,9 +261,6 @@ class MusicBasicPitchLite(Backend):
     def __init__(self) -> None:
         self._model: pitch.BasicPitchOnnx | None = None
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(audio_rates=(RATE,), needs_audio=True)
-
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         return pitch.model_missing_reason()
 
@@ -276,10 +276,7 @@ class MusicBasicPitchLite(Backend):
         return None
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        decided = self.applies(ctx)
-        if decided is not None:
-            return decided
-        constraints = list(ctx.annotation.music)
+        constraints = list(ctx.annotation.music)  # some: the runner asked applies() first
         try:
             known = [t.midi for c in constraints for t in targets_of(c) if t.midi is not None]
         except ValueError as exc:
@@ -311,28 +308,50 @@ class MusicBasicPitchLite(Backend):
         return Measurement(Status.OK, raw, evidence)
 
 
-class MusicBasicPitchJudgePaper(JudgeBackendBase):
-    """Paper tier: the lite Basic Pitch transcription (same model and thresholds), the prompt's pitch constraints as
-    extracted by the judge (frozen annotation, else asked once per prompt and cached), and the judge's verdict per
-    constraint; score = 100 × (satisfied + 0.5 × partial) / constraints, computed here. The lite rule score is kept in
-    the evidence as a cross-check."""
+# paper tier: the transcription judged against the constraints -----------------------------
 
-    name = "music-basicpitch-judge"
-    version = "2"  # the lite rule score in its evidence changed
-    templates = ("music.judge", "prompt.requirements")
-    MAX_NOTES_SENT = 80
+MAX_NOTES_SENT = 80
+VERDICT_POINTS = {"satisfied": 1.0, "partial": 0.5}
 
-    def __init__(self) -> None:
-        self._lite = MusicBasicPitchLite()  # its transcription settings and model cache
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(audio_rates=(RATE,), needs_audio=True)
+def judged_score(n_constraints: int, verdicts: list[dict[str, Any]]) -> float:
+    """100 × (satisfied + 0.5 × partial) / constraints; a constraint without a verdict counts as violated."""
+    if n_constraints <= 0:
+        raise ValueError("judged_score needs at least one constraint")
+    by_index = {v.get("index"): v.get("verdict") for v in verdicts}
+    points = sum(VERDICT_POINTS.get(by_index.get(i), 0.0) for i in range(n_constraints))
+    return 100.0 * points / n_constraints
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
-        return pitch.model_missing_reason() or super().unavailable_reason(options)
 
-    def judge(self, client, clip, ctx, repeats):
-        constraints, source = stages.music_constraints(client, ctx.item, ctx.annotation)
+def judge_once(client, item: PromptItem, constraints: list[dict[str, Any]], notes: list[dict[str, Any]],
+               repeat: int = 0) -> dict[str, Any]:
+    """The stage music.judge: the listed constraints and the detected notes -> a verdict per constraint, and the score."""
+    answer = client.ask(request("music.judge", repeat=repeat, prompt=item.prompt,
+                                constraints=json.dumps(constraints, ensure_ascii=False),
+                                notes=json.dumps(notes, ensure_ascii=False)))
+    verdicts = [{"index": v.get("index"), "verdict": v.get("verdict"), "reason": str(v.get("reason", ""))[:160]}
+                for v in answer.data["verdicts"]]
+    return {"verdicts": verdicts, "score": judged_score(len(constraints), answer.data["verdicts"]),
+            "calls": answer.calls, "cached": int(answer.cached)}
+
+
+def constraints_for(client, item: PromptItem, annotation: PromptAnnotation) -> tuple[list[MusicConstraint], str]:
+    """Pitch constraints: from a frozen judge annotation, else extracted by the judge once per prompt (cached),
+    else (no judge) the rule-based annotation's. Returns (constraints, where they came from)."""
+    if judge_made(annotation) or client is None:
+        return list(annotation.music), ("frozen judge annotation" if judge_made(annotation) else "rule-based annotation")
+    return music_constraints(prompt_requirements(client, item)), f"judge {load('prompt.requirements').tag}"
+
+
+def paper_backend() -> JudgedBackend:
+    """Paper tier (`music-basicpitch-judge`): the lite Basic Pitch transcription (same model and thresholds), the
+    prompt's pitch constraints as extracted by the judge (frozen annotation, else asked once per prompt and cached),
+    and the judge's verdict per constraint; score = 100 × (satisfied + 0.5 × partial) / constraints, computed here.
+    The lite rule score is kept in the evidence as a cross-check."""
+    lite = MusicBasicPitchLite()  # its transcription settings and model cache
+
+    def run(client, clip, ctx, repeats):
+        constraints, source = constraints_for(client, ctx.item, ctx.annotation)
         if not constraints:
             return Measurement(Status.NOT_APPLICABLE, evidence={"constraints_from": source},
                                message="the prompt names no explicit notes, chords or scales")
@@ -346,21 +365,24 @@ class MusicBasicPitchJudgePaper(JudgeBackendBase):
         audio = clip.audio_at(RATE)
         loudest = float(pitch.frame_rms(audio, len(audio) // pitch.HOP + 1).max()) if audio.size else 0.0
         level = 20 * math.log10(loudest + 1e-12)
-        notes = [] if level < SILENCE_DBFS else self._lite.transcribe(audio, max([MAX_MIDI] + [m + 2 for m in known]))
+        notes = [] if level < SILENCE_DBFS else lite.transcribe(audio, max([MAX_MIDI] + [m + 2 for m in known]))
         if not notes:  # nothing to compare: decided without asking
             return {"score": 0.0, **base, "detected": [], "audio_peak_frame_dbfs": round(level, 1), "calls": 0,
                     "cached": 0, "message": "no musical note was detected"}
-        sent = [{"onset": round(n.onset, 3), "offset": round(n.offset, 3), "note": n.name} for n in notes[:self.MAX_NOTES_SENT]]
-        result = stages.repeated(lambda k: stages.music_judge(client, ctx.item, listed, sent, k), repeats)
+        sent = [{"onset": round(n.onset, 3), "offset": round(n.offset, 3), "note": n.name} for n in notes[:MAX_NOTES_SENT]]
+        result = repeated(lambda k: judge_once(client, ctx.item, listed, sent, k), repeats)
         rule_raw, _ = score_notes(notes, constraints, [pitch.note_salience(audio, n) for n in notes])
         result.update(base, detected=[_note_entry(n) for n in notes[:MAX_LISTED]], detected_count=len(notes),
                       lite_rule_score=round(rule_raw, 1),
                       rule="100 × (satisfied + 0.5 × partial) / constraints; a constraint without a verdict is violated")
         return result
 
+    return JudgedBackend("music-basicpitch-judge", "2", run, ("music.judge", "prompt.requirements"),  # 2: lite rule score changed
+                         tool_problem=lambda options: pitch.model_missing_reason())
+
 
 DIMENSION = Dimension(
     id="music", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("music",),
-    backends={"lite": MusicBasicPitchLite, "paper": MusicBasicPitchJudgePaper},
+    backends={"lite": MusicBasicPitchLite, "paper": paper_backend},
 )

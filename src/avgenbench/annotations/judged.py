@@ -1,4 +1,4 @@
-"""Freeze per-prompt annotations: run every text-only stage once per prompt and write SUITE_DIR/annotations.json.
+"""The judge annotator: run every text-only stage once per prompt and write SUITE_DIR/annotations.json.
 
 Without a judge the rule-based annotator writes them. With a judge: required text, speech, music constraints and
 face counts (prompt.requirements), Hi-Phy expectations and the Holistic checklist, each tagged with the judge and
@@ -14,24 +14,41 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import control_rules
-from ..annotations import RULES_VERSION, MusicConstraint, PromptAnnotation, annotate_rules
+from ..judge.client import JudgeClient
+from ..judge.templates import load, request
+from ..judge.types import BudgetExhausted, JudgeError
 from ..music_theory import midi_or_none as note_midi  # 'A4' -> 69; None without octave or unreadable
 from ..suite import ANNOTATIONS_FILE, FaceRange, PromptItem, Suite
-from . import stages
-from .client import JudgeClient
-from .templates import load
-from .types import BudgetExhausted, JudgeError
+from .rules import annotate_rules
+from .schema import RULES_VERSION, MusicConstraint, PromptAnnotation
 
 FORMAT = 1
 JUDGE_TEMPLATES = ("prompt.requirements", "hi_phy.expectations", "holistic.requirements")
 
 
+# ---------------------------------------------------------------------------------------
+
+def prompt_requirements(client: JudgeClient, item: PromptItem) -> dict[str, Any]:
+    """The text-only stage prompt.requirements: required text, speech, music constraints and face counts."""
+    return client.ask(request("prompt.requirements", prompt=item.prompt)).data
+
+
+def music_constraints(requirements: dict[str, Any]) -> list[MusicConstraint]:
+    return [MusicConstraint(kind=c["kind"], notes=c["notes"], midi=[note_midi(n) for n in c["notes"]],
+                            octave_strict=bool(c["octave_strict"]), source_text=c.get("source_text", ""))
+            for c in requirements["music"]]
+
+
+def judge_made(annotation: PromptAnnotation) -> bool:
+    return str(getattr(annotation, "source", "")).startswith("judge:")
+
+
 def judge_annotation(client: JudgeClient, item: PromptItem) -> PromptAnnotation:
+    from ..dimensions import hi_phy, holistic  # their own text-only stages; imported here, not at load
+
     base = annotate_rules(item)
-    req = stages.prompt_requirements(client, item)
-    music = [MusicConstraint(kind=c["kind"], notes=c["notes"], midi=[note_midi(n) for n in c["notes"]],
-                             octave_strict=bool(c["octave_strict"]), source_text=c.get("source_text", ""))
-             for c in req["music"]]
+    req = prompt_requirements(client, item)
+    music = music_constraints(req)
     # The suite's labels win; the judge fills only where the suite has none, the wording's count where it gives none.
     faces, faces_source = item.expected_faces, "suite"
     if faces is None and req["faces"]["max_ids"] >= req["faces"]["min_ids"]:
@@ -39,8 +56,8 @@ def judge_annotation(client: JudgeClient, item: PromptItem) -> PromptAnnotation:
     if faces is None:
         faces, faces_source = base.faces, base.expected_faces_source
     judge = dict(base.judge)
-    judge["hi_phy"] = stages.hi_phy_expectations(client, item)
-    judge["holistic"] = stages.holistic_requirements(client, item)
+    judge["hi_phy"] = hi_phy.expectations(client, item)
+    judge["holistic"] = holistic.requirements(client, item)
     judge["requirements"] = {"template": load("prompt.requirements").tag, "judge": client.label,
                              "faces_from": faces_source}
     return PromptAnnotation(required_text=req["required_text"], speech_required=bool(req["speech_required"]),

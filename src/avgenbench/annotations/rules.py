@@ -1,7 +1,4 @@
-"""Per-prompt annotations: what each dimension checks for a prompt, derived once and frozen.
-
-The schema is shared by the rule-based annotator (lite, deterministic) and the judge annotator (paper tier). A suite may
-carry them frozen in SUITE_DIR/annotations.json; eval uses those and derives rule-based ones only for prompts without.
+"""The rule annotator: per-prompt annotations (schema.py) from the prompt text alone, deterministic (lite tier).
 
 Rule-based annotation (`annotate_rules`) reads only the prompt text and the suite's expected-faces labels:
 - every quoted span ("…", “…”, '…', ‘…’) is classed as on-screen text, speech or neither by the cue nearest to it:
@@ -12,21 +9,17 @@ Rule-based annotation (`annotate_rules`) reads only the prompt text and the suit
   "no dialogue"/"no voiceover" marks it forbidden.
 - music constraints come only from explicit pitch names (A4, C–E–G, C major chord, C major scale from C4 to C6); a
   prompt without them gets none (music not applicable, as in the paper).
-The pattern lists below are the configuration; bump RULES_VERSION whenever they change.
+The pattern lists below are the configuration; bump RULES_VERSION (schema.py) whenever they change.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-
-from .music_theory import PC_NAMES as SHARP_NAMES, spelled_midi, spelled_pitch_class
-from .suite import FaceRange, PromptItem, Suite, SuiteProblem
-
-RULES_VERSION = "rules-4"  # rules-2: face counts from the wording; rules-3: more speaking cues, CSV-escaped prompts;
-# rules-4: a note's octave is its letter's (B#3 is C4, Cb4 is B3; music_theory)
+from ..music_theory import PC_NAMES as SHARP_NAMES, spelled_midi, spelled_pitch_class
+from ..suite import FaceRange, PromptItem, Suite
+from .schema import RULES_VERSION, MusicConstraint, PromptAnnotation
 
 # ---- configuration: cue patterns (regex fragments, matched case-insensitively on whole words) ----
 
@@ -147,40 +140,6 @@ CHORD_CONTEXT = r"chords?|triads?|shapes?|arpeggios?|progressions?|power chord|k
 MELODIC_CONTEXT = r"arpeggio|one at a time|one by one|broken|in turn|then"
 NUMBER_WORDS = {"once": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10}
-
-
-class MusicConstraint(BaseModel):
-    """An explicit pitch requirement of the prompt.
-
-    `notes` are names as written with octaves when given ("A4", "C4"), else pitch classes ("C", "F#"); repeats are
-    spelled out ("A4 four times" -> four "A4"). `midi` holds the MIDI number per note when the octave is known, else
-    None. kind "note": one pitch (maybe repeated); "sequence": notes in this order; "chord": the pitch-class set
-    sounding together (any voicing or inversion); "scale": the scale's notes in ascending order.
-    `octave_strict` is True only when every note carries an octave in the prompt.
-    """
-
-    kind: Literal["note", "sequence", "chord", "scale"]
-    notes: list[str]
-    midi: list[int | None] = Field(default_factory=list)
-    octave_strict: bool = False
-    source_text: str = ""
-    label: str = ""  # e.g. "C major" for named chords and scales
-
-
-class PromptAnnotation(BaseModel):
-    required_text: list[str] = Field(default_factory=list)
-    speech_required: bool = False
-    speech_lines: list[str] = Field(default_factory=list)
-    speech_forbidden: bool = False
-    music: list[MusicConstraint] = Field(default_factory=list)
-    faces: FaceRange | None = None
-    # Where `faces` came from: "suite" (its expected_faces file), "rules" (the wording), "judge", or
-    # "annotations:<that>" when read back from a frozen annotations file; None without a count.
-    expected_faces_source: str | None = None
-    source: str = "rules"
-    version: str = RULES_VERSION
-    # Judge-stage annotations (Hi-Phy expectations, Holistic requirements, ...), keyed by stage id.
-    judge: dict[str, Any] = Field(default_factory=dict)
 
 
 # ---- quotes ----
@@ -559,34 +518,3 @@ def annotate_suite(suite: Suite) -> dict[str, Any]:
         "made_by": {"source": "rules", "version": RULES_VERSION},
         "items": {item.key: annotate_rules(item).model_dump(mode="json") for item in suite.items},
     }
-
-
-def annotation_for(suite: Suite, item: PromptItem) -> PromptAnnotation:
-    """The frozen annotation when the suite has one, else the rule-based one."""
-    frozen = suite.annotation(item)
-    if frozen is not None:
-        annotation = PromptAnnotation.model_validate(frozen)
-        if annotation.faces is not None:
-            origin = annotation.expected_faces_source or "unknown"
-            annotation.expected_faces_source = origin if origin.startswith("annotations") else f"annotations:{origin}"
-        return annotation
-    return annotate_rules(item)
-
-
-def frozen_annotation_problems(data: Any, suite: Suite, source: str) -> list[SuiteProblem]:
-    """Problems of an annotations file against its suite: bad structure, items that fail the schema, unknown keys."""
-    if not isinstance(data, dict) or not isinstance(data.get("items", {}), dict):
-        return [SuiteProblem(source, None, None, "must be an object with an 'items' object keyed by '<category>/<file stem>'")]
-    known = {item.key for item in suite.items}
-    problems = []
-    for key, value in data.get("items", {}).items():
-        if key not in known:
-            problems.append(SuiteProblem(source, None, f"items['{key}']", "matches no prompt of the suite"))
-            continue
-        try:
-            PromptAnnotation.model_validate(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = f"items['{key}']." + ".".join(map(str, first["loc"]))
-            problems.append(SuiteProblem(source, None, field, first["msg"]))
-    return problems
