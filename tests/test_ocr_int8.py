@@ -126,7 +126,7 @@ def test_int8_reads_what_fp32_reads(engines, kind):
     ref_lines = [normalize_text(t) for t, _ in join_lines(ref)]
     got_lines = [normalize_text(t) for t, _ in join_lines(got)]
     assert got_lines == ref_lines
-    for size, line in LINES[1:]:  # the test means something: fp32 reads the strings from 15 px up
+    for _size, line in LINES[1:]:  # the test means something: fp32 reads the strings from 15 px up
         assert normalize_text(line) in ref_lines, (kind, line, ref_lines)
     centres = np.array([b.mean(axis=0) for _, _, b in got])
     for _, _, box in ref:

@@ -32,7 +32,7 @@ def scored(tmp_path_factory):
 
 def test_probes_cover_three_textured_scenes(scored):
     assert len(scored) >= 3
-    for probe, clean, variants in scored:
+    for _probe, clean, variants in scored:
         assert clean.status == Status.OK and 0.0 <= clean.raw <= 1.0
         assert set(variants) == set(VIS_DEGRADATIONS)
         assert clean.evidence["measures"]["noise"]["value"] < 1.5  # a clean clip is not mistaken for a noisy one
@@ -130,7 +130,7 @@ def trailer_frames(static: bool, dip: bool) -> list[np.ndarray]:
     """Four different 1 s shots (a held frame, or a slow pan), joined by hard cuts or by a dip to black
     (a 40 % frame, a black frame, a 40 % frame of the next shot), as trailers cut."""
     frames: list[np.ndarray] = []
-    for k, scene in enumerate(SHOT_SCENES):
+    for scene in SHOT_SCENES:
         shot = scene_frames(scene, duration=1.0)
         shot = [shot[0]] * len(shot) if static else shot
         if dip and frames:

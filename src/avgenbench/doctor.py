@@ -8,7 +8,7 @@ cannot run: no judge, no model folder, a package not installed; the reason and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .dimensions import get_backend, get_dimension
 from .dimensions.base import Status
@@ -97,7 +97,7 @@ def fix_for(dim_id: str, tier: str, reason: str | None) -> str:
                  and (judge_reason or "judge" not in words)), DEFAULT_FIX)
 
 
-def check_dimension(dim_id: str, tier: str, options: dict[str, Any]) -> Check:
+def check_dimension(dim_id: str, tier: str, options: Mapping[str, Any]) -> Check:
     backend = get_backend(dim_id, tier)
     if backend is None:
         return Check(dim_id, None, f"{get_dimension(dim_id).display} has no {tier}-tier backend", fix_for(dim_id, tier, None))
@@ -112,7 +112,7 @@ def check_dimension(dim_id: str, tier: str, options: dict[str, Any]) -> Check:
     return Check(dim_id, name, reason or "", fix_for(dim_id, tier, reason) if reason else "")
 
 
-def judge_state(tier: str, options: dict[str, Any]) -> dict[str, Any]:
+def judge_state(tier: str, options: Mapping[str, Any]) -> dict[str, Any]:
     spec = options.get("judge")
     if tier != "paper":
         return {"configured": bool(spec), "ready": False, "text": "not used in the lite tier"}
@@ -125,7 +125,7 @@ def judge_state(tier: str, options: dict[str, Any]) -> dict[str, Any]:
             "text": f"{spec} ready" if reason is None else reason}
 
 
-def check(tier: str, dims: list[str], options: dict[str, Any]) -> Checklist:
+def check(tier: str, dims: list[str], options: Mapping[str, Any]) -> Checklist:
     """The checklist of `dims` in `tier` with these run options (judge, model folders, ...)."""
     notes = []
     if tier == "lite" and options.get("judge"):

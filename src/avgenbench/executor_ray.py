@@ -16,7 +16,7 @@ import collections
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from .executor import WORKER_MEMORY, UnitCrash
 
@@ -67,7 +67,7 @@ class ActorResources:
         return opts
 
 
-def resources_for(tier: str, options: dict[str, Any]) -> ActorResources:
+def resources_for(tier: str, options: Mapping[str, Any]) -> ActorResources:
     device = str(options.get("device") or "")
     wants_gpu = tier == "paper" and device.startswith("cuda")
     return ActorResources(num_gpus=1.0 if wants_gpu else 0.0)

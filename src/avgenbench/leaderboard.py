@@ -56,7 +56,7 @@ class Entry:
             marks.append("published")
         if self.partial:
             marks.append(f"partial coverage {self.coverage:.2f}")
-        if self.incomplete:
+        if self.incomplete and self.prompts is not None:
             of = f" of {self.prompts.suite_prompts}" if self.prompts.suite_prompts is not None else ""
             marks.append(f"INCOMPLETE: {self.prompts.evaluated}{of} prompts")
         return f"{self.name} ({', '.join(marks)})" if marks else self.name

@@ -134,6 +134,7 @@ def _precheck(planned: PlannedDimension, clip: Clip | None) -> Measurement | Non
 
 def _applies(planned: PlannedDimension, ctx: ItemContext) -> Measurement | None:
     try:
+        assert planned.backend is not None, "a dimension without a backend in the tier is settled by _precheck"
         return planned.backend.applies(ctx)
     except Exception as exc:  # a tool fault, recorded like one raised in measure
         return Measurement(Status.ERROR, message=f"{type(exc).__name__}: {exc}")
@@ -178,6 +179,7 @@ def run_unit(unit: Unit) -> UnitResult:
         measurement = pending[dim_id] or _precheck(planned, clip)
         if measurement is None:
             try:
+                assert planned.backend is not None and clip is not None, "settled by _precheck before measuring"
                 measurement = planned.backend.measure(clip, ctx)
             except Exception as exc:  # a tool fault: recorded, never fatal
                 tail = traceback.format_exc(limit=3).strip().splitlines()[-1]
@@ -202,7 +204,9 @@ def _sha256_or_empty(path: str | None) -> str:
 def _note_timing(measurement: Measurement, clip: Clip | None) -> None:
     """Put a late video start or a shifted audio track (Clip.timing_notes) in the evidence, and say a shifted audio
     track in the message: it is a fault of the video that a score alone would hide."""
-    notes = clip.timing_notes() if clip else {}
+    if clip is None:
+        return
+    notes = clip.timing_notes()
     if not notes or not isinstance(measurement.evidence, dict):
         return
     measurement.evidence.update(notes)
@@ -232,8 +236,8 @@ def _note_truncation(measurement: Measurement, clip: Clip | None, needs: MediaNe
     """Say in the evidence when a frame stream this measurement read stopped early (media.MAX_STREAM_BYTES)."""
     if clip is None or not isinstance(measurement.evidence, dict):
         return
-    cut = {spec.label: round(clip.frames[spec].truncated_at, 2) for spec in needs.frames
-           if spec in clip.frames and clip.frames[spec].truncated_at is not None}
+    stops = {spec.label: clip.frames[spec].truncated_at for spec in needs.frames if spec in clip.frames}
+    cut = {label: round(at, 2) for label, at in stops.items() if at is not None}
     if cut:
         measurement.evidence["frames_truncated_at_s"] = cut
         note = f"frames read up to {min(cut.values()):g} s of {clip.duration:.1f} s (stream memory cap)"

@@ -229,8 +229,8 @@ def read_json_file(path: Path, rel: str | None = None) -> tuple[Any, list[SuiteP
 
 def _read_json(path: Path, problems: list[SuiteProblem], rel: str) -> Any:
     data, why_not = _read_plain_file(path)
-    if why_not:
-        problems.append(SuiteProblem(rel, None, None, why_not))
+    if why_not or data is None:
+        problems.append(SuiteProblem(rel, None, None, why_not or "could not be read"))
         return None
     try:
         return json.loads(data.decode("utf-8"))

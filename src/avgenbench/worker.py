@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def save_media(clip: Clip, needs: MediaNeeds, path: Path) -> list[dict[str, Any]
     for rate in needs.audio_rates:
         if rate in clip.audio:
             arrays[f"audio{rate}"] = clip.audio[rate]
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy's stub reads the first keyword as allow_pickle
     return specs
 
 
@@ -87,10 +87,10 @@ class SubprocessBackend(Backend):
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def needs(self) -> MediaNeeds:
+    def needs(self) -> MediaNeeds | None:
         return self._needs
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         try:
             self._ensure_started()
         except (OSError, RuntimeError) as exc:
@@ -111,10 +111,11 @@ class SubprocessBackend(Backend):
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         proc = self._proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        stdout = proc.stdout
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
         reply: list[str] = []
-        reader = threading.Thread(target=lambda: reply.append(proc.stdout.readline()), daemon=True)
+        reader = threading.Thread(target=lambda: reply.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(self.timeout)
         if reader.is_alive():
@@ -141,7 +142,7 @@ class SubprocessBackend(Backend):
         return Measurement(reply["status"], reply.get("raw"), reply.get("evidence") or {}, reply.get("message", ""))
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
+        if self._proc is not None and self._proc.poll() is None and self._proc.stdin is not None:
             with contextlib.suppress(OSError, RuntimeError):
                 self._proc.stdin.write(json.dumps({"op": "bye"}) + "\n")
                 self._proc.stdin.flush()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..annotations import PromptAnnotation
 from ..media import Clip, MediaNeeds
@@ -43,7 +43,7 @@ class ItemContext:
     item: PromptItem
     annotation: PromptAnnotation
     tier: str = "lite"
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
     judge: Any = None  # a judge client when one is configured (paper tier)
 
 
@@ -61,7 +61,7 @@ class Backend(ABC):
         """Media this backend needs; None means the dimension's declared needs."""
         return None
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         """Why this backend cannot run here (missing model, package, weights); None when it can."""
         return None
 
@@ -70,7 +70,7 @@ class Backend(ABC):
         the prompt asks nothing of this dimension); None to measure the clip."""
         return None
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+    def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
         """(name, version) stored with each row. Override when options change what is measured (a judge, a model):
         stored rows are kept on resume only while the identity is unchanged."""
         return self.name, self.version

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import statistics
 import wave
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -44,8 +44,8 @@ class JudgedBackend(Backend):
     tier = "paper"
 
     def __init__(self, name: str, version: str, run: Run, templates: tuple[str, ...] = (), *,
-                 judge_optional: bool = False, tool_problem: Callable[[dict[str, Any]], str | None] | None = None,
-                 identity_suffix: Callable[[dict[str, Any]], str] | None = None,
+                 judge_optional: bool = False, tool_problem: Callable[[Mapping[str, Any]], str | None] | None = None,
+                 identity_suffix: Callable[[Mapping[str, Any]], str] | None = None,
                  applies: Callable[[ItemContext], Measurement | None] | None = None,
                  needs: MediaNeeds | None = None) -> None:
         self.name, self.version, self.run, self.templates = name, version, run, tuple(templates)
@@ -58,7 +58,7 @@ class JudgedBackend(Backend):
     def applies(self, ctx: ItemContext) -> Measurement | None:
         return self._applies(ctx) if self._applies else None
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+    def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
         # Rows made with another judge (model or answer-changing setting) are redone, never mixed with this judge's;
         # a new timeout or retry count keeps them.
         judge = options.get("judge")
@@ -67,7 +67,7 @@ class JudgedBackend(Backend):
             version += f"+{self._identity_suffix(options)}"
         return self.name, version
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         problem = self._tool_problem(options) if self._tool_problem else None
         return problem or (optional_judge_reason(options) if self.judge_optional else judge_unavailable_reason(options))
 
@@ -93,7 +93,7 @@ def _label(client) -> str | None:
     return client.label if client is not None else None
 
 
-def optional_judge_reason(options: dict[str, Any]) -> str | None:
+def optional_judge_reason(options: Mapping[str, Any]) -> str | None:
     """For backends that can run without a judge: a reason only when a judge was asked for and cannot be built."""
     if not options.get("judge"):
         return None

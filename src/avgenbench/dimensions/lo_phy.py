@@ -8,7 +8,7 @@ It is NOT VideoPhy-2: its backend name and evidence say so, and its rows never m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..judge.templates import request
 from ..suite import PromptItem
@@ -51,13 +51,13 @@ class LoPhyPaper(Backend):
         self._judge = judge_backend()
 
     @staticmethod
-    def _by_judge(options: dict[str, Any]) -> bool:
+    def _by_judge(options: Mapping[str, Any]) -> bool:
         return options.get("lo_phy") == "judge"
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         return self._judge.unavailable_reason(options) if self._by_judge(options) else VIDEOPHY2_MISSING
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+    def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
         return self._judge.identity(options) if self._by_judge(options) else (self.name, self.version)
 
     def measure(self, clip, ctx) -> Measurement:

@@ -37,7 +37,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def score_notes(notes: list[Note], constraints: list[MusicConstraint],
         targets = targets_of(constraint)
         # Among equally good alignments, prefer the more salient notes (a tie-break far below one note's credit).
         _, pairs = align(len(targets), len(notes),
-                         lambda i, j: targets[i].credit(notes[j]) * (1.0 + TIE_BREAK * salience[j] / loudest))
+                         lambda i, j, targets=targets: targets[i].credit(notes[j]) * (1.0 + TIE_BREAK * salience[j] / loudest))
         pairs = [(i, j, targets[i].credit(notes[j])) for i, j, _ in pairs]
         used.update(j for _, j, _ in pairs)
         matched = {i for i, _, _ in pairs}
@@ -261,7 +261,7 @@ class MusicBasicPitchLite(Backend):
     def __init__(self) -> None:
         self._model: pitch.BasicPitchOnnx | None = None
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         return pitch.model_missing_reason()
 
     def transcribe(self, audio: np.ndarray, max_midi: int = MAX_MIDI) -> list[Note]:

@@ -29,7 +29,7 @@ rates the transcript against the prompt (template speech.judge, 0–100). Passed
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..judge.templates import request
 from ..media import Clip, MediaNeeds
@@ -113,7 +113,7 @@ def speech_applies(ctx: ItemContext) -> Measurement | None:
     return None
 
 
-def whisper_model_for(options: dict[str, Any]) -> str | None:
+def whisper_model_for(options: Mapping[str, Any]) -> str | None:
     """The model the lite wording check uses: `--whisper-model` when given, else the bundled tiny.en, else None."""
     model = options.get("whisper_model") or default_model_dir()
     return str(model) if model else None
@@ -124,7 +124,7 @@ class SpeechVadLite(Backend):
     version = "2.1"  # 2.1: the verbatim score both tiers share (per-line WER against the best-matching stretch)
     tier = "lite"
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         try:
             vad.model_path()
         except RuntimeError as exc:
@@ -139,7 +139,7 @@ class SpeechVadLite(Backend):
     def applies(self, ctx: ItemContext) -> Measurement | None:
         return speech_applies(ctx)
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+    def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
         # With a Whisper model the wording is scored too: a different measurement, and each model its own identity.
         model = whisper_model_for(options)
         return (f"{self.name}+whisper", f"{self.version}+{model_label(model)}") if model else (self.name, self.version)
@@ -194,7 +194,7 @@ def judge_once(client, item: PromptItem, lines: list[str], transcript: str, repe
             "reasons": [r[:160] for r in answer.data["reasons"][:4]], "calls": answer.calls, "cached": int(answer.cached)}
 
 
-def paper_problem(options: dict[str, Any]) -> str | None:
+def paper_problem(options: Mapping[str, Any]) -> str | None:
     model = options.get("whisper_model")
     if not model:
         return NEEDS_WHISPER

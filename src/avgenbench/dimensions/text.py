@@ -34,7 +34,7 @@ import os
 import unicodedata
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -127,7 +127,7 @@ def _model_files() -> tuple[Path | None, Path | None]:
 DETECTORS = ("int8", "fp32")  # ctx.options["ocr_detector"]; int8 (default) is built from the fp32 model, see ocr_int8
 
 
-def detector_choice(options: dict[str, Any]) -> str:
+def detector_choice(options: Mapping[str, Any]) -> str:
     return str(options.get("ocr_detector") or DETECTORS[0])
 
 
@@ -278,10 +278,10 @@ class TextOcrLite(Backend):
         self._engines: dict[str, OcrEngine] = {}
         self._reasons: dict[str, str | None] = {}  # per detector choice, once checked
 
-    def identity(self, options: dict[str, Any]) -> tuple[str, str]:
+    def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
         return self.name, f"{self.version}+{detector_tag(detector_choice(options))}"
 
-    def unavailable_reason(self, options: dict[str, Any]) -> str | None:
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
         """Also builds the int8 detector when it is not cached yet (a few seconds, once per machine)."""
         choice = detector_choice(options)
         if choice not in self._reasons:
@@ -299,7 +299,7 @@ class TextOcrLite(Backend):
             self._reasons[choice] = reason
         return self._reasons[choice]
 
-    def engine(self, options: dict[str, Any]) -> OcrEngine:
+    def engine(self, options: Mapping[str, Any]) -> OcrEngine:
         choice = detector_choice(options)
         if choice not in self._engines:
             self._engines[choice] = OcrEngine(threads=options.get("ocr_threads"), det_model=detector_model(choice))
@@ -358,7 +358,7 @@ def judge_once(client, item: PromptItem, required_text: list[str], tracks: list[
             "cached": int(answer.cached)}
 
 
-def paper_ocr_options(options: dict[str, Any]) -> dict[str, Any]:
+def paper_ocr_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The paper tier reads with the original fp32 detector (PaddleOCR's), unless int8 is asked for."""
     return {**options, "ocr_detector": options.get("ocr_detector") or "fp32"}
 

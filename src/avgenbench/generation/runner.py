@@ -163,15 +163,15 @@ class Runner:
         job = self.ledger.get(item.key, name, model)
         if job and job.state in (L.FAILED, L.REFUSED) and not s.retry_failed:
             return Outcome(item.key, str(final), job.state, job.job_id, message=job.reason + " (recorded; --retry-failed resubmits)")
-        resume = job is not None and job.state in (L.SUBMITTED, L.SUCCEEDED)
+        resume = job if job is not None and job.state in (L.SUBMITTED, L.SUCCEEDED) else None  # a job to poll again
         if s.dry_run:
             price = f"est. {cost:.2f} USD" if self.per_second is not None else "no price: see --prices"
-            what = f"poll job {job.job_id}" if resume else f"submit to {name}/{model} ({price})"
-            return Outcome(item.key, str(final), "planned", job.job_id if resume else "", 0.0 if resume else cost, what)
+            what = f"poll job {resume.job_id}" if resume else f"submit to {name}/{model} ({price})"
+            return Outcome(item.key, str(final), "planned", resume.job_id if resume else "", 0.0 if resume else cost, what)
         if self.stop.is_set():
-            return Outcome(item.key, str(final), "pending", job.job_id if resume else "", message="interrupted")
+            return Outcome(item.key, str(final), "pending", resume.job_id if resume else "", message="interrupted")
         if resume:
-            job_id, cost = job.job_id, job.cost
+            job_id, cost = resume.job_id, resume.cost
         else:
             job_id = self._submit(item, cost)
             if job_id is None:

@@ -7,6 +7,7 @@ is not JSON or is cut off) and JudgeError for the rest. Messages never carry the
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import threading
@@ -160,7 +161,7 @@ class GeminiBackend(JudgeBackend):
             if time.monotonic() > deadline:
                 raise TransientError("uploaded video still processing")
             time.sleep(1.0)
-            file = _call(lambda: client.files.get(name=file.name))
+            file = _call(functools.partial(client.files.get, name=file.name))
         if str(getattr(file, "state", "") or "").upper().endswith("FAILED"):
             raise JudgeError("the Files API could not process the uploaded video")
         return file
@@ -213,7 +214,7 @@ class OpenAIBackend(JudgeBackend):
             elif self.response_format == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}
             try:
-                response = _call(lambda: client.chat.completions.create(**kwargs))
+                response = _call(functools.partial(client.chat.completions.create, **kwargs))
                 break
             except JudgeError as exc:
                 # A server without structured output: step down once per level and remember it.

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Mapping
 
 from ..secrets import redact
 from .backends import JudgeBackend, make_backend
@@ -162,7 +162,7 @@ _CLIENTS: dict[tuple, JudgeClient] = {}
 _LOCK = threading.Lock()
 
 
-def settings_from(spec: JudgeSpec, options: dict[str, Any]) -> ClientSettings:
+def settings_from(spec: JudgeSpec, options: Mapping[str, Any]) -> ClientSettings:
     return ClientSettings(
         session=str(options.get("judge_session") or ""),
         max_cost=options.get("max_cost"),
@@ -174,7 +174,7 @@ def settings_from(spec: JudgeSpec, options: dict[str, Any]) -> ClientSettings:
     )
 
 
-def client_from_options(options: dict[str, Any]) -> JudgeClient | None:
+def client_from_options(options: Mapping[str, Any]) -> JudgeClient | None:
     """The process-wide client for options['judge'] (None when no judge is configured). Raises JudgeError/ValueError."""
     text = options.get("judge")
     if not text:
@@ -189,7 +189,7 @@ def client_from_options(options: dict[str, Any]) -> JudgeClient | None:
         return _CLIENTS[key]
 
 
-def judge_unavailable_reason(options: dict[str, Any]) -> str | None:
+def judge_unavailable_reason(options: Mapping[str, Any]) -> str | None:
     """'no judge ...' when none is configured (status no_judge), another reason when it cannot be built."""
     if not options.get("judge"):
         return "no judge configured: pass --judge gemini:MODEL or --judge openai:MODEL"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 from .cache import JudgeCache, default_cache_path
 from .spec import parse_spec
@@ -28,7 +28,7 @@ def judge_options(judge: str | None, base_url: str | None, max_cost: float | Non
             "judge_session": uuid.uuid4().hex, "max_cost": max_cost, "judge_repeats": repeats}
 
 
-def judge_progress(options: dict[str, Any]) -> str:
+def judge_progress(options: Mapping[str, Any]) -> str:
     """' judge: N calls, M cached, F failed' for the progress bar ('' without a judge)."""
     if not options.get("judge"):
         return ""
@@ -40,7 +40,7 @@ def judge_progress(options: dict[str, Any]) -> str:
     return f" · judge {s['api_calls']} calls, {s['cache_hits']} cached, {s['failed']} failed"
 
 
-def judge_report(options: dict[str, Any], rows) -> dict[str, Any] | None:
+def judge_report(options: Mapping[str, Any], rows) -> dict[str, Any] | None:
     """End-of-run judge summary: calls, cache hits, tokens, cost, budget stop, and judge variance per dimension."""
     if not options.get("judge"):
         return None
