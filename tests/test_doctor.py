@@ -52,9 +52,13 @@ def test_doctor_paper_without_judge_or_models_names_each_fix(no_keys):
     result = cli("doctor", "--tier", "paper")
     assert result.exit_code == 2
     text = result.stdout
-    for line in ("missing     Hi-Phy", "missing     Speech", "missing     Face", "missing     Lo-Phy", "not in tier Vis"):
+    assert "paper tier: 0 of 11 dimensions ready" in text and "not in tier" not in text  # every dimension has a backend
+    for line in ("missing     Hi-Phy", "missing     Speech", "missing     Face", "missing     Lo-Phy", "missing     Vis",
+                 "missing     Aud", "missing     AV", "missing     Lip"):
         assert line in text
-    assert "fix: pass --whisper-model DIR" in text and "fix: pass --lo-phy judge together with --judge" in text
+    assert "fix: pass --whisper-model DIR" in text and "or pass --lo-phy judge together with --judge" in text
+    for dim in ("vis", "aud", "av", "lip", "lo_phy"):
+        assert f"run `avgenbench setup paper --dimensions {dim} [--weights DIR]`" in text
     assert "judge: none configured; pass --judge gemini:MODEL" in text
     data = json.loads(cli("doctor", "--tier", "paper", "--json", "--judge", "gemini:gemini-2.5-pro").stdout)
     assert data["judge"]["configured"] and not data["judge"]["ready"] and "GEMINI_API_KEY" in data["judge"]["reason"]

@@ -57,6 +57,9 @@ class ModelEnv:
     repo: Repo | None = None
     worker: str = ""  # module run inside the environment
     notes: str = ""
+    # Installed after `requirements` without their declared dependencies (which `requirements` then lists), where a
+    # declared one cannot be installed beside the pinned torch (torchaudio, torchvision).
+    no_deps: tuple[str, ...] = ()
 
     def spec_hash(self) -> str:
         payload = json.dumps(asdict(self), sort_keys=True) + "|" + ",".join(WORKER_REQUIREMENTS)
@@ -72,9 +75,11 @@ MODEL_ENVS: dict[str, ModelEnv] = {env.name: env for env in (
              worker="avgenbench.paper_workers.q_align",
              notes="loaded with its own remote code (trust_remote_code); weights are the Hugging Face snapshot folder"),
     ModelEnv("audiobox-aesthetics", "aud", "Audiobox-Aesthetics PQ (facebook/audiobox-aesthetics)",
-             ("torch==2.13.0", "audiobox-aesthetics==0.0.4"),
+             ("torch==2.13.0", "numpy>=1.26", "safetensors>=0.5.3", "huggingface_hub>=0.26", "scipy>=1.11"),
              (WeightFile("checkpoint.pt", f"{HF}/facebook/audiobox-aesthetics/resolve/main/checkpoint.pt"),),
-             worker="avgenbench.paper_workers.audiobox"),
+             worker="avgenbench.paper_workers.audiobox",
+             notes="installed without torchaudio (no build for the pinned torch): the worker feeds 16 kHz audio itself",
+             no_deps=("audiobox-aesthetics==0.0.4",)),
     ModelEnv("synchformer", "av", "Synchformer offset classes (checkpoint 24-01-04T16-39-21)",
              ("torch==2.14.1", "torchvision==0.29.1", "omegaconf==2.3.0", "einops>=0.7", "timm==0.9.12"),
              (WeightFile("24-01-04T16-39-21.pt",
@@ -87,10 +92,13 @@ MODEL_ENVS: dict[str, ModelEnv] = {env.name: env for env in (
              worker="avgenbench.paper_workers.synchformer",
              notes="repository-only upstream: the worker imports its model code from the pinned checkout"),
     ModelEnv("syncnet", "lip", "SyncNet v2 with the S3FD face detector",
-             ("torch==2.13.0", "syncnet-python==0.2.3", "opencv-python-headless>=4.8,<5", "scipy>=1.11"),
+             ("torch==2.13.0", "numpy>=1.24", "scipy>=1.11", "opencv-python-headless>=4.8,<5", "scenedetect>=0.6,<0.7",
+              "python-speech-features>=0.6", "ffmpeg-python>=0.2", "imageio-ffmpeg>=0.5"),
              (WeightFile("syncnet_v2.model", "https://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model"),
               WeightFile("sfd_face.pth", "https://www.robots.ox.ac.uk/~vgg/software/lipsync/data/sfd_face.pth")),
-             worker="avgenbench.paper_workers.syncnet"),
+             worker="avgenbench.paper_workers.syncnet",
+             notes="installed without torchvision (the pipeline does not import it); ffmpeg from imageio-ffmpeg",
+             no_deps=("syncnet-python==0.2.3",)),
     ModelEnv("videophy2", "lo_phy", "VideoPhy-2 auto-evaluator (videophy2_autoeval, physical-commonsense task)",
              ("torch==2.13.0", "transformers==4.36.2", "accelerate==0.25.0", "sentencepiece==0.1.99", "pillow>=10"),
              (WeightFile("videophy2_autoeval", f"{HF}/videophysics/videophy2_autoeval"),),
@@ -291,6 +299,8 @@ def _build_env(spec: ModelEnv, find_links: list[Path], no_index: bool, repos: Pa
     if no_index:
         pip.append("--no-index")
     _run(pip + list(WORKER_REQUIREMENTS) + list(spec.requirements), log)
+    if spec.no_deps:
+        _run(pip + ["--no-deps", *spec.no_deps], log)
     site = _site_packages(spec.name)
     paths = [str(_link_package(spec.name))]
     if spec.repo:

@@ -38,6 +38,7 @@ import numpy as np
 from .. import vad
 from ..media import Clip, MediaNeeds
 from ..models import onnx_session, require_package_file
+from . import paper_models
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 RATE = 16000
@@ -270,6 +271,6 @@ def assess(audio48: np.ndarray, audio16: np.ndarray) -> Measurement:
 DIMENSION = Dimension(
     id="aud", display="Aud", group="basic", unit="production quality 1–10", higher_is_better=True,
     normalize=scale(10), worst_raw=1.0, needs=MediaNeeds(audio_rates=(RATE, HI_RATE), needs_audio=True),
-    backends={"lite": AudSignalLite},
+    backends={"lite": AudSignalLite, "paper": paper_models.AudAudioboxPaper},
     description="Audio production quality.",
 )

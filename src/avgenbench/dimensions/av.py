@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
+from . import paper_models
 from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
 from .face import COLOR_FRAMES as FACE_COLOR_FRAMES, FRAMES as FACE_FRAMES
 
@@ -399,6 +400,6 @@ DIMENSION = Dimension(
     normalize=inverse(0.5), worst_raw=0.5,
     needs=MediaNeeds(frames=(MOTION_FRAMES, FACE_FRAMES, FACE_COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=(),
-    backends={"lite": AVOnsetAlignLite},
+    backends={"lite": AVOnsetAlignLite, "paper": paper_models.AVSynchformerPaper},
     description="Audio-visual time offset.",
 )

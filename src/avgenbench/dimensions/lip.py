@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, MediaNeeds
+from . import paper_models
 from .base import Backend, Dimension, ItemContext, Measurement, Status, inverse
 
 from .face import COLOR_FRAMES, FRAMES  # shared with Face: grey 25 fps for landmarks, colour for embeddings
@@ -197,6 +198,6 @@ DIMENSION = Dimension(
     normalize=inverse(8), worst_raw=8.0,
     needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=("faces", "speech_required"),
-    backends={"lite": LipLandmarkLite},
+    backends={"lite": LipLandmarkLite, "paper": paper_models.LipSyncNetPaper},
     description="Lip-audio offset of visible speakers.",
 )

@@ -13,6 +13,7 @@ from typing import Any
 from ..judge import stages
 from ..judge.dimension_backend import JudgeBackendBase
 from ..media import MediaNeeds
+from . import paper_models
 from .base import Backend, Dimension, Measurement, Status, scale
 
 
@@ -69,6 +70,6 @@ DIMENSION = Dimension(
     id="lo_phy", display="Lo-Phy", group="fine", unit="rating 1–5", higher_is_better=True,
     normalize=scale(20), worst_raw=1.0, needs=MediaNeeds(),
     annotations_used=(),
-    backends={"paper": LoPhyPaper},
+    backends={"paper": paper_models.LoPhyPaperEnv},
     description="Physical commonsense of motion.",
 )

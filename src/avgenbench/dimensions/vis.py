@@ -43,6 +43,7 @@ import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
 from .av import MOTION_FRAMES
+from . import paper_models
 from .base import Backend, Dimension, ItemContext, Measurement, Status, scale
 
 FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
@@ -284,6 +285,6 @@ class VisSignalLite(Backend):
 DIMENSION = Dimension(
     id="vis", display="Vis", group="basic", unit="quality score 0–1", higher_is_better=True,
     normalize=scale(100), worst_raw=0.0, needs=MediaNeeds(frames=(FRAMES, GRID_FRAMES, MOTION_FRAMES)),
-    backends={"lite": VisSignalLite},
+    backends={"lite": VisSignalLite, "paper": paper_models.VisQAlignPaper},
     description="No-reference visual quality.",
 )
