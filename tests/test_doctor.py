@@ -71,6 +71,8 @@ def test_paper_eval_without_its_parts_stops_before_any_work(workspace, tmp_path,
     result = cli(*eval_args(workspace, out, "--tier", "paper"))
     assert result.exit_code == 2
     assert "missing     Holistic" in result.stderr and "cannot run here" in result.stderr
+    for dim in ("vis", "aud", "av", "lip", "lo_phy"):  # the model environments, each with the command that sets it up
+        assert f"avgenbench setup paper --dimensions {dim}" in result.stderr
     assert "--allow-unavailable" in result.stderr
     assert not (out / DB_NAME).exists()  # nothing written, not even the run
     as_json = cli(*eval_args(workspace, out, "--tier", "paper", "--json", "--dimensions", "hi_phy"))

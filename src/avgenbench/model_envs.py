@@ -306,6 +306,8 @@ def _build_env(spec: ModelEnv, find_links: list[Path], no_index: bool, repos: Pa
     if spec.repo:
         paths.append(str(_checkout(spec, repos, log)))
     (site / "avgenbench-paper.pth").write_text("\n".join(paths) + "\n")
+    # Built: a later setup whose weights step failed now only places the weights instead of rebuilding.
+    (folder / "ready.json").write_text(json.dumps({"spec": spec.spec_hash(), "weights": {}}, indent=1))
 
 
 def _site_packages(name: str) -> Path:

@@ -16,6 +16,12 @@ WEIGHTS_ENV = "AVGENBENCH_MODEL_WEIGHTS"  # where the worker finds its weights
 DEVICE_ENV = "AVGENBENCH_MODEL_DEVICE"  # cpu, cuda, cuda:N (eval --device)
 
 
+def valid_device(text: str) -> bool:
+    """eval --device: cpu, cuda, cuda:N or auto (decided in the worker: cuda when its torch sees a GPU)."""
+    value = text.strip().lower()
+    return value in ("cpu", "cuda", "auto") or (value.startswith("cuda:") and value[5:].isdigit())
+
+
 class ModelEnvBackend(Backend):
     """A backend measured by a worker in the environment `env_name`; subclasses set name, version, env_name and
     media needs."""

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from .cache import JudgeCache, default_cache_path
-from .spec import parse_spec
+from .spec import parse_spec, with_default_model
 
 err = Console(stderr=True, markup=False)  # user text prints as it is; styled lines opt in
 out = Console(markup=False)
@@ -32,6 +32,7 @@ def judge_options(judge: str | None, base_url: str | None, max_cost: float | Non
     """Picklable run options for the judge (the client is built lazily in each worker process)."""
     if not judge:
         return {}
+    judge = with_default_model(judge)
     from .backends import make_backend
     from .types import JudgeError
 
