@@ -28,6 +28,7 @@ class ModelEnvBackend(Backend):
 
     tier = "paper"
     env_name = ""
+    worker = ""  # the module run in the environment (default: the environment spec's worker)
     media = MediaNeeds()
 
     def __init__(self) -> None:
@@ -59,7 +60,7 @@ class ModelEnvBackend(Backend):
             spec = model_envs.MODEL_ENVS[self.env_name]
             env = {WEIGHTS_ENV: str(model_envs.weights_dir(self.env_name)),
                    DEVICE_ENV: str(options.get("device") or "cpu")}
-            self._worker = SubprocessBackend([str(model_envs.env_python(self.env_name)), "-m", spec.worker],
+            self._worker = SubprocessBackend([str(model_envs.env_python(self.env_name)), "-m", self.worker or spec.worker],
                                              self.name, self.version, self.tier, self.needs(), env=env)
         return self._worker
 
