@@ -153,3 +153,15 @@ def test_even_indices():
     assert common.even_indices(10, 5) == [1, 3, 5, 7, 9]
     assert common.even_indices(3, 8) == [0, 1, 2]
     assert common.even_indices(0, 4) == []
+
+
+@pytest.mark.parametrize("module", ["audiobox", "q_align", "synchformer", "syncnet", "videophy2", "common"])
+def test_each_worker_module_imports_first_in_a_fresh_interpreter(module):
+    """A worker is the first thing its environment imports; the dimensions (which import the backends) must not loop
+    back into a half-imported worker module."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import avgenbench.paper_workers.{module}"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-1500:]

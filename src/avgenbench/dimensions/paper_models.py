@@ -7,25 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..paper_workers import audiobox, q_align, synchformer, syncnet, videophy2
+from ..paper_workers.identities import AUDIOBOX, Q_ALIGN, SYNCHFORMER, SYNCNET, VIDEOPHY2
 from .base import Backend, ItemContext, Measurement, Status
 from .in_env import ModelEnvBackend
 
 
 class VisQAlignPaper(ModelEnvBackend):
-    name, version, env_name, media = q_align.NAME, q_align.VERSION, "q-align", q_align.NEEDS
+    name, version, env_name, media = Q_ALIGN.name, Q_ALIGN.version, "q-align", Q_ALIGN.needs
 
 
 class AudAudioboxPaper(ModelEnvBackend):
-    name, version, env_name, media = audiobox.NAME, audiobox.VERSION, "audiobox-aesthetics", audiobox.NEEDS
+    name, version, env_name, media = AUDIOBOX.name, AUDIOBOX.version, "audiobox-aesthetics", AUDIOBOX.needs
 
 
 class AVSynchformerPaper(ModelEnvBackend):
-    name, version, env_name, media = synchformer.NAME, synchformer.VERSION, "synchformer", synchformer.NEEDS
+    name, version, env_name, media = SYNCHFORMER.name, SYNCHFORMER.version, "synchformer", SYNCHFORMER.needs
 
 
 class LipSyncNetPaper(ModelEnvBackend):
-    name, version, env_name, media = syncnet.NAME, syncnet.VERSION, "syncnet", syncnet.NEEDS
+    name, version, env_name, media = SYNCNET.name, SYNCNET.version, "syncnet", SYNCNET.needs
 
     def applies(self, ctx: ItemContext) -> Measurement | None:
         faces = ctx.annotation.faces
@@ -35,7 +35,7 @@ class LipSyncNetPaper(ModelEnvBackend):
 
 
 class VideoPhy2Paper(ModelEnvBackend):
-    name, version, env_name, media = videophy2.NAME, videophy2.VERSION, "videophy2", videophy2.NEEDS
+    name, version, env_name, media = VIDEOPHY2.name, VIDEOPHY2.version, "videophy2", VIDEOPHY2.needs
 
     def unavailable_reason(self, options: dict[str, Any]) -> str | None:
         reason = super().unavailable_reason(options)
@@ -47,7 +47,7 @@ class LoPhyPaperEnv(Backend):
     """Lo-Phy's paper entry: VideoPhy-2 in its environment, or with `--lo-phy judge` the judge-based rating (labelled
     as not VideoPhy-2; lo_phy.LoPhyJudge)."""
 
-    name, version, tier = videophy2.NAME, videophy2.VERSION, "paper"
+    name, version, tier = VIDEOPHY2.name, VIDEOPHY2.version, "paper"
 
     def __init__(self) -> None:
         from .lo_phy import LoPhyJudge  # lo_phy.py names this class as its paper backend

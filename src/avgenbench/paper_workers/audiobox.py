@@ -16,14 +16,13 @@ import numpy as np
 
 from ..dimensions.base import Backend, Measurement, Status
 from ..media import MediaNeeds
+from .identities import AUDIOBOX
 
 RATE = 16000
 WINDOW_S = 10
 AXES = ("CE", "CU", "PC", "PQ")
 CHECKPOINT = "checkpoint.pt"
-NAME = "aud-audiobox-aesthetics-pq"
-VERSION = "1"
-NEEDS = MediaNeeds(audio_rates=(RATE,), needs_video=False, needs_audio=True)
+NAME, VERSION, NEEDS = AUDIOBOX.name, AUDIOBOX.version, AUDIOBOX.needs
 
 
 @dataclass(frozen=True)

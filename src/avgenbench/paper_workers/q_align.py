@@ -13,14 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..dimensions.base import Backend, Measurement, Status
-from ..media import FrameSpec, MediaNeeds
+from ..media import MediaNeeds
+from .identities import Q_ALIGN, Q_ALIGN_FRAMES
 
 LEVELS = ("excellent", "good", "fair", "poor", "bad")
 LEVEL_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
-FRAMES = FrameSpec(1.0, 768, False)
-NAME = "vis-q-align"
-VERSION = "1"
-NEEDS = MediaNeeds(frames=(FRAMES,))
+FRAMES = Q_ALIGN_FRAMES
+NAME, VERSION, NEEDS = Q_ALIGN.name, Q_ALIGN.version, Q_ALIGN.needs
 WEIGHTS = "one-align"
 
 

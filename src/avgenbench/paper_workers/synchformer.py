@@ -13,18 +13,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..dimensions.base import Backend, Measurement, Status
-from ..media import FrameSpec, MediaNeeds
+from ..media import MediaNeeds
+from .identities import SYNCHFORMER, SYNCHFORMER_CROP_S, SYNCHFORMER_FRAMES
 
 FPS = 25
 RATE = 16000
-CROP_S = 5.0
+CROP_S = SYNCHFORMER_CROP_S
 MAX_OFFSET_S = 2.0
 CLASSES = 21
 MIN_SIDE = 256  # the repository re-encodes to this shorter side before its 224 centre crop
-FRAMES = FrameSpec(float(FPS), 512, False)
-NAME = "av-synchformer"
-VERSION = "1"
-NEEDS = MediaNeeds(frames=(FRAMES,), audio_rates=(RATE,), needs_video=True, needs_audio=True, min_seconds=CROP_S)
+FRAMES = SYNCHFORMER_FRAMES
+NAME, VERSION, NEEDS = SYNCHFORMER.name, SYNCHFORMER.version, SYNCHFORMER.needs
 CHECKPOINT = "24-01-04T16-39-21.pt"
 CONFIG = "cfg-24-01-04T16-39-21.yaml"
 

@@ -18,13 +18,12 @@ import numpy as np
 
 from ..dimensions.base import Backend, Measurement, Status
 from ..media import MediaNeeds
+from .identities import SYNCNET
 
 MAX_SHIFT = 15  # frames each way (vshift)
 MIN_CONFIDENCE = 1.0
 FPS = 25
-NAME = "lip-syncnet-v2"
-VERSION = "1"
-NEEDS = MediaNeeds(needs_video=True, needs_audio=True)  # the pipeline reads the file itself
+NAME, VERSION, NEEDS = SYNCNET.name, SYNCNET.version, SYNCNET.needs
 
 
 def offset_and_confidence(distances: np.ndarray, max_shift: int = MAX_SHIFT) -> tuple[int, float, float]:

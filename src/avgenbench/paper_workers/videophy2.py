@@ -12,10 +12,9 @@ import re
 
 from ..dimensions.base import Backend, Measurement, Status
 from ..media import MediaNeeds
+from .identities import VIDEOPHY2
 
-NAME = "lo-phy-videophy2"
-VERSION = "2"
-NEEDS = MediaNeeds(needs_video=True)  # the repository's processor reads the video file itself
+NAME, VERSION, NEEDS = VIDEOPHY2.name, VIDEOPHY2.version, VIDEOPHY2.needs
 NUM_FRAMES = 32
 WEIGHTS = "videophy2_autoeval"
 PROMPT = ("The following is a conversation between a curious human and an AI assistant. The assistant gives helpful, "
