@@ -165,9 +165,12 @@ def state(name: str) -> EnvState:
         missing.append(f"no environment at {env_dir(name)}")
     elif stamp.get("spec") != spec.spec_hash():
         missing.append("its environment was built from another spec (avgenbench was updated)")
+    recorded = stamp.get("weights", {})
     for weight in spec.weights:
         if not (weights_dir(name) / weight.name).exists():
             missing.append(f"weights {weight.name} not in {weights_dir(name)}")
+        elif weight.name not in recorded:
+            missing.append(f"weights {weight.name} not checked (setup stopped before recording its SHA-256)")
     fix = f"avgenbench setup paper --dimensions {spec.dimension} [--weights DIR]" if missing else ""
     return EnvState(name, spec.dimension, not missing, missing, fix)
 
