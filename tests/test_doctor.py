@@ -52,9 +52,13 @@ def test_doctor_paper_without_judge_or_models_names_each_fix(no_keys):
     result = cli("doctor", "--tier", "paper")
     assert result.exit_code == 2
     text = result.stdout
-    for line in ("missing     Hi-Phy", "missing     Speech", "missing     Face", "missing     Lo-Phy", "not in tier Vis"):
+    assert "paper tier: 0 of 11 dimensions ready" in text and "not in tier" not in text  # every dimension has a backend
+    for line in ("missing     Hi-Phy", "missing     Speech", "missing     Face", "missing     Lo-Phy", "missing     Vis",
+                 "missing     Aud", "missing     AV", "missing     Lip"):
         assert line in text
-    assert "fix: pass --whisper-model DIR" in text and "fix: pass --lo-phy judge together with --judge" in text
+    assert "fix: pass --whisper-model DIR" in text and "or pass --lo-phy judge together with --judge" in text
+    for dim in ("vis", "aud", "av", "lip", "lo_phy"):
+        assert f"run `avgenbench setup paper --dimensions {dim} [--weights DIR]`" in text
     assert "judge: none configured; pass --judge gemini:MODEL" in text
     data = json.loads(cli("doctor", "--tier", "paper", "--json", "--judge", "gemini:gemini-2.5-pro").stdout)
     assert data["judge"]["configured"] and not data["judge"]["ready"] and "GEMINI_API_KEY" in data["judge"]["reason"]
@@ -67,6 +71,8 @@ def test_paper_eval_without_its_parts_stops_before_any_work(workspace, tmp_path,
     result = cli(*eval_args(workspace, out, "--tier", "paper"))
     assert result.exit_code == 2
     assert "missing     Holistic" in result.stderr and "cannot run here" in result.stderr
+    for dim in ("vis", "aud", "av", "lip", "lo_phy"):  # the model environments, each with the command that sets it up
+        assert f"avgenbench setup paper --dimensions {dim}" in result.stderr
     assert "--allow-unavailable" in result.stderr
     assert not (out / DB_NAME).exists()  # nothing written, not even the run
     as_json = cli(*eval_args(workspace, out, "--tier", "paper", "--json", "--dimensions", "hi_phy"))

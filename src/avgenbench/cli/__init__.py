@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import cache, calibrate, demo, doctor, generate, judge, report, results, runs, suite
+from . import cache, calibrate, demo, doctor, generate, judge, report, results, runs, setup, suite
 from . import eval as eval_
 from .common import EXIT_CODES, err, out
 
@@ -34,7 +34,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 # Commands first, in the order `--help` lists them, then the groups with subcommands.
 for _module in (eval_, results, doctor, demo, calibrate, generate, judge, report):
     app.add_typer(_module.app)
-for _name, _module in (("suite", suite), ("runs", runs), ("cache", cache)):
+for _name, _module in (("suite", suite), ("runs", runs), ("cache", cache), ("setup", setup)):
     app.add_typer(_module.app, name=_name)
 
 

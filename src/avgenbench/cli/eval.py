@@ -42,7 +42,8 @@ def eval_cmd(
     face_model: Optional[Path] = typer.Option(None, "--face-model", help="Paper tier: local InsightFace model pack folder (e.g. buffalo_l) for Face."),
     ocr_detector: Optional[str] = typer.Option(None, "--ocr-detector", help="Text's PP-OCR detector: int8 (lite default; built once from the wheel's model, ~4x faster) or fp32 (the original; paper default)."),
     lo_phy: str = typer.Option("videophy2", "--lo-phy", help="Paper tier Lo-Phy: videophy2 (needs its weights; unavailable here) or judge (judge-based 1–5, not VideoPhy-2)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings]."),
+    device: str = typer.Option("cpu", "--device", help="Paper tier: where the models in their environments run: cpu, cuda, cuda:N or auto (cuda when the model's torch sees a GPU)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="MLLM judge for the paper tier: gemini:MODEL or openai:MODEL[?settings] (gemini alone: gemini-3-flash-preview)."),
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
     judge_repeats: int = typer.Option(1, "--judge-repeats", min=1, help="Ask the judge K times per video and report its variance."),
@@ -75,6 +76,11 @@ def eval_cmd(
         options["face_model"] = str(face_model)
     check_choice(lo_phy, LO_PHY_MODES, "--lo-phy")
     options["lo_phy"] = lo_phy
+    from ..dimensions.in_env import valid_device
+
+    if not valid_device(device):
+        fail(f"unknown --device '{device}'; use cpu, cuda, cuda:N or auto", EXIT_BAD_INPUT)
+    options["device"] = device.strip().lower()
     if ocr_detector is not None:
         from ..dimensions.text import DETECTORS
 

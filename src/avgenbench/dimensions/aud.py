@@ -38,7 +38,9 @@ import numpy as np
 from ..perception import vad
 from ..media import Clip, MediaNeeds
 from ..models import onnx_session, require_package_file
+from ..paper_workers.identities import AUDIOBOX
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .in_env import ModelEnvBackend
 
 RATE = 16000
 HI_RATE = 48000
@@ -267,7 +269,11 @@ def assess(audio48: np.ndarray, audio16: np.ndarray) -> Measurement:
     return Measurement(Status.OK, raw, evidence)
 
 
+class AudAudioboxPaper(ModelEnvBackend):
+    name, version, env_name, media = AUDIOBOX.name, AUDIOBOX.version, "audiobox-aesthetics", AUDIOBOX.needs
+
+
 DIMENSION = Dimension(
     id="aud", needs=MediaNeeds(audio_rates=(RATE, HI_RATE), needs_audio=True),
-    backends={"lite": AudSignalLite},
+    backends={"lite": AudSignalLite, "paper": AudAudioboxPaper},
 )

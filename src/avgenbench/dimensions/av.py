@@ -38,7 +38,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, MediaNeeds
+from ..paper_workers.identities import SYNCHFORMER
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .in_env import ModelEnvBackend
 from .frames import FACE_COLOR_FRAMES, FACE_FRAMES, MOTION_FRAMES
 
 AUDIO_RATE = 16000
@@ -393,9 +395,13 @@ class AVOnsetAlignLite(Backend):
         return Measurement(Status.OK, result["expected_abs_offset_s"], evidence, message)
 
 
+class AVSynchformerPaper(ModelEnvBackend):
+    name, version, env_name, media = SYNCHFORMER.name, SYNCHFORMER.version, "synchformer", SYNCHFORMER.needs
+
+
 DIMENSION = Dimension(
     id="av",
     needs=MediaNeeds(frames=(MOTION_FRAMES, FACE_FRAMES, FACE_COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=(),
-    backends={"lite": AVOnsetAlignLite},
+    backends={"lite": AVOnsetAlignLite, "paper": AVSynchformerPaper},
 )

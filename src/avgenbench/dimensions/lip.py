@@ -38,7 +38,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, MediaNeeds
+from ..paper_workers.identities import SYNCNET
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .in_env import ModelEnvBackend
 
 from .frames import FACE_COLOR_FRAMES as COLOR_FRAMES, FACE_FRAMES as FRAMES  # shared with Face: grey 25 fps, colour
 AUDIO_RATE = 16000
@@ -222,9 +224,19 @@ class LipLandmarkLite(Backend):
                            f"({len(confident)} confident, z >= {MIN_Z:g})")
 
 
+class LipSyncNetPaper(ModelEnvBackend):
+    name, version, env_name, media = SYNCNET.name, SYNCNET.version, "syncnet", SYNCNET.needs
+
+    def applies(self, ctx: ItemContext) -> Measurement | None:
+        faces = ctx.annotation.faces
+        if faces is not None and faces.max_ids <= 0:
+            return Measurement(Status.NOT_APPLICABLE, message="the prompt expects no face on screen, so no lips to sync")
+        return None
+
+
 DIMENSION = Dimension(
     id="lip",
     needs=MediaNeeds(frames=(FRAMES, COLOR_FRAMES), audio_rates=(AUDIO_RATE,), needs_audio=True),
     annotations_used=("faces", "speech_required"),
-    backends={"lite": LipLandmarkLite},
+    backends={"lite": LipLandmarkLite, "paper": LipSyncNetPaper},
 )

@@ -1,9 +1,10 @@
 """Lo-Phy: low-level physical commonsense (paper: VideoPhy-2, 1–5, higher is better).
 
-Paper tier (`LoPhyPaper`): VideoPhy-2's auto-evaluator is a 7B video-language model that needs a GPU, its own
-inference code and local weights; this version cannot run it, so Lo-Phy records `error` saying so unless the user asks
-for `--lo-phy judge`: then `judge_backend()`, a judge-based stand-in (an MLLM's 1–5 rating, template lo_phy.judge), runs.
-It is NOT VideoPhy-2: its backend name and evidence say so, and its rows never mix with VideoPhy-2 rows.
+Paper tier (`LoPhyPaperEnv`): VideoPhy-2's auto-evaluator (a 7B video-language model: a GPU, its
+repository's inference code and local weights) runs in its own environment (`avgenbench setup paper --dimensions
+lo_phy`; missing until then, with that fix in `doctor`). With `--lo-phy judge`, `judge_backend()` runs instead: a
+judge-based stand-in (an MLLM's 1–5 rating, template lo_phy.judge). It is NOT VideoPhy-2: its backend name and evidence
+say so, and its rows never mix with VideoPhy-2 rows.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..judge.templates import request
+from ..paper_workers.identities import VIDEOPHY2
 from ..suite import PromptItem
-from .base import Backend, Dimension, Measurement, Status
+from .base import Backend, Dimension, Measurement
+from .in_env import ModelEnvBackend
 from .judged import VIDEO_NEEDS, JudgedBackend, media_parts, repeated
 
 
@@ -34,40 +37,50 @@ def judge_backend() -> JudgedBackend:
     return JudgedBackend("lo-phy-judge-not-videophy2", "1", run_judge, ("lo_phy.judge",))
 
 
-VIDEOPHY2_MISSING = ("the paper tier of Lo-Phy uses VideoPhy-2 (videophy_2_auto: a 7B mPLUG-Owl-Video evaluator that "
-                     "needs its own inference code, a GPU and local weights), which this version cannot run; pass "
-                     "--lo-phy judge for a judge-based 1–5 rating (labelled as such, not VideoPhy-2)")
 LO_PHY_MODES = ("videophy2", "judge")
 
 
-class LoPhyPaper(Backend):
-    """The paper-tier entry: VideoPhy-2 (unavailable, said plainly) or, on request, the judge-based rating."""
+class VideoPhy2Paper(ModelEnvBackend):
+    name, version, env_name, media = VIDEOPHY2.name, VIDEOPHY2.version, "videophy2", VIDEOPHY2.needs
 
-    name = "lo-phy-videophy2"
-    version = "1"
-    tier = "paper"
+    def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
+        reason = super().unavailable_reason(options)
+        return reason and (f"VideoPhy-2 is not set up ({reason}); or pass --lo-phy judge for a judge-based 1–5 "
+                           "rating (labelled as such, not VideoPhy-2)")
+
+
+class LoPhyPaperEnv(Backend):
+    """Lo-Phy's paper entry: VideoPhy-2 in its environment, or with `--lo-phy judge` the judge-based rating (labelled
+    as not VideoPhy-2; lo_phy.judge_backend)."""
+
+    name, version, tier = VIDEOPHY2.name, VIDEOPHY2.version, "paper"
 
     def __init__(self) -> None:
         self._judge = judge_backend()
+        self._videophy2 = VideoPhy2Paper()
 
-    @staticmethod
-    def _by_judge(options: Mapping[str, Any]) -> bool:
-        return options.get("lo_phy") == "judge"
+    def _chosen(self, options: Mapping[str, Any]) -> Backend:
+        return self._judge if options.get("lo_phy") == "judge" else self._videophy2
+
+    def needs(self):
+        merged = self._videophy2.needs().merge(self._judge.needs() or VIDEO_NEEDS)
+        return None if merged == VIDEO_NEEDS else merged  # None: the dimension's declared needs
 
     def unavailable_reason(self, options: Mapping[str, Any]) -> str | None:
-        return self._judge.unavailable_reason(options) if self._by_judge(options) else VIDEOPHY2_MISSING
+        return self._chosen(options).unavailable_reason(options)
 
     def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
-        return self._judge.identity(options) if self._by_judge(options) else (self.name, self.version)
+        return self._chosen(options).identity(options)
 
     def measure(self, clip, ctx) -> Measurement:
-        if self._by_judge(ctx.options):
-            return self._judge.measure(clip, ctx)
-        return Measurement(Status.ERROR, message=VIDEOPHY2_MISSING)
+        return self._chosen(ctx.options).measure(clip, ctx)
+
+    def close(self) -> None:
+        self._videophy2.close()
 
 
 DIMENSION = Dimension(
     id="lo_phy", needs=VIDEO_NEEDS,
     annotations_used=(),
-    backends={"paper": LoPhyPaper},
+    backends={"paper": LoPhyPaperEnv},
 )

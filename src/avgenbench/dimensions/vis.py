@@ -42,7 +42,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..media import Clip, FrameSpec, MediaNeeds
+from ..paper_workers.identities import Q_ALIGN
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .in_env import ModelEnvBackend
 from .frames import MOTION_FRAMES
 
 FRAMES = FrameSpec(fps=2, max_side=480, gray=True)
@@ -281,7 +283,11 @@ class VisSignalLite(Backend):
         return Measurement(Status.OK, score, evidence, message)
 
 
+class VisQAlignPaper(ModelEnvBackend):
+    name, version, env_name, media = Q_ALIGN.name, Q_ALIGN.version, "q-align", Q_ALIGN.needs
+
+
 DIMENSION = Dimension(
     id="vis", needs=MediaNeeds(frames=(FRAMES, GRID_FRAMES, MOTION_FRAMES)),
-    backends={"lite": VisSignalLite},
+    backends={"lite": VisSignalLite, "paper": VisQAlignPaper},
 )

@@ -11,7 +11,12 @@ from .spec import JudgeSpec
 # USD per million tokens (input, output). Defaults to check against your provider's current price list; override
 # with AVGENBENCH_JUDGE_PRICES=file.json ({"model-prefix": [input, output]}) or price_in/price_out in the judge spec.
 # The longest matching model-name prefix wins; unknown models (local servers) cost 0.
+# Gemini 3 previews: Google's list price for text, image and video input up to 200k tokens (audio input costs more,
+# longer prompts cost more); the Gemini 3 Pro preview was later renamed or followed by newer versions, whose prices are
+# not in this table (unknown: they cost 0 here until added with AVGENBENCH_JUDGE_PRICES).
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gemini-3-pro-preview": (2.00, 12.0),
+    "gemini-3-flash-preview": (0.50, 3.00),
     "gemini-2.5-pro": (1.25, 10.0),
     "gemini-2.5-flash-lite": (0.10, 0.40),
     "gemini-2.5-flash": (0.30, 2.50),

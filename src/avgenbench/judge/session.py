@@ -8,7 +8,7 @@ import uuid
 from typing import Any, Mapping
 
 from .cache import JudgeCache, default_cache_path
-from .spec import parse_spec
+from .spec import parse_spec, with_default_model
 
 
 def judge_options(judge: str | None, base_url: str | None, max_cost: float | None, repeats: int) -> dict[str, Any]:
@@ -17,6 +17,7 @@ def judge_options(judge: str | None, base_url: str | None, max_cost: float | Non
     Raises ValueError on a bad spec or a missing key, so a run fails before its first video, not on each."""
     if not judge:
         return {}
+    judge = with_default_model(judge)
     from .backends import make_backend
     from .types import JudgeError
 

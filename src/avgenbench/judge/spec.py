@@ -42,8 +42,19 @@ class JudgeSpec:
         return float(value) if value else 0.0
 
 
+# The model `--judge gemini` means when it names none: the reference's current choice (it moved to it in May 2026).
+DEFAULT_MODELS = {"gemini": "gemini-3-flash-preview"}
+
+
+def with_default_model(text: str) -> str:
+    """'gemini' (or 'gemini:') -> 'gemini:<its default model>'; any other spec unchanged."""
+    bare = (text or "").strip().lower().rstrip(":")
+    return f"{bare}:{DEFAULT_MODELS[bare]}" if bare in DEFAULT_MODELS else text
+
+
 def parse_spec(text: str) -> JudgeSpec:
-    """'kind:model[?k=v&...]' -> JudgeSpec. Raises ValueError with a readable reason."""
+    """'kind:model[?k=v&...]' -> JudgeSpec ('gemini' alone: DEFAULT_MODELS). Raises ValueError with a readable reason."""
+    text = with_default_model(text)
     if not text or ":" not in text:
         raise ValueError(f"judge spec '{text}' must look like gemini:MODEL or openai:MODEL")
     kind, rest = text.split(":", 1)
