@@ -45,3 +45,26 @@ def realclip(realclips_dir: Path, category: str, content: str) -> Path:
 def clip_cache(tmp_path_factory) -> Path:
     """A session-wide folder for generated clips that several tests reuse."""
     return tmp_path_factory.mktemp("clips")
+
+
+def paper_package_source() -> tuple[list[Path], bool]:
+    """Where a paper model's environment gets its packages in tests: (find-links folders, no_index). A wheel folder in
+    $AVGENBENCH_PAPER_WHEELHOUSE is used alone; else pip's own configuration, but only when it offers torch's CPU build
+    from a local folder (otherwise pip would download a CUDA build of several GB): the test skips, saying so."""
+    import glob
+    import subprocess
+    import sys
+
+    house = os.environ.get("AVGENBENCH_PAPER_WHEELHOUSE")
+    if house:
+        return [Path(house)], True
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+    folders = os.environ.get("PIP_FIND_LINKS", "").split()
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.endswith("find-links"):
+            folders += value.strip("'\"").split()
+    if any(glob.glob(os.path.join(f, "torch-*+cpu-*.whl")) for f in folders if os.path.isdir(f)):
+        return [], False
+    pytest.skip("no local CPU build of torch for the model environment (pip would download a CUDA build of several "
+                "GB): set AVGENBENCH_PAPER_WHEELHOUSE to a folder of wheels")

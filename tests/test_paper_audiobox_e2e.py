@@ -10,15 +10,14 @@ CPU build from disk) or from a local wheel folder in AVGENBENCH_PAPER_WHEELHOUSE
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from avgenbench import model_envs
+from conftest import paper_package_source
 from avgenbench.model_envs import SetupError
 from clipmaker import make_clip
 
@@ -72,11 +71,10 @@ def ready_env(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("AVGENBENCH_CACHE_DIR", str(cache))
     patch.setattr(model_envs, "_fetch", _refuse_fetch)
-    house = os.environ.get("AVGENBENCH_PAPER_WHEELHOUSE")
-    links = [Path(house)] if house else []
+    links, no_index = paper_package_source()
     try:
         with pytest.raises(SetupError, match="not fetched in tests"):  # built, then stops at the weights
-            model_envs.setup([ENV], None, links, no_index=bool(house), log=lambda line: None)
+            model_envs.setup([ENV], None, links, no_index=no_index, log=lambda line: None)
     except SetupError as exc:
         patch.undo()
         if "No matching distribution" in str(exc) or "Could not find a version" in str(exc):
@@ -88,7 +86,7 @@ def ready_env(tmp_path_factory):
     done = subprocess.run([python, "-c", RANDOM_CHECKPOINT, str(weights / "checkpoint.pt")], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    states = model_envs.setup([ENV], weights, links, no_index=bool(house), log=lambda line: None)
+    states = model_envs.setup([ENV], weights, links, no_index=no_index, log=lambda line: None)
     assert states[ENV].ready, states[ENV].missing
     yield cache, weights
     patch.undo()

@@ -10,13 +10,12 @@ Packages come from the index (pip's own configuration) or from AVGENBENCH_PAPER_
 
 from __future__ import annotations
 
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from avgenbench import model_envs
+from conftest import paper_package_source
 from avgenbench.model_envs import SetupError
 from avgenbench.paper_workers.syncnet import MAX_SHIFT, lip_offset
 from clipmaker import make_clip
@@ -51,11 +50,10 @@ def ready_env(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("AVGENBENCH_CACHE_DIR", str(cache))
     patch.setattr(model_envs, "_fetch", _refuse_fetch)
-    house = os.environ.get("AVGENBENCH_PAPER_WHEELHOUSE")
-    links = [Path(house)] if house else []
+    links, no_index = paper_package_source()
     try:
         with pytest.raises(SetupError, match="not fetched in tests"):
-            model_envs.setup([ENV], None, links, no_index=bool(house), log=lambda line: None)
+            model_envs.setup([ENV], None, links, no_index=no_index, log=lambda line: None)
     except SetupError as exc:
         patch.undo()
         if "No matching distribution" in str(exc) or "Could not find a version" in str(exc):
@@ -66,7 +64,7 @@ def ready_env(tmp_path_factory):
     done = subprocess.run([str(model_envs.env_python(ENV)), "-c", RANDOM_WEIGHTS, str(weights)], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert model_envs.setup([ENV], weights, links, no_index=bool(house), log=lambda line: None)[ENV].ready
+    assert model_envs.setup([ENV], weights, links, no_index=no_index, log=lambda line: None)[ENV].ready
     yield cache
     patch.undo()
 
