@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from avgenbench.annotations import PromptAnnotation
-from avgenbench.asr import default_model_dir
+from avgenbench.perception.asr import default_model_dir
 from avgenbench.runner import Unit, run_unit
 from avgenbench.suite import PromptItem
 from avgenbench.synthetic import speech as synth
