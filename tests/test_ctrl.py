@@ -188,6 +188,11 @@ def test_stored_ctrl_rows_leave_leaderboard_and_report_totals_alone(tmp_path):
     assert entries[0]["layers"]["controllability"] is None and entries[0]["layers"]["semantic"] == 70.0
     html = build_report(tmp_path / "ctrl", tmp_path / "report.html", media=False, ci_draws=0).read_text()
     assert "Control" in html  # the ctrl rows are in the drill-down, their total untouched
+    cards = html.split('<div class="cards layers">', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert "Perceptual quality" in cards and "Semantic alignment" in cards and "Controllability" in cards
+    assert "Control (beside the total, not in it)" in cards and ">10.0<" in cards
+    plain_html = build_report(tmp_path / "plain", tmp_path / "plain.html", media=False, ci_draws=0).read_text()
+    assert "beside the total, not in it" not in plain_html
 
 
 def test_annotate_freezes_the_instructions_and_eval_reads_them(official_suite_dir):

@@ -15,6 +15,7 @@ from ..scheme import DIMENSION_IDS, GROUPS, POLICIES, SCHEME
 from ..stats import DEFAULT_DRAWS, DEFAULT_SEED
 from ..store import Store
 from .plots import n_label
+from ..layers import LAYER_NAMES, card_layers
 from ..numbers import fixed, interval
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,6 +81,7 @@ def _run_section(info: dict, facts: dict, media: bool, ci_draws: int, seed: int)
         "videos": videos, "opened": data.opened_video(videos), "video_counts": data.video_counts(videos),
         "completeness": facts["completeness"], "counts": counts,
         "gallery": data.gallery(videos), "provenance": data.provenance(info, rows, card),
+        "layers": card_layers(card), "layer_names": LAYER_NAMES,
     }
 
 
