@@ -119,7 +119,8 @@ def test_spec_parsing():
     spec = parse_spec("openai:qwen2.5:7b?video=video_url&frames=8")
     assert (spec.kind, spec.model, spec.get("video"), spec.number("frames")) == ("openai", "qwen2.5:7b", "video_url", 8)
     assert parse_spec("gemini:gemini-2.5-pro").get("fps") == "1"
-    for bad in ("gemini", "claude:x", "openai:", "openai:m?video=gif", "gemini:m?nope=1"):
+    assert parse_spec("gemini").model == "gemini-3-flash-preview"  # the reference's current default (May 2026)
+    for bad in ("openai", "claude:x", "openai:", "openai:m?video=gif", "gemini:m?nope=1"):
         with pytest.raises(ValueError):
             parse_spec(bad)
 

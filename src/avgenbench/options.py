@@ -27,6 +27,7 @@ class RunOptions(Mapping[str, Any]):
     judge_session: str | None = None
     max_cost: float | None = None
     judge_repeats: int | None = None
+    judge_reduce: str | None = None  # how K repeated judge scores become one: mean (default) or median
     extra: dict[str, Any] = field(default_factory=dict)  # keys this class does not name (e.g. a test's judge_client)
 
     @classmethod

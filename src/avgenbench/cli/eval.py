@@ -47,6 +47,7 @@ def eval_cmd(
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="Judge endpoint (default: GOOGLE_GEMINI_BASE_URL / OPENAI_BASE_URL)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop scheduling judge calls once this many USD are spent."),
     judge_repeats: int = typer.Option(1, "--judge-repeats", min=1, help="Ask the judge K times per video and report its variance."),
+    judge_reduce: str = typer.Option("mean", "--judge-reduce", help="How K repeated judge scores become one: mean or median (recorded in the row's identity and evidence)."),
     allow_unavailable: bool = typer.Option(False, "--allow-unavailable", help="Evaluate even when a requested dimension cannot run here (it is recorded as error / no_judge); without it eval stops with the checklist (exit 2)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
@@ -67,7 +68,11 @@ def eval_cmd(
         err.print(f"warning: --judge {judge} is ignored in the lite tier (no lite dimension uses a judge)", highlight=False)
         judge = None
     try:
-        options = {"failure_policy": failure_policy, **judge_options(judge, judge_base_url, max_cost, judge_repeats)}
+        from ..dimensions.judged import REDUCERS
+
+        check_choice(judge_reduce, tuple(REDUCERS), "--judge-reduce")
+        options = {"failure_policy": failure_policy,
+                   **judge_options(judge, judge_base_url, max_cost, judge_repeats, judge_reduce)}
     except ValueError as exc:  # a bad judge spec or a missing key: fail now, not per video
         fail(str(exc), EXIT_BAD_INPUT)
     if whisper_model:

@@ -91,7 +91,7 @@ def run(client, clip, ctx, repeats):
     frozen, was_frozen = frozen_or_ask(ctx.annotation.judge, "hi_phy", lambda: expectations(client, ctx.item))
     expected = frozen["expectations"]
     result = repeated(lambda k: judge_once(client, clip, ctx.item, expected, k), repeats)
-    result["expectations"] = {"count": len(expected), "frozen": was_frozen, "template": frozen.get("template")}
+    result.evidence["expectations"] = {"count": len(expected), "frozen": was_frozen, "template": frozen.get("template")}
     return result
 
 

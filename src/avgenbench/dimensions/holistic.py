@@ -83,7 +83,7 @@ def run(client, clip, ctx, repeats):
     frozen, was_frozen = frozen_or_ask(ctx.annotation.judge, "holistic", lambda: requirements(client, ctx.item))
     checklist = frozen["requirements"]
     result = repeated(lambda k: judge_once(client, clip, ctx.item, checklist, k), repeats)
-    result["checklist"] = {"counts": {k: len(v) for k, v in checklist.items()}, "frozen": was_frozen,
+    result.evidence["checklist"] = {"counts": {k: len(v) for k, v in checklist.items()}, "frozen": was_frozen,
                            "template": frozen.get("template")}
     return result
 

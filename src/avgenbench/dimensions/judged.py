@@ -3,8 +3,9 @@ repeats, and frozen-or-ask for annotation stages. Each dimension's own stages (t
 are parsed and reduced to a score) live in its module; the judge engine (clients, cache, templates) in `judge/`.
 
 A dimension builds its backend as `JudgedBackend(name, version, run, templates, ...)`, where
-`run(client, clip, ctx, repeats)` returns a dict with "score" (the raw value), "calls", "cached" and evidence, or a
-`Measurement` decided on the way (not applicable, no face, ...).
+`run(client, clip, ctx, repeats)` returns a `JudgeOutcome` (the raw score, the judge calls it took and how many came
+from the cache, evidence, a message; `repeated` builds one from a stage's answers, reducing K repeats with a named
+reducer), a stage's answer dict with the same keys, or a `Measurement` decided on the way (not applicable, no face, ...).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import statistics
 import wave
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -27,7 +29,44 @@ JUDGE_AUDIO_RATE = 16000
 VIDEO_NEEDS = MediaNeeds(frames=(JUDGE_FRAMES,))
 AV_NEEDS = MediaNeeds(frames=(JUDGE_FRAMES,), audio_rates=(JUDGE_AUDIO_RATE,), needs_audio=True)
 
-Run = Callable[[Any, Clip, ItemContext, int], "dict[str, Any] | Measurement"]
+REDUCERS: dict[str, Callable[[list[float]], float]] = {"mean": statistics.fmean, "median": statistics.median}
+DEFAULT_REDUCER = "mean"  # the reference averages repeated judge scores
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """How often to ask the judge per video (`--judge-repeats`) and how K scores become one (`--judge-reduce`)."""
+
+    k: int = 1
+    reducer: str = DEFAULT_REDUCER
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "Repeats":
+        reducer = str(options.get("judge_reduce") or DEFAULT_REDUCER)
+        if reducer not in REDUCERS:
+            raise ValueError(f"unknown judge reducer {reducer!r}; known: {', '.join(REDUCERS)}")
+        return cls(max(1, int(options.get("judge_repeats") or 1)), reducer)
+
+
+@dataclass
+class JudgeOutcome:
+    """What a judged measurement ends with before it becomes a Measurement."""
+
+    score: float
+    calls: int = 0
+    cached: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> "JudgeOutcome":
+        """From a stage's answer dict: "score", "calls", "cached", "message"; every other key is evidence."""
+        rest = {k: v for k, v in answer.items() if k not in ("score", "calls", "cached", "message")}
+        return cls(float(answer["score"]), int(answer.get("calls", 0)), int(answer.get("cached", 0)), rest,
+                   str(answer.get("message", "")))
+
+
+Run = Callable[[Any, Clip, ItemContext, Repeats], "JudgeOutcome | dict[str, Any] | Measurement"]
 
 
 class JudgedBackend(Backend):
@@ -59,10 +98,13 @@ class JudgedBackend(Backend):
         return self._applies(ctx) if self._applies else None
 
     def identity(self, options: Mapping[str, Any]) -> tuple[str, str]:
-        # Rows made with another judge (model or answer-changing setting) are redone, never mixed with this judge's;
-        # a new timeout or retry count keeps them.
+        # Rows made with another judge (model or answer-changing setting), or from K > 1 repeats reduced another way,
+        # are redone, never mixed with this judge's; a new timeout or retry count keeps them.
         judge = options.get("judge")
         version = f"{self.version}+{answer_identity(judge) if judge else 'no-judge'}"
+        repeats = Repeats.from_options(options)
+        if repeats.k > 1:
+            version += f"+{repeats.k}x{repeats.reducer}"
         if self._identity_suffix:
             version += f"+{self._identity_suffix(options)}"
         return self.name, version
@@ -75,18 +117,17 @@ class JudgedBackend(Backend):
         client = ctx.judge if ctx.judge is not None else client_from_options(ctx.options)
         if client is None and not self.judge_optional:
             return Measurement(Status.NO_JUDGE, message="no judge configured")
-        repeats = int(ctx.options.get("judge_repeats") or 1)
         try:
-            result = self.run(client, clip, ctx, repeats)
+            result = self.run(client, clip, ctx, Repeats.from_options(ctx.options))
         except BudgetExhausted as exc:
             return Measurement(Status.ERROR, message=str(exc), evidence={"judge": _label(client), "budget_stop": True})
         except JudgeError as exc:
             return Measurement(Status.ERROR, message=f"judge failed: {exc}", evidence={"judge": _label(client)})
         if isinstance(result, Measurement):
             return result
-        evidence = {k: v for k, v in result.items() if k not in ("score", "message")}
-        evidence["judge"] = _label(client)
-        return Measurement(Status.OK, result["score"], evidence, str(result.get("message", "")))
+        outcome = result if isinstance(result, JudgeOutcome) else JudgeOutcome.from_answer(result)
+        evidence = {**outcome.evidence, "calls": outcome.calls, "cached": outcome.cached, "judge": _label(client)}
+        return Measurement(Status.OK, outcome.score, evidence, outcome.message)
 
 
 def _label(client) -> str | None:
@@ -144,18 +185,20 @@ def frozen_or_ask(annotation_judge: dict[str, Any], stage: str, ask: Callable[[]
     return ask(), False
 
 
-def repeated(run_once: Callable[[int], dict[str, Any]], repeats: int) -> dict[str, Any]:
-    """Run a stage K times (the first from the cache when possible) and summarise the spread of the scores."""
-    results = [run_once(k) for k in range(max(1, repeats))]
-    scores = [r["score"] for r in results]
-    first = dict(results[0])
-    first["calls"] = sum(r["calls"] for r in results)
-    first["cached"] = sum(r["cached"] for r in results)
-    if len(scores) > 1:
-        first["score"] = statistics.fmean(scores)
-        first["judge_repeats"] = {"k": len(scores), "scores": [round(s, 2) for s in scores],
-                                  "std": round(statistics.pstdev(scores), 3)}
-    return first
+def repeated(run_once: Callable[[int], Mapping[str, Any]], repeats: Repeats | int) -> JudgeOutcome:
+    """Run a stage K times (the first from the cache when possible) and reduce the scores with the named reducer; the
+    evidence is the first answer's, with the K scores, their spread and the reducer."""
+    repeats = repeats if isinstance(repeats, Repeats) else Repeats(max(1, repeats))
+    outcomes = [JudgeOutcome.from_answer(run_once(k)) for k in range(repeats.k)]
+    first = outcomes[0]
+    result = JudgeOutcome(first.score, sum(o.calls for o in outcomes), sum(o.cached for o in outcomes),
+                          dict(first.evidence), first.message)
+    if len(outcomes) > 1:
+        scores = [o.score for o in outcomes]
+        result.score = REDUCERS[repeats.reducer](scores)
+        result.evidence["judge_repeats"] = {"k": len(scores), "scores": [round(s, 2) for s in scores],
+                                            "std": round(statistics.pstdev(scores), 3), "reducer": repeats.reducer}
+    return result
 
 
 def floor0(value: float) -> float:

@@ -28,7 +28,7 @@ def judge_once(client, clip, item: PromptItem, repeat: int = 0) -> dict[str, Any
 
 def run_judge(client, clip, ctx, repeats):
     result = repeated(lambda k: judge_once(client, clip, ctx.item, k), repeats)
-    result["method"] = "judge-based rating, not VideoPhy-2"
+    result.evidence["method"] = "judge-based rating, not VideoPhy-2"
     return result
 
 

@@ -372,7 +372,7 @@ def paper_backend() -> JudgedBackend:
         sent = [{"onset": round(n.onset, 3), "offset": round(n.offset, 3), "note": n.name} for n in notes[:MAX_NOTES_SENT]]
         result = repeated(lambda k: judge_once(client, ctx.item, listed, sent, k), repeats)
         rule_raw, _ = score_notes(notes, constraints, [pitch.note_salience(audio, n) for n in notes])
-        result.update(base, detected=[_note_entry(n) for n in notes[:MAX_LISTED]], detected_count=len(notes),
+        result.evidence.update(base, detected=[_note_entry(n) for n in notes[:MAX_LISTED]], detected_count=len(notes),
                       lite_rule_score=round(rule_raw, 1),
                       rule="100 × (satisfied + 0.5 × partial) / constraints; a constraint without a verdict is violated")
         return result

@@ -222,7 +222,7 @@ def run_paper(client, clip, ctx, repeats):
         return {"score": 0.0, "mode": "verbatim" if lines else "contextual", "expected": expected, "asr": asr,
                 "calls": 0, "cached": 0, "message": "speech required; no words were recognised"}
     result = repeated(lambda k: judge_once(client, ctx.item, lines, transcript.text, k), 1 if lines else repeats)
-    result.update(expected=expected, asr=asr)
+    result.evidence.update(expected=expected, asr=asr)
     return result
 
 

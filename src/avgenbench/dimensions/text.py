@@ -392,8 +392,8 @@ def paper_backend() -> JudgedBackend:
                                evidence={"ocr": read, "verdict": first["verdict"], "judge": client.label},
                                message=f"text presence '{presence}' and none required: not scored")
         result = repeated(lambda k: first if k == 0 else judge_once(client, ctx.item, required, tracks, k), repeats)
-        result["ocr"] = read
-        result["rule"] = "mean of legibility, temporal and spatial stability, completeness, prompt match (judge's 0–100)"
+        result.evidence["ocr"] = read
+        result.evidence["rule"] = "mean of legibility, temporal and spatial stability, completeness, prompt match (judge's 0–100)"
         return result
 
     return JudgedBackend(

@@ -11,7 +11,8 @@ from .cache import JudgeCache, default_cache_path
 from .spec import parse_spec, with_default_model
 
 
-def judge_options(judge: str | None, base_url: str | None, max_cost: float | None, repeats: int) -> dict[str, Any]:
+def judge_options(judge: str | None, base_url: str | None, max_cost: float | None, repeats: int,
+                  reduce: str = "mean") -> dict[str, Any]:
     """Picklable run options for the judge (the client is built lazily in each worker process).
 
     Raises ValueError on a bad spec or a missing key, so a run fails before its first video, not on each."""
@@ -26,7 +27,7 @@ def judge_options(judge: str | None, base_url: str | None, max_cost: float | Non
     except JudgeError as exc:
         raise ValueError(str(exc)) from exc
     return {"judge": judge, "judge_base_url": base_url, "judge_cache": str(default_cache_path()),
-            "judge_session": uuid.uuid4().hex, "max_cost": max_cost, "judge_repeats": repeats}
+            "judge_session": uuid.uuid4().hex, "max_cost": max_cost, "judge_repeats": repeats, "judge_reduce": reduce}
 
 
 def judge_progress(options: Mapping[str, Any]) -> str:
