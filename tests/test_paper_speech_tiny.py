@@ -38,4 +38,4 @@ def test_the_paper_speech_backend_transcribes_with_a_real_faster_whisper_model(t
     assert m.status == "ok", (m.status, m.message)
     assert m.evidence["mode"] == "verbatim" and "garden" in m.evidence["asr"]["transcript"].lower()
     (line,) = m.evidence["lines"]
-    assert m.raw == pytest.approx(100 * line["similarity"], abs=0.1) and m.raw >= 80  # one robotic-voice word misheard
+    assert m.raw == pytest.approx(100 * (1 - line["wer"]), abs=0.1) and m.raw >= 80  # one robotic-voice word misheard

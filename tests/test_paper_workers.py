@@ -165,3 +165,27 @@ def test_each_worker_module_imports_first_in_a_fresh_interpreter(module):
     done = subprocess.run([sys.executable, "-c", f"import avgenbench.paper_workers.{module}"], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-1500:]
+
+
+def test_ffmpeg_link_in_the_model_environment_replaces_a_stale_one(tmp_path, monkeypatch):
+    """SyncNet's pipeline calls `ffmpeg` by name; the link to imageio-ffmpeg's binary lives in the environment and a
+    link left by an earlier build (pointing nowhere now) is replaced, not an error on the next run."""
+    import os
+    import sys
+    import types
+
+    from avgenbench.paper_workers import syncnet
+
+    binary = tmp_path / "ffmpeg-linux-x86_64"
+    binary.write_text("#!/bin/sh\n")
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", types.SimpleNamespace(get_ffmpeg_exe=lambda: str(binary)))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    stale = tmp_path / "env" / "avgen-bin" / "ffmpeg"
+    stale.parent.mkdir(parents=True)
+    stale.symlink_to(tmp_path / "deleted-env" / "ffmpeg")  # dangling
+    syncnet._ffmpeg_on_path()
+    assert stale.resolve() == binary.resolve()
+    assert os.environ["PATH"].split(os.pathsep)[0] == str(stale.parent)
+    syncnet._ffmpeg_on_path()  # idempotent
+    assert stale.resolve() == binary.resolve()

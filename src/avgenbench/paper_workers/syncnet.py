@@ -11,6 +11,7 @@ at least 1.0; a clip with no such track is not scored (`inconclusive`), one with
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 
@@ -65,11 +66,16 @@ def _ffmpeg_on_path() -> None:
         return
     import imageio_ffmpeg
 
-    folder = os.path.join(tempfile.gettempdir(), f"avgen-ffmpeg-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    # In the model's own environment, not a shared temporary folder: a link left there by an environment since
+    # deleted would point nowhere (and block a new one) on the next run.
+    folder = os.path.join(sys.prefix, "avgen-bin")
     os.makedirs(folder, exist_ok=True)
     link = os.path.join(folder, "ffmpeg")
-    if not os.path.exists(link):
-        os.symlink(imageio_ffmpeg.get_ffmpeg_exe(), link)
+    target = imageio_ffmpeg.get_ffmpeg_exe()
+    if not os.path.lexists(link) or os.path.realpath(link) != os.path.realpath(target):
+        staged = f"{link}.{os.getpid()}"
+        os.symlink(target, staged)
+        os.replace(staged, link)  # atomic: a worker starting at the same time sees the old link or the new one
     os.environ["PATH"] = folder + os.pathsep + os.environ.get("PATH", "")
 
 
