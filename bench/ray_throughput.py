@@ -7,6 +7,8 @@ the int8 text detector). Prints clips per minute for each and the ratios
   ray 2 / ray 1      (target >= 1.8 on two cores)
   pool 2 / pool 1    (the same scaling for the pool)
   ray 2 / pool 2     (what Ray costs against the pool on one machine)
+  machine 2 / 1      (the ceiling: a fixed single-threaded compute loop in 1 and in 2 processes at once, measured
+                      before and after the evals; on a shared virtual machine two cores rarely give twice one)
 Each timed run includes starting its workers and loading their models, as a real eval does.
 
 usage: python bench/ray_throughput.py [--real ../shared/realclips-dev] [--clips N] [--dimensions vis,aud,...]
@@ -23,6 +25,37 @@ import time
 from pathlib import Path
 
 LITE_DIMENSIONS = "vis,aud,av,lip,text,face,music,speech"
+
+
+def _spin(_=None) -> float:
+    """Seconds one process takes for a fixed single-threaded load (matrix products and a Python loop)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    a = np.random.default_rng(0).random((500, 500))
+    for _ in range(120):
+        a = (a @ a) / 500.0
+    sum(range(2 * 10**7))
+    return time.perf_counter() - t0
+
+
+def machine_ceiling(rounds: int = 3) -> float:
+    """Throughput of 2 processes over 1 on the fixed load, the median of `rounds` tries."""
+    import multiprocessing
+    import statistics
+
+    env = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update(env)
+    ratios = []
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as first, context.Pool(1) as second:  # one process each, so the two loads never queue
+        first.apply(_spin), second.apply(_spin)  # start both and import numpy before timing
+        for _ in range(rounds):
+            one = first.apply(_spin)
+            both = [first.apply_async(_spin), second.apply_async(_spin)]
+            two = max(job.get() for job in both)
+            ratios.append(2 * one / two)
+    return statistics.median(ratios)
 
 
 def _subset_suite(real: Path, clips: int, work: Path):
@@ -60,6 +93,7 @@ def main() -> None:
         suite = dataclasses.replace(suite, items=[item for item in suite.items if item.key in set(chosen)])
         print(f"{len(chosen)} real clips from {args.real}; dimensions {','.join(dims)}; {os.cpu_count()} cores; "
               f"load average {os.getloadavg()[0]:.1f}")
+        ceiling_before = machine_ceiling()
         warm = dataclasses.replace(suite, items=suite.items[:1])
         runner.evaluate(warm, videos, work / "warm", "warm", "lite", dims, workers=1)
 
@@ -82,6 +116,9 @@ def main() -> None:
         print(f"ray 2 / ray 1   = {pace['ray 2'] / pace['ray 1']:.2f}  (target >= 1.8)")
         print(f"pool 2 / pool 1 = {pace['pool 2'] / pace['pool 1']:.2f}")
         print(f"ray 2 / pool 2  = {pace['ray 2'] / pace['pool 2']:.2f}")
+        ceiling = (ceiling_before + machine_ceiling()) / 2
+        print(f"machine 2 / 1   = {ceiling:.2f}  (the fixed load; before {ceiling_before:.2f})")
+        print(f"ray scaling as a share of the machine's: {pace['ray 2'] / pace['ray 1'] / ceiling:.2f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
