@@ -54,9 +54,6 @@ usage: python bench/av_envelope_sweep.py [--dir REALCLIPS] [--cache DIR] [--high
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +62,9 @@ from scipy.stats import binomtest
 
 from avgenbench.calibrate_real import _donors, suite_and_videos
 from avgenbench.dimensions import av
-from avgenbench.media import decode
+from av_realclips import DEFAULT_DIR, cached_inputs, load_inputs
+from av_realclips import shifted as shifted_ms
 
-DEFAULT_DIR = Path(os.environ.get("AVGENBENCH_REALCLIPS", Path(__file__).resolve().parents[2] / "shared" / "realclips-dev"))
 RATE = av.ENV_RATE
 MAX_LAG = int(round(av.MAX_LAG_S * RATE))
 SHIFT = 40  # 400 ms in grid steps
@@ -77,36 +74,8 @@ PIXEL_NOISE = 3.0
 
 
 def shifted(audio: np.ndarray, steps: int) -> np.ndarray:
-    k = int(steps * av.HOP)
-    out = np.zeros_like(audio)
-    if k >= 0:
-        out[k:] = audio[: len(audio) - k]
-    else:
-        out[: len(audio) + k] = audio[-k:]
-    return out
-
-
-def load_clip(path: Path) -> dict:
-    from avgenbench.perception.faces import missing_reason, tracks_for_frames
-
-    clip = decode(path, av.DIMENSION.needs)
-    motion, faces = clip.frames_for(av.MOTION_FRAMES), clip.frames_for(av.FACE_FRAMES)
-    tracks = []
-    if missing_reason() is None:
-        tracks = tracks_for_frames(faces, key=clip.sha256, color=clip.frames_for(av.FACE_COLOR_FRAMES))
-    return {"images": motion.images, "times": motion.times, "face_images": faces.images, "face_times": faces.times,
-            "audio": clip.audio_at(av.AUDIO_RATE), "tracks": list(tracks)}
-
-
-def cached(path: Path, cache: Path | None) -> dict:
-    if cache is None:
-        return load_clip(path)
-    key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime}|{av.DIMENSION.needs}".encode()).hexdigest()[:16]
-    file = cache / f"sweep-{key}.pkl"
-    if not file.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        file.write_bytes(pickle.dumps(load_clip(path)))
-    return pickle.loads(file.read_bytes())
+    """The audio `steps` grid steps later (positive) or earlier."""
+    return shifted_ms(audio, steps * av.HOP / av.AUDIO_RATE * 1000)
 
 
 def _log_power(audio: np.ndarray, band: tuple[float, float] | None = None) -> np.ndarray:
@@ -255,13 +224,13 @@ def main() -> None:
     if args.control:
         paths = control_clips(args.control)
         keys = [p.stem for p in paths]
-        clips = {k: load_clip(p) for k, p in zip(keys, paths)}
+        clips = {k: load_inputs(p) for k, p in zip(keys, paths)}
         donor_of = {k: keys[(i + 1) % len(keys)] for i, k in enumerate(keys)}
     else:
         suite, videos = suite_and_videos(args.dir, None)
         items = [i for i in suite.items if i.find_video(videos)]
         keys = [i.key for i in items]
-        clips = {i.key: cached(i.find_video(videos), args.cache) for i in items}
+        clips = {i.key: cached_inputs(i.find_video(videos), args.cache) for i in items}
         donor_of = {k: d.key for k, d in _donors(items).items()}
 
     def prep(x: np.ndarray) -> np.ndarray:

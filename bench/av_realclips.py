@@ -56,24 +56,27 @@ def plain_decode_s(path: Path) -> float:
 
 
 def load_inputs(path: Path) -> dict:
-    """What AV reads of one clip: grey frames, their times, 16 kHz audio, mouth envelopes (tracking timed)."""
+    """What AV reads of one clip: grey frames and their times, the face frames, 16 kHz audio, face tracks (tracking
+    timed)."""
     from avgenbench.perception.faces import missing_reason, tracks_for_frames
 
     clip = decode(path, av.DIMENSION.needs)
-    frames = clip.frames_for(av.MOTION_FRAMES)
+    frames, faces = clip.frames_for(av.MOTION_FRAMES), clip.frames_for(av.FACE_FRAMES)
     t0 = time.perf_counter()
     tracks = []
     if missing_reason() is None:
-        tracks = tracks_for_frames(clip.frames_for(av.FACE_FRAMES), key=clip.sha256,
-                                   color=clip.frames_for(av.FACE_COLOR_FRAMES))
-    return {"images": frames.images, "times": frames.times, "audio": clip.audio_at(av.AUDIO_RATE),
-            "tracks": tracks, "tracking_s": time.perf_counter() - t0}
+        tracks = list(tracks_for_frames(faces, key=clip.sha256, color=clip.frames_for(av.FACE_COLOR_FRAMES)))
+    return {"images": frames.images, "times": frames.times, "face_images": faces.images, "face_times": faces.times,
+            "audio": clip.audio_at(av.AUDIO_RATE), "tracks": tracks, "tracking_s": time.perf_counter() - t0}
 
 
-def cached_inputs(path: Path, cache: Path) -> dict:
+def cached_inputs(path: Path, cache: Path | None) -> dict:
+    """load_inputs, kept as a pickle in `cache` (when given) for re-runs."""
     import hashlib
     import pickle
 
+    if cache is None:
+        return load_inputs(path)
     key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime}|{av.DIMENSION.needs}".encode()).hexdigest()[:16]
     file = cache / f"{key}.pkl"
     if file.is_file():
@@ -106,7 +109,7 @@ def main() -> None:
         raise SystemExit(f"no clips under {args.dir / 'videos'}")
     inputs = {}
     for p in paths:
-        inputs[p] = cached_inputs(p, args.cache) if args.cache else load_inputs(p)
+        inputs[p] = cached_inputs(p, args.cache)
     rows, won, pairs, clean_ok, degraded_ok, degraded_n = [], 0, 0, 0, 0, 0
     for i, p in enumerate(paths):
         x = inputs[p]
