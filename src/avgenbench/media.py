@@ -12,6 +12,7 @@ import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -196,7 +197,7 @@ class _Sampler:
         self._buffer = np.empty((max(1, min(expected, cap)),) + self._shape, np.uint8)
         self._n = 0
         self._scaler = VideoReformatter()
-        self._prev = None  # (time, av frame)
+        self._prev: tuple[float, Any] | None = None  # (time, av frame)
         self._prev_index: int | None = None  # where the previous frame's image was first written
         self._next_k = 0
 
@@ -216,10 +217,12 @@ class _Sampler:
         out[...] = self._scaler.reformat(frame, width=self.size[0], height=self.size[1], format=fmt).to_ndarray()
 
     def _emit_prev_until(self, limit: float) -> None:
-        t_prev, frame = self._prev
-        while self._next_k / self.spec.fps < limit:
+        fps = self.spec.fps
+        assert self._prev is not None and fps is not None  # only a fixed-rate sampler holds a previous frame
+        frame = self._prev[1]
+        while self._next_k / fps < limit:
             if self._full():
-                self.truncated_at = self._next_k / self.spec.fps
+                self.truncated_at = self._next_k / fps
                 return
             slot = self._slot()
             if self._prev_index is None:
@@ -227,7 +230,7 @@ class _Sampler:
                 self._prev_index = self._n - 1
             else:
                 slot[...] = self._buffer[self._prev_index]
-            self.times.append(self._next_k / self.spec.fps)
+            self.times.append(self._next_k / fps)
             self._next_k += 1
 
     def push(self, t: float, frame) -> None:
@@ -251,7 +254,7 @@ class _Sampler:
         images = self._buffer[: self._n]
         if self._n < len(self._buffer) * 0.9:  # do not keep a mostly unused buffer alive behind a view
             images = images.copy()
-        self._buffer = None
+        self._buffer = np.empty((0,) + self._shape, np.uint8)  # the sampler lets go of its buffer
         return Frames(self.spec, np.asarray(self.times, dtype=np.float64), images, self.truncated_at)
 
 
@@ -272,7 +275,7 @@ class _MonoMixer:
 
     def __init__(self, rate: int):
         self.rate = rate or None
-        self._resampler = None
+        self._resampler: Any = None
         self._source: tuple | None = None
 
     def mix(self, frame) -> list[np.ndarray]:
@@ -429,7 +432,7 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
     clip.fps = float(vstream.average_rate or vstream.guessed_rate or 0) or 0.0
     clip.video_codec = ctx.name
     clip.has_audio = astream is not None
-    mixer = None
+    mixer: _MonoMixer | None = None
     if astream is not None:
         clip.audio_native_rate = astream.codec_context.sample_rate or astream.rate or 0
         clip.audio_channels = astream.codec_context.channels or 0
@@ -458,6 +461,7 @@ def _decode_streams(container, clip: Clip, needs: MediaNeeds, video_index: int |
             if packet.stream.type == "audio" and frames:
                 if audio_start is None:
                     audio_start = float(frames[0].time) if frames[0].time is not None else 0.0
+                assert mixer is not None  # set whenever the audio stream is demuxed
                 for frame in frames:
                     audio_chunks.extend(mixer.mix(frame))
                 continue
