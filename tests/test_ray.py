@@ -87,6 +87,19 @@ def test_ray_stores_exactly_what_the_process_pool_stores(cluster, tmp_path):
     assert again.units_run == 0 and again.rows_skipped == 12  # resume works as with the pool
 
 
+def test_an_actor_has_its_next_unit_while_the_caller_stores_the_last(cluster):
+    """The driver hands an actor its next unit before it yields the finished one, so the actor never waits while the
+    caller stores rows (here: one second per result)."""
+    import time
+
+    made, _ = cluster
+    handled = []
+    for _unit, began in RayExecutor(workers=1, address=made.address).map_unordered(unit_hooks.start_time, range(3)):
+        handled.append((began, time.time()))
+        time.sleep(1.0)
+    assert all(handled[k + 1][0] < handled[k][1] + 0.5 for k in range(2)), handled
+
+
 def test_a_worker_node_that_dies_mid_run_loses_no_row(cluster, tmp_path, monkeypatch):
     made, worker = cluster
     names = ["a", "b", "c", "d", "e"]

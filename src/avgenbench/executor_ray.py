@@ -135,13 +135,16 @@ class RayExecutor:
             actors.append(remote_actor.remote())
             starting[actors[-1].node.remote()] = actors[-1]
 
+        def dispatch() -> None:
+            while todo and idle:
+                actor, unit = idle.pop(), todo.popleft()
+                running[actor.run.remote(fn, unit)] = (actor, unit)
+
         for _ in range(min(self._actor_count(ray), max(1, len(todo)))):
             start_actor()
         try:
             while todo or running:
-                while todo and idle:
-                    actor, unit = idle.pop(), todo.popleft()
-                    running[actor.run.remote(fn, unit)] = (actor, unit)
+                dispatch()
                 # Units go only to placed actors: one that no node can host yet (its node died and the rest are
                 # busy) waits here, not with a unit. With nothing running and nothing placed for a while, say so.
                 done, _ = ray.wait(list(running) + list(starting), num_returns=1,
@@ -173,6 +176,7 @@ class RayExecutor:
                             todo.appendleft(unit)  # on another actor, usually another node
                         continue
                     idle.append(actor)
+                    dispatch()  # the actor's next unit goes out before the caller stores this one's rows
                     self.nodes_used[node] += 1
                     yield result
         finally:

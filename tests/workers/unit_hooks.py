@@ -27,3 +27,8 @@ def run_unit_slowly(unit):
     act while units run)."""
     time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
     return run_unit(unit)
+
+
+def start_time(unit):
+    """The unit and the wall-clock time its worker began it (for tests of when units are handed out)."""
+    return unit, time.time()
