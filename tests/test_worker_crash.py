@@ -183,3 +183,15 @@ def test_a_pool_that_breaks_between_two_submissions_is_rebuilt_not_fatal(monkeyp
     monkeypatch.setattr(executor.ProcessPoolExecutor, "_run_alone", staticmethod(lambda fn, unit, context: fn(unit)))
     results = list(executor.ProcessPoolExecutor(2).map_unordered(lambda u: u * 10, [1, 2, 3, 4, 5]))
     assert sorted(results) == [10, 20, 30, 40, 50] and len(pools) == 2
+
+
+def test_a_pool_worker_has_its_next_unit_while_the_caller_stores_the_last():
+    """The pool hands a free worker its next unit before it yields the finished one, so the worker never waits while
+    the caller stores rows (here: one second per result)."""
+    from avgenbench.executor import ProcessPoolExecutor
+
+    handled = []
+    for _unit, began in ProcessPoolExecutor(1).map_unordered(unit_hooks.start_time, range(3)):
+        handled.append((began, time.time()))
+        time.sleep(1.0)
+    assert all(handled[k + 1][0] < handled[k][1] + 0.5 for k in range(2)), handled

@@ -174,27 +174,33 @@ class ProcessPoolExecutor:
         running: dict[cf.Future, Any] = {}
         try:
             while todo or running:
-                while todo and len(running) < self.workers:
-                    try:
-                        future = pool.submit(fn, todo[0])
-                    except BrokenProcessPool:  # a worker died since the last wait: the units in flight are suspects
-                        return list(running.values())
-                    running[future] = todo.popleft()
+                if self._refill(pool, fn, todo, running):
+                    return list(running.values())
                 done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                broken = False
-                for future in done:
-                    if isinstance(future.exception(), BrokenProcessPool):
-                        broken = True
-                        continue
+                finished = [f for f in done if not isinstance(f.exception(), BrokenProcessPool)]
+                for future in finished:
                     running.pop(future)
+                # the freed workers get their next units before the caller stores these results
+                broken = len(finished) < len(done) or self._refill(pool, fn, todo, running)
+                for future in finished:
                     yield future.result()
-                if broken:
+                if broken:  # a worker died: the units still in flight are the suspects
                     return list(running.values())
             return []
         finally:
             for future in running:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _refill(self, pool, fn, todo: collections.deque, running: dict) -> bool:
+        """Submit units until every worker has one; True when the pool is broken (a worker died since the last wait)."""
+        while todo and len(running) < self.workers:
+            try:
+                future = pool.submit(fn, todo[0])
+            except BrokenProcessPool:
+                return True
+            running[future] = todo.popleft()
+        return False
 
     @staticmethod
     def _run_alone(fn, unit, context):
