@@ -272,13 +272,16 @@ class Runway(Protocol):
         return p.rsplit("/", 1)[1] if m == "GET" and p.startswith("/v1/tasks/") else None
 
     def poll_reply(self, job, state, url):
+        # every task carries createdAt and cost: without them runwayml's tasks.retrieve cannot match the answer to
+        # its Succeeded / Failed types and falls back to a loose Pending (output and failureCode unread)
+        task = {"id": job, "createdAt": "2026-11-29T12:00:00.000Z", "cost": {"credits": 40}}
         if state == "done":
-            return {"id": job, "status": "SUCCEEDED", "output": [url]}
+            return {**task, "status": "SUCCEEDED", "output": [url]}
         if state == "failed":
-            return {"id": job, "status": "FAILED", "failure": "An unexpected error occurred.", "failureCode": "INTERNAL"}
+            return {**task, "status": "FAILED", "failure": "An unexpected error occurred.", "failureCode": "INTERNAL"}
         if state == "refused":
-            return {"id": job, "status": "FAILED", "failure": "Prompt flagged.", "failureCode": "SAFETY.INPUT.TEXT"}
-        return {"id": job, "status": "RUNNING", "progress": 0.5}
+            return {**task, "status": "FAILED", "failure": "Prompt flagged.", "failureCode": "SAFETY.INPUT.TEXT"}
+        return {**task, "status": "RUNNING", "progress": 0.5}
 
 
 PROTOCOLS = {p.name: p for p in (Veo, Wan, Kling, Replicate, Fal, Seedance, Runway)}
