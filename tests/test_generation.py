@@ -144,7 +144,7 @@ def test_every_request_comes_from_the_client_the_provider_names(name, tmp_path, 
     assert summary.counts == {"written": 1}
     api_calls = [headers for _, path, headers, _ in server.log if not path.startswith("/files/")]
     assert len(api_calls) >= 3  # a submit and at least two polls
-    agents = {headers.get("User-Agent", "") for headers in api_calls}
+    agents = {next((v for k, v in headers.items() if k.lower() == "user-agent"), "") for headers in api_calls}
     assert all(PROTOCOLS[name].client_agent in agent for agent in agents), agents
 
 
@@ -159,6 +159,26 @@ def test_missing_sdk_names_the_extra_to_install(name, tmp_path, monkeypatch):
     with pytest.raises(Fatal, match=rf"pip install 'avgenbench\[generate-{name}\]'"):
         generation.run(suite, tmp_path / "out", name)
     assert not (tmp_path / "out").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("name", ["runway", "replicate", "fal", "seedance"])
+def test_unreachable_endpoint_is_transient_and_nothing_is_recorded_as_submitted(name, tmp_path, monkeypatch):
+    """A refused connection, raised by each SDK in its own way (its wrapper class or httpx's), is a transient fault:
+    retried with backoff, then the prompt fails with the reason and no job is in the ledger, so the next run submits
+    it (nothing reached the provider)."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for var, value in make_protocol(name, b"").env.items():
+        monkeypatch.setenv(var, value)
+    provider = generation.make_provider(name, Options(), base_url=closed)
+    s, sleeps = settings(retries=2)
+    summary = generation.run_suite(make_suite(tmp_path / "suite", ["Nobody home"]), provider, tmp_path / "out", s)
+    out = summary.outcomes[0]
+    assert out.status == "failed" and "gave up after 3 tries" in out.message and "Connect" in out.message, out.message
+    assert sleeps == [0.5, 1.0] and L.Ledger(tmp_path / "out").get("ads/Nobody home", name, provider.model) is None
 
 
 def test_concurrent_jobs_each_submitted_once(tmp_path, video, monkeypatch):
