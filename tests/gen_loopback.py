@@ -19,6 +19,7 @@ from typing import Any
 
 class Protocol:
     inline_video = False  # the finished poll answer carries the video (Veo): download faults apply to it
+    client_agent = ""  # the User-Agent (part) of the client that must send the submits and polls
 
     def is_submit(self, method: str, path: str) -> bool: ...
     def prompt_of(self, body: Any) -> str: ...

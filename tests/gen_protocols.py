@@ -1,5 +1,7 @@
 """The wire shapes of each API provider, for the loopback server (tests/gen_loopback.py): what a submit, a poll
-answer (running, done, failed, refused) and a submit-time refusal look like, and how each checks its credentials."""
+answer (running, done, failed, refused) and a submit-time refusal look like, how each checks its credentials, and
+which client must send the calls (`client_agent`: the official SDK's User-Agent, or requests for the REST ones).
+The answers carry the fields the official SDKs need to parse them (the SDKs themselves are what the tests run)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ KLING_ACCESS, KLING_SECRET = "ak-LOOPBACK-ACCESS-77", "sk-LOOPBACK-KLING-SECRET-
 
 class Veo(Protocol):
     name, env, inline_video = "veo", {"GOOGLE_API_KEY": SECRET}, True
+    client_agent = "google-genai-sdk/"
 
     def __init__(self, video: bytes):
         self.video = video
@@ -55,6 +58,7 @@ class Veo(Protocol):
 
 class Wan(Protocol):
     name, env = "wan", {"DASHSCOPE_API_KEY": SECRET}
+    client_agent = "python-requests/"
 
     def check_auth(self, h):
         return h.get("Authorization") == f"Bearer {SECRET}"
@@ -95,6 +99,7 @@ def _unb64(part: str) -> bytes:
 
 class Kling(Protocol):
     name, env = "kling", {"KLING_ACCESS_KEY": KLING_ACCESS, "KLING_SECRET_KEY": KLING_SECRET}
+    client_agent = "python-requests/"
 
     def check_auth(self, h):
         auth = h.get("Authorization", "")
@@ -135,6 +140,7 @@ class Kling(Protocol):
 
 class Replicate(Protocol):
     name, env = "replicate", {"REPLICATE_API_TOKEN": SECRET}
+    client_agent = "replicate-python/"
 
     def check_auth(self, h):
         return h.get("Authorization") == f"Bearer {SECRET}"
@@ -171,6 +177,7 @@ class Replicate(Protocol):
 
 class Fal(Protocol):
     name, env = "fal", {"FAL_KEY": SECRET}
+    client_agent = "fal-client/"
     app = "/fal-ai/veo3.1"
 
     def check_auth(self, h):
@@ -217,6 +224,7 @@ class Fal(Protocol):
 
 class Seedance(Protocol):
     name, env = "seedance", {"ARK_API_KEY": SECRET}
+    client_agent = "volc-sdk-python/"
 
     def check_auth(self, h):
         return h.get("Authorization") == f"Bearer {SECRET}"
@@ -251,6 +259,7 @@ class Seedance(Protocol):
 
 class Runway(Protocol):
     name, env = "runway", {"RUNWAYML_API_SECRET": SECRET}
+    client_agent = "RunwayML/Python"
 
     def check_auth(self, h):
         return h.get("Authorization") == f"Bearer {SECRET}" and h.get("X-Runway-Version") == "2024-11-06"
@@ -272,13 +281,16 @@ class Runway(Protocol):
         return p.rsplit("/", 1)[1] if m == "GET" and p.startswith("/v1/tasks/") else None
 
     def poll_reply(self, job, state, url):
+        # every task carries createdAt and cost: without them runwayml's tasks.retrieve cannot match the answer to
+        # its Succeeded / Failed types and falls back to a loose Pending (output and failureCode unread)
+        task = {"id": job, "createdAt": "2026-11-29T12:00:00.000Z", "cost": {"credits": 40}}
         if state == "done":
-            return {"id": job, "status": "SUCCEEDED", "output": [url]}
+            return {**task, "status": "SUCCEEDED", "output": [url]}
         if state == "failed":
-            return {"id": job, "status": "FAILED", "failure": "An unexpected error occurred.", "failureCode": "INTERNAL"}
+            return {**task, "status": "FAILED", "failure": "An unexpected error occurred.", "failureCode": "INTERNAL"}
         if state == "refused":
-            return {"id": job, "status": "FAILED", "failure": "Prompt flagged.", "failureCode": "SAFETY.INPUT.TEXT"}
-        return {"id": job, "status": "RUNNING", "progress": 0.5}
+            return {**task, "status": "FAILED", "failure": "Prompt flagged.", "failureCode": "SAFETY.INPUT.TEXT"}
+        return {**task, "status": "RUNNING", "progress": 0.5}
 
 
 PROTOCOLS = {p.name: p for p in (Veo, Wan, Kling, Replicate, Fal, Seedance, Runway)}

@@ -1,6 +1,8 @@
 """Generation providers against loopback servers speaking their protocols: submit, poll, download; 429 and 5xx
-retried, truncated downloads re-fetched, failed jobs and refusals recorded, and a crash between submit and poll
-resumed without a second submission. Keys never reach the ledger, messages or output."""
+retried (by the runner alone: each SDK's own retries are off), truncated downloads re-fetched, failed jobs and
+refusals recorded, and a crash between submit and poll resumed without a second submission. Runway, Replicate, fal,
+Seedance and Veo run through their official SDKs (installed by the `test` extra), Kling and Wan through REST; every
+request is checked to come from the client the provider names. Keys never reach the ledger, messages or output."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def submits(server: Loopback) -> int:
 def test_transient_faults_are_retried_and_the_video_lands(name, tmp_path, video, monkeypatch):
     suite = make_suite(tmp_path / "suite", ["Drum solo"])
     with Loopback(make_protocol(name, video), video) as server:
-        server.faults = {"submit": [429, 503], "poll": [500], "download": ["truncate", 502]}
+        server.faults = {"submit": [429, 503], "poll": [429, 503], "download": ["truncate", 502]}
         s, sleeps = settings()
         summary = generation.run_suite(suite, provider_for(name, server, monkeypatch), tmp_path / "out", s)
         assert not any(server.faults.values())  # every injected fault was met
@@ -70,7 +72,9 @@ def test_transient_faults_are_retried_and_the_video_lands(name, tmp_path, video,
     assert server.submits == 1  # the failed submit attempts were refused by the server, never accepted
     final = tmp_path / "out" / "ads" / "Drum solo.mp4"
     assert final.read_bytes() == video and decode(str(final), MediaNeeds(needs_video=True)).ok
-    assert sleeps[:2] == [0.5, 1.0] and len(sleeps) >= 5  # backoff doubles; five transient faults, five waits
+    # six transient faults, six backoff waits (doubling within each call): the runner met every fault itself, so
+    # no SDK retried one on its own (an SDK retry would use up a fault without a wait here, and pay twice on submit)
+    assert [w for w in sleeps if w > 0] == [0.5, 1.0] * 3
     assert sorted(p.name for p in (tmp_path / "out" / "ads").iterdir()) == ["Drum solo.mp4"]  # no partial file
     job = L.Ledger(tmp_path / "out").get("ads/Drum solo", name, summary.model)
     assert job.state == L.WRITTEN and job.job_id == out.job_id
@@ -128,6 +132,53 @@ def test_crash_between_submit_and_poll_resumes_without_a_second_submit(name, tmp
     assert resumed.outcomes[0].status == "written" and resumed.outcomes[0].job_id == job.job_id
     assert server.submits == 1  # the resumed run polled the job it had, and paid nothing more
     assert (out_dir / "ads" / "Rain on a roof.mp4").read_bytes() == video
+
+
+@pytest.mark.parametrize("name", API_PROVIDERS)
+def test_every_request_comes_from_the_client_the_provider_names(name, tmp_path, video, monkeypatch):
+    """Each provider's submits and polls are sent by its official SDK (its User-Agent), Kling's and Wan's by
+    requests; a provider that bypassed its SDK for a plain HTTP call would fail here."""
+    suite = make_suite(tmp_path / "suite", ["Who calls"])
+    with Loopback(make_protocol(name, video), video) as server:
+        summary = generation.run_suite(suite, provider_for(name, server, monkeypatch), tmp_path / "out", settings()[0])
+    assert summary.counts == {"written": 1}
+    api_calls = [headers for _, path, headers, _ in server.log if not path.startswith("/files/")]
+    assert len(api_calls) >= 3  # a submit and at least two polls
+    agents = {next((v for k, v in headers.items() if k.lower() == "user-agent"), "") for headers in api_calls}
+    assert all(PROTOCOLS[name].client_agent in agent for agent in agents), agents
+
+
+@pytest.mark.parametrize("name", ["veo", "runway", "replicate", "fal", "seedance"])
+def test_missing_sdk_names_the_extra_to_install(name, tmp_path, monkeypatch):
+    provider = generation.make_provider(name, Options())
+    sdk = "google.genai" if name == "veo" else provider.sdk
+    monkeypatch.setitem(__import__("sys").modules, sdk, None)  # as if the SDK were not installed
+    for var, value in make_protocol(name, b"").env.items():
+        monkeypatch.setenv(var, value)
+    suite = make_suite(tmp_path / "suite", ["A"])
+    with pytest.raises(Fatal, match=rf"pip install 'avgenbench\[generate-{name}\]'"):
+        generation.run(suite, tmp_path / "out", name)
+    assert not (tmp_path / "out").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("name", ["runway", "replicate", "fal", "seedance"])
+def test_unreachable_endpoint_is_transient_and_nothing_is_recorded_as_submitted(name, tmp_path, monkeypatch):
+    """A refused connection, raised by each SDK in its own way (its wrapper class or httpx's), is a transient fault:
+    retried with backoff, then the prompt fails with the reason and no job is in the ledger, so the next run submits
+    it (nothing reached the provider)."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for var, value in make_protocol(name, b"").env.items():
+        monkeypatch.setenv(var, value)
+    provider = generation.make_provider(name, Options(), base_url=closed)
+    s, sleeps = settings(retries=2)
+    summary = generation.run_suite(make_suite(tmp_path / "suite", ["Nobody home"]), provider, tmp_path / "out", s)
+    out = summary.outcomes[0]
+    assert out.status == "failed" and "gave up after 3 tries" in out.message and "Connect" in out.message, out.message
+    assert sleeps == [0.5, 1.0] and L.Ledger(tmp_path / "out").get("ads/Nobody home", name, provider.model) is None
 
 
 def test_concurrent_jobs_each_submitted_once(tmp_path, video, monkeypatch):

@@ -19,10 +19,10 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "veo": ("veo", "VeoProvider", "Google Veo via google-genai (Vertex AI: API key or project)"),
     "wan": ("wan", "WanProvider", "Alibaba Wan via DashScope REST (X-DashScope-Async)"),
     "kling": ("kling", "KlingProvider", "Kling REST, JWT signed from access + secret key"),
-    "replicate": ("replicate", "ReplicateProvider", "Replicate predictions REST"),
-    "fal": ("fal", "FalProvider", "fal.ai queue REST"),
-    "seedance": ("seedance", "SeedanceProvider", "ByteDance Seedance via Volcengine Ark REST"),
-    "runway": ("runway", "RunwayProvider", "Runway API REST"),
+    "replicate": ("replicate", "ReplicateProvider", "Replicate predictions via the replicate SDK"),
+    "fal": ("fal", "FalProvider", "fal.ai queue via the fal-client SDK"),
+    "seedance": ("seedance", "SeedanceProvider", "ByteDance Seedance via Volcengine Ark's SDK (volcengine-ark-runtime)"),
+    "runway": ("runway", "RunwayProvider", "Runway via the runwayml SDK"),
     "ltx2": ("ltx2", "LTX2Provider", "local LTX-2 via diffusers LTX2Pipeline (GPU)"),
 }
 

@@ -16,6 +16,8 @@ from typing import Any
 from ..suite import PromptItem
 
 RUNNING, DONE, FAILED, REFUSED = "running", "done", "failed", "refused"
+# words by which a provider's error text says it refused the prompt (content policy) rather than failed
+REFUSAL_WORDS = ("sensitive", "safety", "moderation", "policy", "inspection", "flagged", "prohibited", "risk")
 
 
 class Transient(RuntimeError):

@@ -1,5 +1,7 @@
-"""HTTP helpers for the REST providers (requests): status codes mapped to Transient / Refused / Fatal, and a
-download that checks the byte count against Content-Length so a cut connection never looks like a video."""
+"""HTTP helpers (requests): JSON calls for the REST providers with status codes mapped to Transient / Refused /
+Fatal, and the video download every URL-returning provider uses (SDK or REST: the SDKs hand back a signed public
+link, not the file), which checks the byte count against Content-Length so a cut connection never looks like a video.
+`TIMEOUT` is the one (connect, read) limit of every provider's calls, the SDK clients' included."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .base import Fatal, Transient
+from .base import Fatal, Poll, Transient
 
 
 class ReadTimedOut(Transient):
@@ -49,12 +51,19 @@ class HTTPFault(Fatal):
         self.status, self.text = status, text
 
 
-def download(url: str, dest: Path, headers: dict[str, str] | None = None) -> None:
+def download_video(provider: str, poll: Poll, dest: Path) -> None:
+    """The finished job's video URL to `dest` (signed public links: sent without the key)."""
+    if not poll.url:
+        raise Fatal(f"{provider}: finished job carries no video URL")
+    download(poll.url, dest)
+
+
+def download(url: str, dest: Path) -> None:
     """Stream `url` to `dest`; Transient on 429/5xx, a dropped connection or fewer bytes than announced."""
     requests = _session()
     written = 0
     try:
-        with requests.get(url, headers=headers, stream=True, timeout=TIMEOUT) as resp:
+        with requests.get(url, stream=True, timeout=TIMEOUT) as resp:
             if resp.status_code == 429 or resp.status_code >= 500:
                 raise Transient(f"download HTTP {resp.status_code}")
             if resp.status_code >= 400:

@@ -1,8 +1,9 @@
-"""A provider spoken over plain HTTPS+JSON: submit a task, poll it, download the video URL it returns.
+"""A provider spoken over plain HTTPS+JSON with `requests`, for the APIs without an official SDK we use (Kling has
+none; Wan's DashScope API is spoken directly, as the issue allows): submit a task, poll it, download the video URL.
 
-Subclasses say where to send what (`submit_call`, `poll_call`) and how to read the answers (`job_id_from`,
-`poll_from`); errors are mapped once here: 429/5xx/timeouts are Transient, a 4xx whose body names a content
-check is a refusal, any other 4xx is Fatal.
+Subclasses say where to send what (`submit_call`, `poll_call`), with which headers, and how to read the answers
+(`job_id_from`, `poll_from`, `is_refusal`); errors are mapped once here: 429/5xx/timeouts are Transient, a 4xx the
+subclass recognises as a content check is a refusal, any other 4xx is Fatal. The SDK providers are in `sdk.py`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 from ..suite import PromptItem
 from . import http
 from .base import Fatal, Poll, Provider, Refused, Transient, Unconfirmed
-
-REFUSAL_WORDS = ("sensitive", "safety", "moderation", "policy", "inspection", "flagged", "prohibited", "risk")
 
 
 class RestProvider(Provider):
@@ -29,7 +28,7 @@ class RestProvider(Provider):
 
     # --- what subclasses fill in -------------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key()}"}
+        raise NotImplementedError
 
     def submit_call(self, item: PromptItem) -> tuple[str, str, dict[str, Any]]:
         """(method, path, JSON body) that starts a job."""
@@ -45,7 +44,8 @@ class RestProvider(Provider):
         raise NotImplementedError
 
     def is_refusal(self, status: int, text: str) -> bool:
-        return any(w in text.lower() for w in REFUSAL_WORDS)
+        """Whether a 4xx answer (status, body) is the provider's content check refusing the prompt."""
+        raise NotImplementedError
 
     # --- the protocol ------------------------------------------------------------------------------------------
     def _json(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -75,11 +75,5 @@ class RestProvider(Provider):
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise Transient(f"{self.name}: unexpected poll answer ({type(exc).__name__})") from None
 
-    def download_headers(self) -> dict[str, str]:
-        """Headers for fetching the video URL; signed public links need none (and must not get the key)."""
-        return {}
-
     def download(self, poll: Poll, dest: Path) -> None:
-        if not poll.url:
-            raise Fatal(f"{self.name}: finished job carries no video URL")
-        http.download(poll.url, dest, self.download_headers())
+        http.download_video(self.name, poll, dest)

@@ -16,8 +16,8 @@ import os
 import time
 
 from ...suite import PromptItem
-from ..base import DONE, FAILED, REFUSED, RUNNING, Fatal, Poll
-from ..rest import REFUSAL_WORDS, RestProvider
+from ..base import DONE, FAILED, REFUSAL_WORDS, REFUSED, RUNNING, Fatal, Poll
+from ..rest import RestProvider
 
 
 def _b64(data: bytes) -> str:

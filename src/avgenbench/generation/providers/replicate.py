@@ -1,47 +1,73 @@
-"""Replicate's predictions API over REST (the protocol of the `replicate` client): POST a prediction for an
-official model -> GET /v1/predictions/{id} -> `output` URL.
+"""Replicate through its official SDK `replicate` (extra `generate-replicate`): `models.predictions.create` for an
+official model -> prediction id -> `predictions.get` until succeeded -> the `output` URL, downloaded.
 
-Key: REPLICATE_API_TOKEN. Default model google/veo-3.1 (4, 6 or 8 s, so 10 s asks for 8; other models get
---duration as given). A failed prediction whose error says the input or output was flagged
-(E005) is a refusal.
+Key: REPLICATE_API_TOKEN. Endpoint: the SDK's (REPLICATE_BASE_URL, which the SDK reads itself, else
+https://api.replicate.com). Two SDK behaviours are turned off: its transport retries GETs answered 429/503/504 up to
+10 times (the runner retries instead), and predictions.create sends no timeout at all unless `wait` is set (which
+would make the server hold the request), so requests without a limit get ours. Default model google/veo-3.1 (4, 6 or
+8 s, so 10 s asks for 8; other models get --duration as given). A failed prediction whose error says the input or
+output was flagged (E005), or a submit refused as sensitive, is a refusal.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...suite import PromptItem
 from ..base import DONE, FAILED, REFUSED, RUNNING, Poll
-from ..rest import REFUSAL_WORDS, RestProvider
+from ..sdk import SdkProvider, sdk_timeout
 from .veo import veo_duration
 
 
-class ReplicateProvider(RestProvider):
+def _transport_with_limits(timeout: Any) -> Any:
+    """An httpx transport that gives a request without a timeout (replicate's create) the client's limits."""
+    import httpx
+
+    limits = {"connect": timeout.connect, "read": timeout.read, "write": timeout.write, "pool": timeout.pool}
+
+    class WithLimits(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            given = request.extensions.get("timeout") or {}
+            request.extensions["timeout"] = {k: given.get(k) if given.get(k) is not None else v
+                                             for k, v in limits.items()}
+            return super().handle_request(request)
+
+    return WithLimits()
+
+
+class ReplicateProvider(SdkProvider):
     name = "replicate"
     key_env = ("REPLICATE_API_TOKEN",)
     default_model = "google/veo-3.1"
-    default_base_url = "https://api.replicate.com"
-    base_url_env = "REPLICATE_BASE_URL"
+    sdk, extra = "replicate", "generate-replicate"
     poll_interval = 5.0
 
-    def submit_call(self, item: PromptItem):
+    def make_client(self, replicate: Any) -> Any:
+        timeout = sdk_timeout()
+        client = replicate.Client(api_token=self.key(), base_url=self.base_url, timeout=timeout,
+                                  transport=_transport_with_limits(timeout))
+        retrying = getattr(client._client, "_transport", None)  # the SDK wraps every transport in its RetryTransport
+        if hasattr(retrying, "max_attempts"):
+            retrying.max_attempts = 1
+        return client
+
+    def start(self, item: PromptItem) -> str:
         o = self.options
         duration = veo_duration(o.duration) if self.model.startswith("google/veo") else int(round(o.duration))
         inputs = {"prompt": item.prompt, "duration": duration, "resolution": o.resolution,
                   "aspect_ratio": o.aspect_ratio, "generate_audio": o.audio, **o.extra}
-        return "POST", f"/v1/models/{self.model}/predictions", {"input": inputs}
+        return self.client().models.predictions.create(model=self.model, input=inputs).id
 
-    def job_id_from(self, reply):
-        return reply.get("id")
+    def is_refusal(self, text: str) -> bool:
+        return "E005" in text or super().is_refusal(text)
 
-    def poll_call(self, job_id: str):
-        return "GET", f"/v1/predictions/{job_id}"
-
-    def poll_from(self, reply) -> Poll:
-        status = reply.get("status", "")
+    def state(self, job_id: str) -> Poll:
+        prediction = self.client().predictions.get(job_id)
+        status = prediction.status
         if status == "succeeded":
-            output = reply["output"]
+            output = prediction.output
             return Poll(DONE, url=output[0] if isinstance(output, list) else output)
         if status in ("failed", "canceled", "aborted"):
-            error = str(reply.get("error") or status)
-            refused = "E005" in error or any(w in error.lower() for w in REFUSAL_WORDS)
-            return Poll(REFUSED if refused else FAILED, reason=error[:300])
-        return Poll(RUNNING)
+            error = str(prediction.error or status)
+            return Poll(REFUSED if self.is_refusal(error) else FAILED, reason=error[:300])
+        return Poll(RUNNING)  # starting, processing

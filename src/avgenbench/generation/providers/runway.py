@@ -1,56 +1,54 @@
-"""Runway's API over REST (what the `runwayml` SDK wraps): POST /v1/text_to_video -> GET /v1/tasks/{id} ->
-`output[0]`.
+"""Runway through its official SDK `runwayml` (extra `generate-runway`): `text_to_video.create` -> task id ->
+`tasks.retrieve` until SUCCEEDED -> `output[0]`, a signed link that is downloaded.
 
-Key: RUNWAYML_API_SECRET. Defaults: model veo3.1 (audio on; 4, 6 or 8 s, so 10 s asks for 8), ratio 1280:720
-for 720p 16:9. A failed
-task whose failureCode starts with SAFETY is a refusal.
+Key: RUNWAYML_API_SECRET. Endpoint: the SDK's (RUNWAYML_BASE_URL, which the SDK reads itself, else
+https://api.dev.runwayml.com; it sends the API version header). Built with max_retries=0: the runner retries.
+Defaults: model veo3.1 (audio on; 4, 6 or 8 s, so 10 s asks for 8), ratio 1280:720 for 720p 16:9. --param fields
+go into the request body as given (the SDK's extra_body). A failed task whose failureCode starts with SAFETY, or a
+submit refused for moderation, is a refusal.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...suite import PromptItem
 from ..base import DONE, FAILED, REFUSED, RUNNING, Poll
-from ..rest import RestProvider
+from ..sdk import SdkProvider, sdk_timeout
 from .veo import veo_duration
 
 RATIOS = {("720p", "16:9"): "1280:720", ("720p", "9:16"): "720:1280", ("1080p", "16:9"): "1920:1080",
           ("1080p", "9:16"): "1080:1920"}
 
 
-class RunwayProvider(RestProvider):
+class RunwayProvider(SdkProvider):
     name = "runway"
     key_env = ("RUNWAYML_API_SECRET",)
     default_model = "veo3.1"
-    default_base_url = "https://api.dev.runwayml.com"
-    base_url_env = "RUNWAYML_BASE_URL"
+    sdk, extra = "runwayml", "generate-runway"
     poll_interval = 5.0
-    api_version = "2024-11-06"
 
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key()}", "X-Runway-Version": self.api_version}
+    def make_client(self, runwayml: Any) -> Any:
+        return runwayml.RunwayML(api_key=self.key(), base_url=self.base_url, max_retries=0, timeout=sdk_timeout())
 
-    def submit_call(self, item: PromptItem):
+    def start(self, item: PromptItem) -> str:
         o = self.options
         veo = self.model.startswith("veo")
         duration = (8 if self.model == "veo3" else veo_duration(o.duration)) if veo else int(round(o.duration))
-        body = {"model": self.model, "promptText": item.prompt, "duration": duration,
-                "ratio": RATIOS.get((o.resolution, o.aspect_ratio), "1280:720"), **o.extra}
+        fields: dict[str, Any] = {"model": self.model, "prompt_text": item.prompt, "duration": duration,
+                                  "ratio": RATIOS.get((o.resolution, o.aspect_ratio), "1280:720")}
         if self.model.startswith("veo3.1"):  # the audio switch exists for Veo 3.1 (and its fast variant) only
-            body.setdefault("audio", o.audio)
-        return "POST", "/v1/text_to_video", body
+            fields["audio"] = o.audio
+        task = self.client().text_to_video.create(**fields, extra_body=o.extra or None)
+        return task.id
 
-    def job_id_from(self, reply):
-        return reply.get("id")
-
-    def poll_call(self, job_id: str):
-        return "GET", f"/v1/tasks/{job_id}"
-
-    def poll_from(self, reply) -> Poll:
-        status = reply.get("status", "")
+    def state(self, job_id: str) -> Poll:
+        task = self.client().tasks.retrieve(job_id)
+        status = task.status
         if status == "SUCCEEDED":
-            return Poll(DONE, url=reply["output"][0])
+            return Poll(DONE, url=task.output[0])
         if status in ("FAILED", "CANCELLED"):
-            code = str(reply.get("failureCode") or "")
-            reason = f"{code}: {reply.get('failure') or status}".strip(": ")
+            code = str(getattr(task, "failure_code", None) or "")
+            reason = f"{code}: {getattr(task, 'failure', None) or status}".strip(": ")
             return Poll(REFUSED if code.startswith("SAFETY") else FAILED, reason=reason[:300])
-        return Poll(RUNNING)
+        return Poll(RUNNING)  # PENDING, THROTTLED, RUNNING
