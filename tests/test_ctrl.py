@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from avgenbench.control_checks import Signals, check
@@ -344,3 +345,28 @@ def test_calibrate_covers_ctrl(tmp_path):
     found = {c["clip"]: c for c in recovery["clips"]}
     assert found["ctrl_count_4"]["found_count"] == 4 and found["ctrl_tempo_up"]["found_change"] > 0
     assert found["ctrl_count_4"]["found_visual"] == 4 and found["ctrl_order_speech_tonal"]["precedence"] > 0.9
+
+
+def test_order_on_real_speech_and_a_real_saxophone(realclips_dir, tmp_path):
+    """Real generated sound: 4 s of a woman speaking (Ovi) then 4 s of a saxophone (Ovi), and the two swapped."""
+    from conftest import realclip
+
+    from avgenbench.synthetic.encode import write_clip
+
+    speech = decode(realclip(realclips_dir, "dialogue", "Woman with closed eyes speaks"), AUDIO).audio_at(22050)
+    sax = decode(realclip(realclips_dir, "music", "Saxophone busker"), AUDIO).audio_at(22050)
+    half = 4 * 22050
+    assert speech.size >= half and sax.size >= half
+    ins = extract("A woman speaks, then a saxophone plays.")[0]
+    scores = {}
+    for name, audio in (("said_first", np.concatenate([speech[:half], sax[:half]])),
+                        ("played_first", np.concatenate([sax[:half], speech[:half]]))):
+        frames = [np.full((90, 160, 3), 60, np.uint8)] * 96
+        write_clip(tmp_path / f"{name}.mp4", frames, 12, audio.astype(np.float32), 22050)
+        result = check(ins, Signals(decode(tmp_path / f"{name}.mp4", AUDIO).audio_at(22050)))
+        scores[name] = result
+    said, played = scores["said_first"], scores["played_first"]
+    print(f"\nreal order: speech then sax precedence {said.evidence.get('precedence')} ({said.verdict}); "
+          f"swapped {played.evidence.get('precedence')} ({played.verdict}); spans {said.evidence['first']} / "
+          f"{said.evidence['second']}")
+    assert said.verdict == "pass" and played.verdict == "fail"

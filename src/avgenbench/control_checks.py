@@ -111,7 +111,9 @@ class Signals:
 
                 audio16 = resample_poly(self.audio, 16000, self.rate).astype(np.float32)
                 done["speech"] = sig.speech_cells(audio16, grid)
-            audible = done.setdefault("audible", sig.audible_cells(self.audio, self.rate, grid))
+            if "audible" not in done:
+                done["audible"] = sig.audible_cells(self.audio, self.rate, grid)
+            audible = done["audible"]
             if name in ("tonal", "noise") and "tonal" not in done:
                 done["tonal"] = sig.tonal_cells(self.pitch, grid, audible, done["speech"])
             if name in ("impact", "noise") and "impact" not in done:
@@ -245,7 +247,7 @@ def _order(ins: Instruction, s: Signals) -> tuple[float | None, str, dict]:
         return None, "unchecked", {**evidence, "message": f"both sounds are {classes[0]}: the signals cannot tell "
                                                           "them apart"}
     try:
-        masks = [s.sound_class(c) for c in classes]  # type: ignore[arg-type]
+        masks = [s.sound_class(c) for c in classes if c is not None]
     except RuntimeError as exc:
         return None, "unchecked", {**evidence, "message": f"cannot find the sound classes: {exc}"}
     grid = s.grid

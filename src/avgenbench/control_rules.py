@@ -28,7 +28,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 RULES_VERSION = "ctrl-rules-3"  # 2: "then cuts out / goes quiet" are stops; 3: order sounds of speech, instruments
-# and noise, silence first; sound classes; the action verb of a visible count
+# and noise, silence first, up to 4 words between "followed by" and the second sound; sound classes; the action verb
+# of a visible count
 
 KINDS = ("loudness_up", "loudness_down", "tempo_up", "tempo_down", "pitch_up", "pitch_down", "count", "stop", "order")
 
@@ -174,7 +175,7 @@ _COUNT_SERIES = re.compile(  # "plucks the six open strings one by one", "strike
     r"(?<![\w-])(?P<n>" + "|".join(k for k in COUNT_WORDS if k != "twice") + r"|\d{1,2})\s+(?:[a-z-]+\s+){0,2}?"
     r"(?P<noun>[a-z]+s)\s+one\s+(?:by\s+one|at\s+a\s+time)(?![\w-])", re.I)
 _ORDER = re.compile(r"(?P<a>" + _alt(ORDER_SOUNDS) + r")['’]?(?:[\s,'’]+[\w'’-]+){0,4}?[\s,]+"
-                    r"(?:then|followed\s+by|transitioning\s+to)\s+(?:(?:a|an|the)\s+)?(?:[\w,'’-]+\s+){0,3}?"
+                    r"(?:then|followed\s+by|transitioning\s+to)\s+(?:(?:a|an|the)\s+)?(?:[\w,'’-]+\s+){0,4}?"
                     r"['‘]?(?P<b>" + _alt(ORDER_SOUNDS) + r")(?!\s+" + ABRUPT_CUT + ")", re.I)
 
 _CLASSES = [(name, re.compile(r"^(?:" + "|".join(words) + r")$", re.I)) for name, words in ORDER_CLASSES.items()]

@@ -11,7 +11,7 @@ Controls (dicts; `reverse: true` plays the audio backwards, `keep` keeps only th
 - count: `n` piano notes (A4) evenly spaced; truth count. The picture flashes once per event (`flashes`: how many of
   the `n` evenly spaced events flash, default the notes kept), not with the sound's level; truth flashes_s.
 - order: one sound class in the first half and another in the second (`first`, `second` among speech (espeak-ng
-  words, or babble without it), tonal (a held organ chord), impact (three sharp knocks), noise (a steady hiss));
+  words, or babble without it), tonal (a held organ note), impact (three sharp knocks), noise (a steady hiss));
   `swap: true` plays the two halves the other way round; truth first/second with their spans in seconds.
 - stop: a steady organ chord that stops at `stop_s`; truth stop_s (`stop_s: null` never stops).
 """
@@ -84,7 +84,9 @@ def _class_sound(name: str, length: float) -> tuple[np.ndarray, str]:
             return speak(LINE, RATE, amplitude=0.5)[:n], "espeak-ng"
         return babble(length, RATE, amplitude=0.5), "babble"
     if name == "tonal":
-        return 0.3 * _bed(length), "organ chord"
+        t = np.arange(n) / RATE
+        note = sum(np.sin(2 * np.pi * midi_to_hz(57) * k * t) / k for k in (1, 2, 3, 4))
+        return (0.2 * note * (1.0 + 0.05 * np.sin(2 * np.pi * 3.0 * t))).astype(np.float32), "organ note A3"
     if name == "impact":
         out = np.zeros(n, np.float32)
         for k, t in enumerate((0.1, 0.9, 1.7)):
