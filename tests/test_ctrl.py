@@ -260,7 +260,7 @@ def test_paper_tier_asks_the_judge_only_for_what_the_signals_cannot_settle(tmp_p
         assert lite.raw == 100.0 and lite.evidence["checks"][1]["verdict"] == "unchecked"
         assert len(server.model_calls()) == 1  # lite never calls the judge
         no_judge = backend.measure(clip, ItemContext(item, PromptAnnotation(), "paper", {}))
-        assert no_judge.raw == 100.0 and "no judge configured" in no_judge.evidence["judge"]
+        assert no_judge.raw == 100.0 and "no judge configured" in no_judge.evidence["unsettled"]
         assert backend.templates == ("ctrl.judge",)
     finally:
         server.close()

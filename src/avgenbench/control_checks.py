@@ -106,7 +106,7 @@ class Signals:
         missing (speech needs the Silero VAD)."""
         if name not in self._classes:
             grid, done = self.grid, self._classes
-            if name in ("speech", "tonal", "noise") and "speech" not in done:
+            if name != "silence" and "speech" not in done:
                 from scipy.signal import resample_poly
 
                 audio16 = resample_poly(self.audio, 16000, self.rate).astype(np.float32)
@@ -117,7 +117,7 @@ class Signals:
             if name in ("tonal", "noise") and "tonal" not in done:
                 done["tonal"] = sig.tonal_cells(self.pitch, grid, audible, done["speech"])
             if name in ("impact", "noise") and "impact" not in done:
-                done["impact"] = sig.impact_cells(self.audio, self.rate, self.onsets, grid)
+                done["impact"] = sig.impact_cells(self.audio, self.rate, self.onsets, grid, done["speech"])
             if name == "noise":
                 flat = sig.flat_cells(self.audio, self.rate, grid)
                 done["noise"] = sig.noise_cells(flat, audible, done["speech"], done["tonal"], done["impact"])

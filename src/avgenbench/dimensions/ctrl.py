@@ -117,7 +117,7 @@ def run_paper(client, clip: Clip, ctx: ItemContext, repeats) -> JudgeOutcome | M
     evidence = _evidence(source, signals, results)
     if not open_ids or client is None:
         if open_ids:
-            evidence["judge"] = "no judge configured: the instructions the signals could not settle stay unsettled"
+            evidence["unsettled"] = "no judge configured: the instructions the signals could not settle stay unsettled"
         if not signal_scores:
             return Measurement(Status.INCONCLUSIVE, evidence=evidence,
                                message="no instruction of this prompt can be settled without a judge")

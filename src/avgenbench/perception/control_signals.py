@@ -10,8 +10,8 @@
 - trends: the Theil–Sen slope (median of pairwise slopes, robust to a few outliers) of a curve against time.
 - sound classes (for the order of two named sounds), on a grid of CLASS_STEP_S cells, each a yes/no per cell:
   speech = inside a Silero VAD segment (16 kHz); tonal = audible, no speech, and at least two pYIN voiced frames
-  whose pitch holds within STABLE_SEMITONES of the frame before (notes hold a pitch; speech glides); impact = an
-  onset whose level falls IMPACT_DECAY_DB within IMPACT_DECAY_S after its peak (a burst, not a held note), marked for
+  whose pitch holds within STABLE_SEMITONES of the frame before (notes hold a pitch; speech glides); impact = no
+  speech (a plosive is no knock), an onset whose level falls IMPACT_DECAY_DB within IMPACT_DECAY_S after its peak (a burst, not a held note), marked for
   IMPACT_SPAN_S; noise = audible, no speech, not tonal, spectral flatness >= NOISE_FLATNESS, in runs of NOISE_MIN_S;
   silence = not audible (below AUDIBLE_RANGE_DB under the loudest cell, or under AUDIBLE_FLOOR_DB) in runs of
   SILENCE_MIN_S.
@@ -215,8 +215,8 @@ def tonal_cells(pitch: tuple[np.ndarray, np.ndarray], grid: np.ndarray, audible:
     return (steady >= 2) & audible & ~speech
 
 
-def impact_cells(audio: np.ndarray, rate: int, onsets: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Cells from each onset whose level falls IMPACT_DECAY_DB within IMPACT_DECAY_S (a burst)."""
+def impact_cells(audio: np.ndarray, rate: int, onsets: np.ndarray, grid: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """Cells without speech from each onset whose level falls IMPACT_DECAY_DB within IMPACT_DECAY_S (a burst)."""
     env = loudness_envelope(audio, rate, window_s=0.02, step_s=0.01)
     mask = np.zeros(grid.size, bool)
     for t in onsets:
@@ -224,7 +224,7 @@ def impact_cells(audio: np.ndarray, rate: int, onsets: np.ndarray, grid: np.ndar
         after = env.db[(env.times >= t + IMPACT_DECAY_S - 0.03) & (env.times <= t + IMPACT_DECAY_S + 0.03)]
         if peak_part.size and (not after.size or peak_part.max() - after.max() >= IMPACT_DECAY_DB):
             mask |= (grid >= t) & (grid < t + IMPACT_SPAN_S)
-    return mask
+    return mask & ~speech
 
 
 def flat_cells(audio: np.ndarray, rate: int, grid: np.ndarray) -> np.ndarray:
