@@ -9,8 +9,9 @@
 - pitch: librosa's pYIN f0 (65–2093 Hz, frame 2048, hop 256) in MIDI numbers over voiced frames.
 - trends: the Theil–Sen slope (median of pairwise slopes, robust to a few outliers) of a curve against time.
 - sound classes (for the order of two named sounds), on a grid of CLASS_STEP_S cells, each a yes/no per cell:
-  speech = inside a Silero VAD segment (16 kHz); tonal = audible, no speech, and at least two pYIN voiced frames
-  whose pitch holds within STABLE_SEMITONES of the frame before (notes hold a pitch; speech glides); impact = no
+  speech = inside a Silero VAD segment (16 kHz); tonal = audible, no speech, and at least three pYIN voiced frames
+  whose pitch holds within STABLE_SEMITONES of the frame before (notes hold a pitch; speech glides), in runs of
+  TONAL_MIN_S (pYIN hears a steady pitch in noise now and then); impact = no
   speech (a plosive is no knock), an onset whose level falls IMPACT_DECAY_DB within IMPACT_DECAY_S after its peak (a burst, not a held note), marked for
   IMPACT_SPAN_S; noise = audible, no speech, not tonal, spectral flatness >= NOISE_FLATNESS, in runs of NOISE_MIN_S;
   silence = not audible (below AUDIBLE_RANGE_DB under the loudest cell, or under AUDIBLE_FLOOR_DB) in runs of
@@ -40,6 +41,7 @@ CLASS_STEP_S = 0.05
 AUDIBLE_RANGE_DB = 35.0
 AUDIBLE_FLOOR_DB = -60.0
 STABLE_SEMITONES = 0.5
+TONAL_MIN_S = 0.15
 IMPACT_DECAY_DB = 10.0
 IMPACT_DECAY_S = 0.2
 IMPACT_SPAN_S = 0.15
@@ -204,7 +206,7 @@ def speech_cells(audio16: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 def tonal_cells(pitch: tuple[np.ndarray, np.ndarray], grid: np.ndarray, audible: np.ndarray,
                 speech: np.ndarray) -> np.ndarray:
-    """Audible cells without speech holding at least two voiced pYIN frames of steady pitch."""
+    """Audible cells without speech holding at least three voiced pYIN frames of steady pitch, in runs."""
     times, midi = pitch
     steady = np.zeros(grid.size, int)
     if times.size >= 2:
@@ -212,7 +214,7 @@ def tonal_cells(pitch: tuple[np.ndarray, np.ndarray], grid: np.ndarray, audible:
         held = gap_ok & (np.abs(np.diff(midi)) < STABLE_SEMITONES)
         cells = np.minimum(grid.size - 1, (times[1:][held] / CLASS_STEP_S).astype(int))
         np.add.at(steady, cells, 1)
-    return (steady >= 2) & audible & ~speech
+    return _runs((steady >= 3) & audible & ~speech, int(round(TONAL_MIN_S / CLASS_STEP_S)))
 
 
 def impact_cells(audio: np.ndarray, rate: int, onsets: np.ndarray, grid: np.ndarray, speech: np.ndarray) -> np.ndarray:
