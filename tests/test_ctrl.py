@@ -370,3 +370,33 @@ def test_order_on_real_speech_and_a_real_saxophone(realclips_dir, tmp_path):
           f"swapped {played.evidence.get('precedence')} ({played.verdict}); spans {said.evidence['first']} / "
           f"{said.evidence['second']}")
     assert said.verdict == "pass" and played.verdict == "fail"
+
+
+def test_paper_eval_through_the_command_line_stores_the_judged_row(tmp_path, monkeypatch):
+    from judge_loopback import Loopback
+    from typer.testing import CliRunner
+
+    from avgenbench.cli import app
+
+    (tmp_path / "suite" / "prompts").mkdir(parents=True)
+    (tmp_path / "suite" / "prompts" / "ctrl.json").write_text(json.dumps(
+        [{"content": "fade", "prompt": "The music fades out. Laughter, then a piano."}]))
+    render_control(tmp_path / "videos" / "ctrl" / "fade.mp4", {"kind": "loudness_down"})
+    server = Loopback(lambda schema, body: {"settled": [{"id": "i1", "verdict": "violated", "reason": "no piano"}]})
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ctrl-test")
+    monkeypatch.setenv("AVGENBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["eval", str(tmp_path / "videos"), "--suite", str(tmp_path / "suite"), "--out", str(tmp_path / "out"),
+            "--tier", "paper", "--dimensions", "ctrl", "--judge", "openai:gpt-4o?backoff=0.01",
+            "--judge-base-url", f"{server.url}/v1", "--json"]
+    try:
+        first = CliRunner().invoke(app, args)
+        assert first.exit_code == 0, first.output
+        rows = json.loads(CliRunner().invoke(app, ["results", str(tmp_path / "out"), "--json"]).stdout)
+        assert len(rows) == 1 and rows[0]["backend"] == "ctrl-signals-judge" and rows[0]["tier"] == "paper"
+        assert rows[0]["raw"] == pytest.approx(50.0)  # the fade by signal (100), the order by the judge (violated: 0)
+        assert rows[0]["evidence"]["checks"][1]["judge_reason"] == "no piano"
+        assert len(server.model_calls()) == 1
+        again = CliRunner().invoke(app, args)
+        assert again.exit_code == 0 and len(server.model_calls()) == 1  # the stored row is kept: no new call
+    finally:
+        server.close()
