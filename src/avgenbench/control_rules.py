@@ -7,7 +7,11 @@ Each instruction has a kind, the span of the clip it applies to and the words it
 - count: N events ("plucks it four times", "twice", "five ascending notes"; N >= 2: "once" is left out, it is mostly
   "a single" in passing);
 - stop: a named sound stops, cuts out, falls silent, "then silence";
-- order: two named sound events joined by "then" / "followed by" (recorded; the lite tier cannot tell sounds apart).
+- order: two named sound events joined by "then" / "followed by"; each is mapped to a sound class the signals can
+  find (ORDER_CLASSES: speech, tonal, impact, noise, silence) by `sound_class`; a name that maps to none, or two names
+  of one class, leave the order unchecked by signal.
+Counts of "N times" after an action verb on a visible thing (VISUAL_ACTIONS: "plucks it four times", "knocks three
+times") record the verb in `action`: their events are also counted in the picture.
 A trend or stop cue counts only when a sound word stands close before it (SOUND_WORDS; "the crystal grows" is not
 loudness), except cues that are about sound by themselves ("grows louder", "in pitch", "then silence").
 
@@ -23,7 +27,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-RULES_VERSION = "ctrl-rules-2"  # 2: "then cuts out / goes quiet" are stops
+RULES_VERSION = "ctrl-rules-3"  # 2: "then cuts out / goes quiet" are stops; 3: order sounds of speech, instruments
+# and noise, silence first, up to 4 words between "followed by" and the second sound; sound classes; the action verb
+# of a visible count
 
 KINDS = ("loudness_up", "loudness_down", "tempo_up", "tempo_down", "pitch_up", "pitch_down", "count", "stop", "order")
 
@@ -73,7 +79,7 @@ TEMPO_UP_ALONE = [r"faster\s+and\s+faster", r"speed\s+increases", r"then\s+accel
 TEMPO_DOWN = [r"slows?(?:\s+down)?", r"slowing(?:\s+down)?", r"slower(?:\s+and\s+slower)?", r"decelerat(?:e|es|ing)"]
 TEMPO_DOWN_ALONE = [r"slower\s+and\s+slower", r"then\s+slow(?:s|ing)\s+down", r"tempo\s+(?:decreases|drops)"]
 PITCH_UP = [  # about pitch by themselves
-    r"rises?\s+(?:smoothly\s+)?in\s+pitch", r"(?:pitch|tone)\s+(?:rises|rising|climbs|goes\s+up)",
+    r"rises?\s+(?:smoothly\s+)?in\s+pitch", r"(?:pitch|tone)\s+(?:rises?|rising|climbs|goes\s+up)",
     r"(?:sweeps?|glides?|slides?|bends?)\s+(?:smoothly\s+)?(?:upward|up)\s+in\s+pitch",
     r"(?:sweeps?|glides?|slides?)\s+(?:smoothly\s+)?up(?:ward)?\s+in\s+pitch", r"up\s+in\s+pitch",
     r"rising\s+(?:tone|pitch|whistle|siren|note)", r"ascending\s+(?:\w+\s+)?(?:scale|melody|notes|run|arpeggio|tones?)",
@@ -89,12 +95,13 @@ STOP = [  # after a sound word
     r"stops?(?!\s+(?:moving|walking|running))", r"cuts?\s+out", r"cuts?\s+off", r"drops?\s+out", r"falls?\s+silent",
     r"goes\s+(?:silent|quiet)", r"falls?\s+quiet", r"dies\s+out", r"ceases?",
 ]
+ABRUPT_CUT = r"(?:abruptly\s+|suddenly\s+)?(?:cuts|stops|dies)(?![\w-])"  # "then the music abruptly cuts"
 STOP_ALONE = [
     r"then\s+(?:\w+\s+){0,2}?silence", r"(?:snaps?|settles?|settle|fades?|cuts?)\s+(?:\w+\s+){0,5}?(?:in)?to\s+silence",
     r"(?:a|one)\s+beat\s+of\s+silence", r"falls?\s+silent", r"(?:leaving|leaves)\s+(?:an?\s+)?(?:\w+\s+)?(?:quiet|silence)",
     r"then\s+stops?(?=[\s,.;])(?!\s+(?:moving|walking|running))", r"then\s+fall\s+quiet", r"silence\s+it",
     r"then\s+(?:cuts?|drops?)\s+(?:out|off)", r"then\s+(?:goes|falls?)\s+(?:silent|quiet)",
-    r"drops?\s+out\s+for\s+a\s+beat", r"sound\s+off\s+instantly",
+    r"drops?\s+out\s+for\s+a\s+beat", r"sound\s+off\s+instantly", r"then\s+the\s+\w+\s+" + ABRUPT_CUT,
 ]
 COUNT_WORDS = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                "ten": 10}
@@ -103,14 +110,34 @@ EVENT_NOUNS = [
     r"bangs", r"barks", r"honks", r"clicks", r"thuds", r"dings", r"blasts", r"booms", r"pops", r"pings",
     r"plucks", r"strums", r"bongs", r"tolls",
 ]
-# Sound events an order instruction may name (nouns only: "then the player taps" is no sound event).
-ORDER_SOUNDS = [
-    r"cracks?", r"crunch(?:es)?", r"splash(?:es)?", r"thuds?", r"slams?", r"clinks?", r"bangs?", r"booms?", r"snaps?",
-    r"squish(?:es|ing)?", r"squelch(?:es|ing)?", r"clatter", r"clanks?", r"clangs?", r"clunks?", r"thumps?",
-    r"buzz(?:ing)?", r"hiss(?:ing)?", r"sizzl(?:e|ing)", r"roars?", r"rumbles?", r"whoosh", r"chimes?", r"dings?",
-    r"beeps?", r"clicks?", r"stings?", r"squeals?", r"screech(?:es)?", r"hum", r"music", r"applause", r"laughter",
-    r"screams?", r"scratching", r"crackling", r"whistles?", r"gunshots?", r"explosions?", r"knocks?",
+# Sound events an order instruction may name (nouns only: "then the player taps" is no sound event), and the class
+# of sound each maps to: the classes the signals can find (control_signals.sound_classes). A name in no class is
+# recorded and left unchecked by signal.
+ORDER_CLASSES: dict[str, list[str]] = {
+    "speech": [r"speaks?", r"says", r"speaking", r"speech", r"voices?", r"narrator", r"narration", r"announcer",
+               r"dialogue", r"whispers?", r"shouts?", r"yells?"],
+    "tonal": [r"music", r"melody", r"piano", r"guitar", r"violin", r"cello", r"flute", r"trumpet", r"saxophone",
+              r"organ", r"synth", r"chimes?", r"dings?", r"beeps?", r"whistles?", r"tones?", r"notes?", r"chords?",
+              r"bells?", r"hum"],
+    "impact": [r"cracks?", r"crunch(?:es)?", r"thuds?", r"slams?", r"clinks?", r"bangs?", r"booms?", r"snaps?",
+               r"clanks?", r"clangs?", r"clunks?", r"thumps?", r"clicks?", r"gunshots?", r"explosions?", r"knocks?",
+               r"stings?", r"splash(?:es)?", r"clatter"],
+    "noise": [r"buzz(?:ing)?", r"hiss(?:ing)?", r"sizzl(?:e|ing)", r"roars?", r"rumbles?", r"whoosh", r"applause",
+              r"static", r"crackling", r"scratching", r"squish(?:es|ing)?", r"squelch(?:es|ing)?", r"rain",
+              r"wind", r"white\s+noise"],
+    "silence": [r"silence"],
+}
+UNCLASSED_SOUNDS = [r"laughter", r"screams?", r"squeals?", r"screech(?:es)?"]  # named, but no class fits
+ORDER_SOUNDS = [w for words in ORDER_CLASSES.values() for w in words] + UNCLASSED_SOUNDS
+FIRST_ONLY = ("silence",)  # "then silence" is a stop (STOP_ALONE), not an order; "silence, then a bell" is one
+# Verbs of a visible action whose "N times" can be counted in the picture too.
+VISUAL_ACTIONS = [
+    r"plays(?=\s+(?:the\s+|a\s+)?(?:same\s+)?(?:key|string|bar|pad|drum|bell)(?![\w-]))", r"pluck(?:s|ed|ing)?", r"knock(?:s|ed|ing)?", r"taps?", r"tapp(?:ed|ing)", r"strikes?", r"struck", r"striking",
+    r"hits?", r"hitting", r"claps?", r"clapp(?:ed|ing)", r"strums?", r"strumm(?:ed|ing)", r"bounc(?:e|es|ed|ing)",
+    r"jumps?", r"stomps?", r"kicks?", r"hammers?", r"chops?", r"slams?", r"bangs?", r"flash(?:es)?", r"blinks?",
+    r"nods?", r"press(?:es|ed|ing)?", r"punch(?:es|ed)?", r"stamps?", r"rings?", r"swings?", r"waves?", r"drops?",
 ]
+ACTION_REACH = 8  # the action verb stands at most this many words before "N times"
 SEGMENT_BREAKS = [r"then", r"followed\s+by", r"finally", r"shot\s+\d+\s*:", r"after\s+a\s+(?:brief\s+)?(?:beat|pause)"]
 NEAR_WORDS = 5  # a cue needs a sound word at most this many words before it
 GAP_STOPS = r"as|while|when|where|until|but|because|whereas|then|to"  # words that end a sound word's reach
@@ -128,6 +155,7 @@ class Instruction(BaseModel):
     count: int | None = None  # kind "count"
     sound: str = ""  # the named sound, where one is named
     second: str = ""  # kind "order": the sound that must come after `sound`
+    action: str = ""  # kind "count": the visible action verb the count is tied to ("plucks"), else ""
 
 
 def _alt(patterns: list[str]) -> str:
@@ -147,14 +175,19 @@ _COUNT_SERIES = re.compile(  # "plucks the six open strings one by one", "strike
     r"(?<![\w-])(?P<n>" + "|".join(k for k in COUNT_WORDS if k != "twice") + r"|\d{1,2})\s+(?:[a-z-]+\s+){0,2}?"
     r"(?P<noun>[a-z]+s)\s+one\s+(?:by\s+one|at\s+a\s+time)(?![\w-])", re.I)
 _ORDER = re.compile(r"(?P<a>" + _alt(ORDER_SOUNDS) + r")['’]?(?:[\s,'’]+[\w'’-]+){0,4}?[\s,]+"
-                    r"(?:then|followed\s+by|transitioning\s+to)\s+(?:(?:a|an|the)\s+)?(?:[\w,'’-]+\s+){0,3}?"
-                    r"['‘]?(?P<b>" + _alt(ORDER_SOUNDS) + r")", re.I)
+                    r"(?:then|followed\s+by|transitioning\s+to)\s+(?:(?:a|an|the)\s+)?(?:[\w,'’-]+\s+){0,4}?"
+                    r"['‘]?(?P<b>" + _alt(ORDER_SOUNDS) + r")(?!\s+" + ABRUPT_CUT + ")", re.I)
+
+_CLASSES = [(name, re.compile(r"^(?:" + "|".join(words) + r")$", re.I)) for name, words in ORDER_CLASSES.items()]
+_FIRST_ONLY = re.compile(r"^(?:" + "|".join(w for c in FIRST_ONLY for w in ORDER_CLASSES[c]) + r")$", re.I)
+_ACTION = re.compile(_alt(VISUAL_ACTIONS), re.I)
 
 _RULES: list[tuple[str, re.Pattern[str], bool]] = []  # (kind, pattern, needs a sound word before)
-for _kind, _near, _alone in (("loudness_up", LOUDNESS_UP, LOUDNESS_UP_ALONE),
+for _kind, _near, _alone in (("pitch_up", [], PITCH_UP), ("pitch_down", [], PITCH_DOWN),  # pitch first: see extract
+                             ("loudness_up", LOUDNESS_UP, LOUDNESS_UP_ALONE),
                              ("loudness_down", LOUDNESS_DOWN, LOUDNESS_DOWN_ALONE),
                              ("tempo_up", TEMPO_UP, TEMPO_UP_ALONE), ("tempo_down", TEMPO_DOWN, TEMPO_DOWN_ALONE),
-                             ("pitch_up", [], PITCH_UP), ("pitch_down", [], PITCH_DOWN), ("stop", STOP, STOP_ALONE)):
+                             ("stop", STOP, STOP_ALONE)):
     if _alone:
         _RULES.append((_kind, re.compile(_alt(_alone), re.I), False))
     if _near:
@@ -178,6 +211,20 @@ def _count_value(word: str) -> int:
     return int(word) if word.isdigit() else COUNT_WORDS[word.lower()]
 
 
+def sound_class(name: str) -> str | None:
+    """The class of sound (ORDER_CLASSES) a named sound maps to; None when it maps to none."""
+    name = " ".join(name.lower().split())
+    return next((cls for cls, pattern in _CLASSES if pattern.match(name)), None)
+
+
+def _action_before(prompt: str, start: int) -> str:
+    """The visible action verb (VISUAL_ACTIONS) at most ACTION_REACH words before `start` in the same sentence."""
+    before = re.split(r"[.;:!?]", prompt[:start])[-1]
+    window = " ".join(before.split()[-ACTION_REACH:])
+    found = list(_ACTION.finditer(window))
+    return found[-1].group(0).lower() if found else ""
+
+
 def _clean(text: str) -> str:
     return " ".join(text.split())
 
@@ -188,9 +235,14 @@ def extract(prompt: str) -> list[Instruction]:
     found: list[tuple[int, Instruction]] = []
     taken: set[tuple[str, tuple[float, float]]] = set()
     stop_cues: list[tuple[int, int]] = []
+    pitch_cues: list[tuple[int, int]] = []  # a cue read as pitch is not read as loudness too ("a tone rise")
     for kind, pattern, near in _RULES:
         for m in pattern.finditer(prompt):
             cue_start = m.start("cue") if near else m.start()
+            if kind.startswith("pitch"):
+                pitch_cues.append((m.start(), m.end()))
+            elif kind.startswith("loudness") and any(a <= cue_start < b for a, b in pitch_cues):
+                continue
             if kind == "stop":
                 if any(a <= cue_start < b for a, b in stop_cues):
                     continue
@@ -209,9 +261,11 @@ def extract(prompt: str) -> list[Instruction]:
             counted.add(m.start())
             n = 2 if m.groupdict().get("twice") else _count_value(m.group("n"))
             noun = m.groupdict().get("noun") or ""
-            found.append((m.start(), Instruction(kind="count", words=_clean(m.group(0)), count=n, sound=noun.lower())))
+            action = _action_before(prompt, m.start()) if pattern is _COUNT_TIMES else ""
+            found.append((m.start(), Instruction(kind="count", words=_clean(m.group(0)), count=n, sound=noun.lower(),
+                                                 action=action)))
     for m in _ORDER.finditer(prompt):
-        if m.group("a").lower() != m.group("b").lower():
+        if m.group("a").lower() != m.group("b").lower() and not _FIRST_ONLY.match(m.group("b")):
             found.append((m.start(), Instruction(kind="order", words=_clean(m.group(0)), sound=m.group("a").lower(),
                                                  second=m.group("b").lower())))
     return [ins for _, ins in sorted(found, key=lambda p: p[0])]

@@ -8,7 +8,11 @@ Controls (dicts; `reverse: true` plays the audio backwards, `keep` keeps only th
 - loudness_up / loudness_down: a held organ chord ramping linearly in dB from -36 to -8 dBFS (or back); truth change_db.
 - tempo_up / tempo_down: clicks whose interval shrinks from 0.55 to 0.18 s (or grows); truth rate_ratio (end / start).
 - pitch_up / pitch_down: a harmonic tone gliding from MIDI 57 to 69 (or back); truth change_semitones.
-- count: `n` piano notes (A4) evenly spaced; truth count.
+- count: `n` piano notes (A4) evenly spaced; truth count. The picture flashes once per event (`flashes`: how many of
+  the `n` evenly spaced events flash, default the notes kept), not with the sound's level; truth flashes_s.
+- order: one sound class in the first half and another in the second (`first`, `second` among speech (espeak-ng
+  words, or babble without it), tonal (a held organ note), impact (three sharp knocks), noise (a steady hiss));
+  `swap: true` plays the two halves the other way round; truth first/second with their spans in seconds.
 - stop: a steady organ chord that stops at `stop_s`; truth stop_s (`stop_s: null` never stops).
 """
 
@@ -23,13 +27,15 @@ from .encode import write_clip
 from .generator import write_truth
 from .sound import click, midi_to_hz, tone
 
-CONTROLS_VERSION = "controls-1"
+CONTROLS_VERSION = "controls-2"  # 2: count clips flash per event; order clips
 RATE = 48000
 FPS = 12
 SIZE = (160, 90)
 LOW_DB, HIGH_DB = -36.0, -8.0
 SLOW_GAP, FAST_GAP = 0.55, 0.18
 LOW_MIDI, HIGH_MIDI = 57.0, 69.0
+FLASH_S = 0.15
+LINE = "The quick brown fox jumps over the lazy dog."
 
 
 def _db_ramp(n: int, start_db: float, end_db: float) -> np.ndarray:
@@ -62,13 +68,66 @@ def _click_times(duration: float, first_gap: float, last_gap: float) -> list[flo
     return times
 
 
+def _noise(n: int, level_db: float, seed: int = 7) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+    noise = np.convolve(noise, np.ones(8, np.float32) / 8, mode="same")  # darker than white
+    return noise * 10.0 ** (level_db / 20.0) / (float(np.sqrt(np.mean(noise ** 2))) or 1.0)
+
+
+def _class_sound(name: str, length: float) -> tuple[np.ndarray, str]:
+    """About `length` s of one sound class (see the module docstring), and how it was made."""
+    from .speech import babble, espeak_available, speak
+
+    n = int(length * RATE)
+    if name == "speech":
+        if espeak_available():
+            return speak(LINE, RATE, amplitude=0.5)[:n], "espeak-ng"
+        return babble(length, RATE, amplitude=0.5), "babble"
+    if name == "tonal":
+        t = np.arange(n) / RATE
+        note = sum(np.sin(2 * np.pi * midi_to_hz(57) * k * t) / k for k in (1, 2, 3, 4))
+        return (0.2 * note * (1.0 + 0.05 * np.sin(2 * np.pi * 3.0 * t))).astype(np.float32), "organ note A3"
+    if name == "impact":
+        out = np.zeros(n, np.float32)
+        for k, t in enumerate((0.1, 0.9, 1.7)):
+            snd = click(RATE, seed=k, duration=0.05, amplitude=0.7)
+            out[int(t * RATE):int(t * RATE) + snd.size] += snd[:max(0, n - int(t * RATE))]
+        return out, "knocks"
+    if name == "noise":
+        return _noise(n, -22.0, seed=3), "hiss"
+    raise ValueError(f"unknown sound class '{name}'")
+
+
+def _order_audio(control: dict[str, Any], duration: float) -> tuple[np.ndarray, dict[str, Any]]:
+    n, half = int(duration * RATE), duration / 2
+    audio = np.zeros(n, np.float32)
+    truth: dict[str, Any] = {"kind": "order", "span": [0.0, 1.0]}
+    for key, start in (("first", 0.3), ("second", half + 0.2)):
+        sound, made = _class_sound(control[key], half - 0.5)
+        at = int(start * RATE)
+        audio[at:at + sound.size] += sound[:n - at]
+        truth[key] = {"class": control[key], "made_by": made,
+                      "span_s": [round(start, 2), round(start + sound.size / RATE, 2)]}
+    if control.get("swap"):
+        cut = int(half * RATE)
+        audio = np.concatenate([audio[cut:], audio[:cut]])
+        for key in ("first", "second"):
+            a, b = truth[key]["span_s"]
+            shift = -half if a >= half else duration - cut / RATE
+            truth[key]["span_s"] = [round(a + shift, 2), round(b + shift, 2)]
+        truth["swapped"] = True
+    return audio, truth
+
+
 def control_audio(control: dict[str, Any], duration: float) -> tuple[np.ndarray, dict[str, Any]]:
     """The audio of one control and its truth."""
     kind = control["kind"]
     n = int(duration * RATE)
     audio = np.zeros(n, np.float32)
     truth: dict[str, Any] = {"kind": kind, "span": [0.0, 1.0]}
-    if kind in ("loudness_up", "loudness_down"):
+    if kind == "order":
+        audio, truth = _order_audio(control, duration)
+    elif kind in ("loudness_up", "loudness_down"):
         a, b = (LOW_DB, HIGH_DB) if kind == "loudness_up" else (HIGH_DB, LOW_DB)
         audio = _bed(duration) * _db_ramp(n, a, b)
         truth["change_db"] = round(b - a, 1)
@@ -90,7 +149,9 @@ def control_audio(control: dict[str, Any], duration: float) -> tuple[np.ndarray,
         for t in times:
             note = tone(69, min(0.8, gap * 0.8), RATE, "piano", amplitude=0.4)
             audio[int(t * RATE):int(t * RATE) + note.size] += note[:max(0, n - int(t * RATE))]
-        truth.update(count=len(times), onsets_s=[round(t, 3) for t in times], asked=count)
+        flashes = [0.4 + k * gap for k in range(count)][: control.get("flashes", len(times))]
+        truth.update(count=len(times), onsets_s=[round(t, 3) for t in times], asked=count,
+                     flashes_s=[round(t, 3) for t in flashes])
     elif kind == "stop":
         stop = control.get("stop_s")
         audio = 0.3 * _bed(duration)
@@ -103,10 +164,7 @@ def control_audio(control: dict[str, Any], duration: float) -> tuple[np.ndarray,
     else:
         raise ValueError(f"unknown control kind '{kind}'")
     if control.get("noise_db") is not None:  # a steady noise bed under the control (room tone, rain)
-        noise = np.random.default_rng(7).standard_normal(n).astype(np.float32)
-        noise = np.convolve(noise, np.ones(8, np.float32) / 8, mode="same")  # darker than white
-        noise *= 10.0 ** (float(control["noise_db"]) / 20.0) / (float(np.sqrt(np.mean(noise ** 2))) or 1.0)
-        audio = audio + noise
+        audio = audio + _noise(n, float(control["noise_db"]))
         truth["noise_db"] = control["noise_db"]
     if control.get("reverse"):
         audio = audio[::-1].copy()
@@ -121,8 +179,13 @@ def render_control(path: Path | str, control: dict[str, Any], duration: float = 
     audio, truth = control_audio(control, duration)
     width, height = SIZE
     hop = RATE // FPS
+    flashes = truth.get("flashes_s")
     frames = []
     for k in range(int(duration * FPS)):
+        if flashes is not None:  # one flash per visible event, whatever the sound does
+            lit = any(t <= k / FPS < t + FLASH_S for t in flashes)
+            frames.append(np.full((height, width, 3), 230 if lit else 40, np.uint8))
+            continue
         level = float(np.sqrt(np.mean(np.square(audio[k * hop:(k + 1) * hop])) + 1e-12))
         frames.append(np.full((height, width, 3), int(40 + min(200, 600 * level)), np.uint8))
     path = write_clip(path, frames, fps=FPS, audio=np.clip(audio, -1, 1), sample_rate=RATE)

@@ -3,9 +3,13 @@
 `ctrl_probes(out_dir, fast)` renders each probe and its perturbations and returns, per probe,
     {"path", "prompt", "truth", "annotation", "perturbations": [{"name", "path"}]}
 Perturbations damage exactly what the prompt asks: a trend played backwards (`reversed`), a count with its last
-events cut (`cut_last_2`), a stop that never comes (`no_stop`) or comes first (`reversed`).
+events cut (`cut_last_2`), a count tied to a visible action whose sound or picture lacks two events
+(`sound_short_2`, `picture_short_2`), a stop that never comes (`no_stop`) or comes first (`reversed`), an order
+with the two halves of the audio swapped (`swapped`).
 Recovery (`ctrl_recovery`): the sign of the measured change equals the truth's (loudness dB, event-rate ratio,
-semitones), the counted events equal the rendered ones, the stop is found within STOP_TARGET_S of the truth.
+semitones), the counted events equal the rendered ones (sound, and picture flashes where the prompt ties the count
+to a visible action), the stop is found within STOP_TARGET_S of the truth, an order passes (the first sound's class
+is found before the second's).
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ STOP_TARGET_S = 0.3
 PROBES: list[tuple[str, dict[str, Any], str, dict[str, dict[str, Any]]]] = [
     ("loudness_up", {"kind": "loudness_up"}, "Rain on a tin roof grows louder and louder.", {"reversed": {"reverse": True}}),
     ("tempo_up", {"kind": "tempo_up"}, "A drum beat that speeds up, faster and faster.", {"reversed": {"reverse": True}}),
-    ("count_4", {"kind": "count", "n": 4}, "She plucks the string four times.", {"cut_last_2": {"keep": 2}}),
+    ("count_4", {"kind": "count", "n": 4}, "She plucks the string four times.",
+     {"cut_last_2": {"keep": 2}, "sound_short_2": {"keep": 2, "flashes": 4}, "picture_short_2": {"flashes": 2}}),
+    ("order_speech_tonal", {"kind": "order", "first": "speech", "second": "tonal"},
+     "A man speaks, then an organ plays.", {"swapped": {"swap": True}}),
+    ("order_tonal_speech", {"kind": "order", "first": "tonal", "second": "speech"},
+     "Organ music plays, then a man speaks.", {"swapped": {"swap": True}}),
+    ("order_impact_noise", {"kind": "order", "first": "impact", "second": "noise"},
+     "A sharp knock, followed by a steady hiss.", {"swapped": {"swap": True}}),
     ("stop", {"kind": "stop", "stop_s": 4.0}, "An organ chord plays, then stops.",
      {"no_stop": {"stop_s": None}, "reversed": {"reverse": True}}),
     ("loudness_down", {"kind": "loudness_down"}, "The music fades out.", {"reversed": {"reverse": True}}),
@@ -39,7 +50,7 @@ PROBES: list[tuple[str, dict[str, Any], str, dict[str, dict[str, Any]]]] = [
     ("stop_noise", {"kind": "stop", "stop_s": 3.5, "noise_db": -45.0}, "The music plays, then cuts out.",
      {"no_stop": {"stop_s": None}}),
 ]
-FAST = ("loudness_up", "tempo_up", "count_4", "stop")
+FAST = ("loudness_up", "tempo_up", "count_4", "stop", "order_speech_tonal")
 
 
 def ctrl_probes(out_dir: Path | str, fast: bool = False) -> list[dict[str, Any]]:
@@ -82,9 +93,17 @@ def ctrl_recovery(m: Measurement, truth: dict[str, Any]) -> dict[str, Any] | Non
         return {"measurable": False, "ok": False, "message": f"no {kind} instruction was read from the prompt"}
     found = checks[0]
     if kind == "count":
-        return {"measurable": True, "expected_count": truth["count"], "found_count": found.get("found"),
-                "wrong": abs(int(found.get("found", -1)) - int(truth["count"])),
-                "ok": found.get("found") == truth["count"]}
+        wrong = abs(int(found.get("found", -1)) - int(truth["count"]))
+        out = {"measurable": True, "expected_count": truth["count"], "found_count": found.get("found")}
+        if "visual_found" in found and "flashes_s" in truth:
+            out.update(expected_visual=len(truth["flashes_s"]), found_visual=found["visual_found"])
+            wrong = max(wrong, abs(int(found["visual_found"]) - len(truth["flashes_s"])))
+        return {**out, "wrong": wrong, "ok": wrong == 0}
+    if kind == "order":
+        spans = {k: found.get(k, {}).get("spans_s") for k in ("first", "second")}
+        return {"measurable": found.get("score") is not None, "expected": [truth["first"]["class"],
+                truth["second"]["class"]], "found_spans_s": spans, "precedence": found.get("precedence"),
+                "ok": found.get("verdict") == "pass", "message": found.get("message", "")}
     if kind == "stop":
         at = found.get("stop_at_s")
         if at is None or truth.get("stop_s") is None:

@@ -472,7 +472,8 @@ TARGETS = {
     "music": "exact MIDI notes on notes and sequences; exact pitch-class set on chords",
     "text": f"CER <= {CER_TARGET:.0%} against the rendered strings", "face": "primary identity count exact",
     "speech": f"presence right; onset within {SPEECH_ONSET_TARGET_S:g} s; expected status and raw range",
-    "ctrl": "trend sign right on every probe; counts exact; stop within 0.3 s",
+    "ctrl": ("trend sign right on every probe; counts exact (sound, and picture where tied to an action); "
+             "stop within 0.3 s; orders pass"),
     "vis": "none (quality anchors)", "aud": "expected status and raw range where the truth gives one (silence -> 1)",
 }
 
