@@ -110,9 +110,11 @@ MODEL_ENVS: dict[str, ModelEnv] = {env.name: env for env in (
              (WeightFile("buffalo_l", "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip"),),
              worker="avgenbench.paper_workers.insightface"),
     ModelEnv("faster-whisper", "speech", "faster-whisper large-v3 with its VAD",
-             ("faster-whisper>=1.2",),
+             ("faster-whisper==1.2.1", "ctranslate2==4.8.5"),
              (WeightFile("faster-whisper-large-v3", f"{HF}/Systran/faster-whisper-large-v3"),),
-             worker="avgenbench.paper_workers.whisper"),
+             worker="avgenbench.paper_workers.whisper",
+             notes="no torch: CTranslate2 runs the model and says whether a GPU is there; the VAD is the package's own "
+                   "Silero model (onnxruntime); weights are the Hugging Face snapshot folder"),
 )}
 
 

@@ -27,4 +27,5 @@ SYNCHFORMER = Identity("av-synchformer", "1", MediaNeeds(frames=(SYNCHFORMER_FRA
                                                          needs_video=True, needs_audio=True,
                                                          min_seconds=SYNCHFORMER_CROP_S))
 SYNCNET = Identity("lip-syncnet-v2", "1", MediaNeeds(needs_video=True, needs_audio=True))  # the pipeline reads the file
+WHISPER = Identity("speech-faster-whisper", "1", MediaNeeds(audio_rates=(16000,), needs_video=False, needs_audio=True))
 VIDEOPHY2 = Identity("lo-phy-videophy2", "2", MediaNeeds(needs_video=True))  # its processor reads the file
