@@ -19,6 +19,9 @@ _FIXES = (  # (words in the reason, fix), first match wins; judge reasons start 
     ("needs a Whisper model", "run `avgenbench setup paper --dimensions speech` (faster-whisper large-v3 with its VAD "
                               "in its own environment; add --weights DIR on a machine without internet), or pass "
                               "--whisper-model DIR: a local faster-whisper model folder"),
+    ("uses InsightFace buffalo_l", "run `avgenbench setup paper --dimensions face` (InsightFace buffalo_l in its own "
+                                   "environment; add --weights DIR on a machine without internet), or pip install "
+                                   "insightface and pass --face-model DIR: a local pack such as buffalo_l"),
     ("VideoPhy-2", "run `avgenbench setup paper --dimensions lo_phy` (add --weights DIR on a machine without internet), "
                    "or pass --lo-phy judge together with --judge (a judge-based 1–5 rating, labelled as not VideoPhy-2)"),
     ("avgenbench setup paper", "run the command the reason names (add --weights DIR on a machine without internet)"),
