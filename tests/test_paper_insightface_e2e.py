@@ -121,7 +121,7 @@ print(json.dumps({p.name: type(get_model(str(p), providers=["CPUExecutionProvide
 def ready_env(tmp_path_factory):
     yield from ready_paper_env(tmp_path_factory, ENV, lambda python, folder: run_in_env(python, BUFFALO_L, folder / PACK))
     backend = get_backend("face", "paper")
-    if backend is not None and hasattr(backend, "close"):
+    if backend is not None:
         backend.close()
 
 

@@ -336,9 +336,11 @@ def paper_backend() -> JudgedBackend:
         return {**base, **detail, "score": score,
                 "message": f"{detail['primary_ids']} primary identities (expected {low}–{high}), stability {detail['stability']:.2f}"}
 
-    return JudgedBackend("face-insightface", "1", run, ("prompt.requirements",), judge_optional=True,
-                         tool_problem=problem, needs=MediaNeeds(frames=(INSIGHT_FRAMES,)),
-                         identity_suffix=identity_suffix)
+    backend = JudgedBackend("face-insightface", "1", run, ("prompt.requirements",), judge_optional=True,
+                            tool_problem=problem, needs=MediaNeeds(frames=(INSIGHT_FRAMES,)),
+                            identity_suffix=identity_suffix)
+    backend.close = env.close  # type: ignore[attr-defined]  # ends the environment's worker
+    return backend
 
 
 DIMENSION = Dimension(
