@@ -82,7 +82,7 @@ def detector():
             nodes.append(helper.make_node("Transpose", [last], [name + "_t"], perm=[0, 2, 3, 1], name=name + "_tr"))
             inits.append(numpy_helper.from_array(np.array([-1, per_anchor], np.int64), name + "_shape"))
             nodes.append(helper.make_node("Reshape", [name + "_t", name + "_shape"], [name], name=name + "_r"))
-            outs[head].append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+            outs[head].append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [f"rows_{stride}", per_anchor]))
     image = helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, "?", "?"])
     save(helper.make_graph(nodes, "scrfd", [image], outs["score"] + outs["bbox"] + outs["kps"], inits), "det_10g.onnx")
 
