@@ -68,3 +68,50 @@ def paper_package_source() -> tuple[list[Path], bool]:
         return [], False
     pytest.skip("no local CPU build of torch for the model environment (pip would download a CUDA build of several "
                 "GB): set AVGENBENCH_PAPER_WHEELHOUSE to a folder of wheels")
+
+
+def ready_paper_env(tmp_path_factory, name: str, write_weights):
+    """A paper model's environment built for a test module (use as `yield from` in a module-scoped fixture): under a
+    fresh cache root, `setup paper` builds it from the local package source and must stop at the weights step (fetches
+    are refused); `write_weights(python, folder)` then writes the test's weights into `folder` with the environment's
+    own python, and setup runs again from that folder and must leave the model ready. Yields (cache root, weights
+    folder); skips, saying why, when the environment's packages cannot be installed here."""
+    from avgenbench import model_envs
+    from avgenbench.model_envs import SetupError
+
+    def refuse_fetch(weight, target, source, log):
+        raise SetupError(f"{weight.name}: not fetched in tests")
+
+    cache = tmp_path_factory.mktemp("paper-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AVGENBENCH_CACHE_DIR", str(cache))
+    patch.setattr(model_envs, "_fetch", refuse_fetch)
+    links, no_index = paper_package_source()
+    try:
+        with pytest.raises(SetupError, match="not fetched in tests"):  # built, then stops at the weights
+            model_envs.setup([name], None, links, no_index=no_index, log=lambda line: None)
+    except SetupError as exc:
+        patch.undo()
+        if "No matching distribution" in str(exc) or "Could not find a version" in str(exc):
+            pytest.skip(f"the {name} environment's packages cannot be installed here: {exc}")
+        raise
+    weights = cache / "weights-in"
+    weights.mkdir()
+    try:
+        write_weights(str(model_envs.env_python(name)), weights)
+        states = model_envs.setup([name], weights, links, no_index=no_index, log=lambda line: None)
+        assert states[name].ready, states[name].missing
+    except BaseException:
+        patch.undo()
+        raise
+    yield cache, weights
+    patch.undo()
+
+
+def run_in_env(python: str, script: str, *args) -> str:
+    """Run `script` with a model environment's python; its stdout (the test fails with its stderr if it fails)."""
+    import subprocess
+
+    done = subprocess.run([python, "-c", script, *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -56,8 +56,8 @@ def test_doctor_paper_without_judge_or_models_names_each_fix(no_keys):
     for line in ("missing     Hi-Phy", "missing     Speech", "missing     Face", "missing     Lo-Phy", "missing     Vis",
                  "missing     Aud", "missing     AV", "missing     Lip"):
         assert line in text
-    assert "fix: pass --whisper-model DIR" in text and "or pass --lo-phy judge together with --judge" in text
-    for dim in ("vis", "aud", "av", "lip", "lo_phy"):
+    assert "or pass --whisper-model DIR" in text and "or pass --lo-phy judge together with --judge" in text
+    for dim in ("vis", "aud", "av", "lip", "lo_phy", "speech"):
         assert f"run `avgenbench setup paper --dimensions {dim} [--weights DIR]`" in text
     assert "judge: none configured; pass --judge gemini:MODEL" in text
     data = json.loads(cli("doctor", "--tier", "paper", "--json", "--judge", "gemini:gemini-2.5-pro").stdout)

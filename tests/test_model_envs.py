@@ -174,6 +174,20 @@ def test_missing_weights_without_internet_say_how_to_bring_them(wheelhouse, stub
     assert not model_envs.state("stub").ready
 
 
+@pytest.mark.parametrize("inside", ["", "buffalo_l/"])
+def test_a_fetched_zip_archive_becomes_the_weights_folder(tmp_path, inside):
+    archive = tmp_path / "buffalo_l.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(f"{inside}det_10g.onnx", b"det")
+        zipped.writestr(f"{inside}w600k_r50.onnx", b"rec")
+    target = tmp_path / "weights" / "buffalo_l"
+    target.parent.mkdir()
+    model_envs._fetch(WeightFile("buffalo_l", archive.as_uri()), target, None, lambda line: None)
+    assert sorted(p.name for p in target.iterdir()) == ["det_10g.onnx", "w600k_r50.onnx"]
+    assert (target / "det_10g.onnx").read_bytes() == b"det"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["buffalo_l"]  # no archive or staging left
+
+
 def test_every_paper_model_is_pinned():
     from packaging.requirements import Requirement
 

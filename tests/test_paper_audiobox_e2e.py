@@ -17,9 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from avgenbench import model_envs
-from conftest import paper_package_source
-from avgenbench.model_envs import SetupError
 from clipmaker import make_clip
+from conftest import ready_paper_env, run_in_env
 
 pytestmark = pytest.mark.slow
 ENV = "audiobox-aesthetics"
@@ -61,35 +60,10 @@ print(json.dumps({"pq": total / weight_sum}))
 """
 
 
-def _refuse_fetch(weight, target, source, log):
-    raise SetupError(f"{weight.name}: not fetched in tests")
-
-
 @pytest.fixture(scope="module")
 def ready_env(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("paper-cache")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AVGENBENCH_CACHE_DIR", str(cache))
-    patch.setattr(model_envs, "_fetch", _refuse_fetch)
-    links, no_index = paper_package_source()
-    try:
-        with pytest.raises(SetupError, match="not fetched in tests"):  # built, then stops at the weights
-            model_envs.setup([ENV], None, links, no_index=no_index, log=lambda line: None)
-    except SetupError as exc:
-        patch.undo()
-        if "No matching distribution" in str(exc) or "Could not find a version" in str(exc):
-            pytest.skip(f"the audiobox-aesthetics environment's packages cannot be installed here: {exc}")
-        raise
-    weights = cache / "weights-in"
-    weights.mkdir()
-    python = str(model_envs.env_python(ENV))
-    done = subprocess.run([python, "-c", RANDOM_CHECKPOINT, str(weights / "checkpoint.pt")], capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    states = model_envs.setup([ENV], weights, links, no_index=no_index, log=lambda line: None)
-    assert states[ENV].ready, states[ENV].missing
-    yield cache, weights
-    patch.undo()
+    yield from ready_paper_env(tmp_path_factory, ENV,
+                               lambda python, folder: run_in_env(python, RANDOM_CHECKPOINT, folder / "checkpoint.pt"))
 
 
 def test_the_environment_has_the_package_but_not_the_main_installation(ready_env):
@@ -121,10 +95,8 @@ def test_a_clip_is_measured_through_the_worker_as_an_independent_reading_of_the_
     assert measured.evidence["windows"] == 2 and measured.evidence["device"] == "cpu"
     assert set(measured.evidence["axes"]) == {"CE", "CU", "PC", "PQ"}
     np.save(tmp_path / "audio.npy", clip.audio[16000])
-    done = subprocess.run([str(model_envs.env_python(ENV)), "-c", EXPECTED_PQ, str(weights / "checkpoint.pt"),
-                           str(tmp_path / "audio.npy")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert measured.raw == pytest.approx(json.loads(done.stdout)["pq"], abs=1e-3)
+    expected = run_in_env(str(model_envs.env_python(ENV)), EXPECTED_PQ, weights / "checkpoint.pt", tmp_path / "audio.npy")
+    assert measured.raw == pytest.approx(json.loads(expected)["pq"], abs=1e-3)
 
 
 def test_eval_stores_the_row_with_the_model_and_its_environment(ready_env, tmp_path):

@@ -10,15 +10,11 @@ Packages come from the index (pip's own configuration) or from AVGENBENCH_PAPER_
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from avgenbench import model_envs
-from conftest import paper_package_source
-from avgenbench.model_envs import SetupError
 from avgenbench.paper_workers.syncnet import MAX_SHIFT, lip_offset
 from clipmaker import make_clip
+from conftest import ready_paper_env, run_in_env
 
 pytestmark = pytest.mark.slow
 ENV = "syncnet"
@@ -40,33 +36,9 @@ torch.save(detector.state_dict(), folder / "sfd_face.pth")
 """
 
 
-def _refuse_fetch(weight, target, source, log):
-    raise SetupError(f"{weight.name}: not fetched in tests")
-
-
 @pytest.fixture(scope="module")
 def ready_env(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("paper-cache")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AVGENBENCH_CACHE_DIR", str(cache))
-    patch.setattr(model_envs, "_fetch", _refuse_fetch)
-    links, no_index = paper_package_source()
-    try:
-        with pytest.raises(SetupError, match="not fetched in tests"):
-            model_envs.setup([ENV], None, links, no_index=no_index, log=lambda line: None)
-    except SetupError as exc:
-        patch.undo()
-        if "No matching distribution" in str(exc) or "Could not find a version" in str(exc):
-            pytest.skip(f"the syncnet environment's packages cannot be installed here: {exc}")
-        raise
-    weights = cache / "weights-in"
-    weights.mkdir()
-    done = subprocess.run([str(model_envs.env_python(ENV)), "-c", RANDOM_WEIGHTS, str(weights)], capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert model_envs.setup([ENV], weights, links, no_index=no_index, log=lambda line: None)[ENV].ready
-    yield cache
-    patch.undo()
+    yield from ready_paper_env(tmp_path_factory, ENV, lambda python, folder: run_in_env(python, RANDOM_WEIGHTS, folder))
 
 
 def test_a_clip_runs_through_the_whole_syncnet_pipeline_and_its_tracks_are_reduced_by_our_rule(ready_env, tmp_path):

@@ -34,6 +34,19 @@ def test_lo_phy_paper_is_videophy2_in_its_environment_unless_the_judge_is_asked(
     assert backend.identity({"lo_phy": "judge"})[0] == "lo-phy-judge-not-videophy2"
 
 
+def test_speech_paper_without_its_environment_or_a_model_names_the_setup_command(monkeypatch, tmp_path):
+    from avgenbench.dimensions.speech import SpeechPaper
+
+    monkeypatch.setenv("AVGENBENCH_CACHE_DIR", str(tmp_path))
+    backend = SpeechPaper()
+    reason = backend.unavailable_reason({})
+    assert "needs a Whisper model" in reason and "--whisper-model" in reason
+    assert "run `avgenbench setup paper --dimensions speech [--weights DIR]`" in reason
+    assert backend.identity({})[1].endswith("+env:1+unbuilt+no-weights")  # rows say which build transcribed
+    assert backend.identity({"whisper_model": "/models/tiny"})[1].endswith("+tiny")
+    assert MODEL_ENVS["faster-whisper"].worker == "avgenbench.paper_workers.whisper"
+
+
 def test_gemini_without_a_model_means_the_reference_default():
     spec = parse_spec("gemini")
     assert spec.label == "gemini:gemini-3-flash-preview"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avgenbench.dimensions.base import Status
-from avgenbench.paper_workers import audiobox, common, q_align, synchformer, syncnet, videophy2
+from avgenbench.paper_workers import audiobox, common, insightface, q_align, synchformer, syncnet, videophy2, whisper
 
 
 # Synchformer: E|offset| over 21 classes -2..+2 s --------------------------------------------------------------------
@@ -137,6 +137,55 @@ def test_device_choice():
         common.choose_device("cuda:0", False)
     with pytest.raises(ValueError):
         common.choose_device("tpu", True)
+
+
+def test_every_worker_takes_its_name_version_and_media_from_its_identity():
+    from avgenbench.paper_workers import identities
+
+    for backend, identity in ((audiobox.AudioboxPQ(), identities.AUDIOBOX), (q_align.QAlignVis(), identities.Q_ALIGN),
+                              (synchformer.SynchformerAV(), identities.SYNCHFORMER),
+                              (syncnet.SyncNetLip(), identities.SYNCNET), (videophy2.VideoPhy2LoPhy(), identities.VIDEOPHY2),
+                              (whisper.FasterWhisperSpeech(), identities.WHISPER),
+                              (insightface.InsightFaceDetections(), identities.INSIGHTFACE)):
+        assert (backend.name, backend.version, backend.tier) == (identity.name, identity.version, "paper")
+        assert backend.needs() == identity.needs and backend._model is None and backend._device == "cpu"
+
+
+def test_the_model_is_built_once_on_the_chosen_device(tmp_path, monkeypatch):
+    built = []
+
+    class Counting(common.PaperWorker, identity=common.Identity("x", "1", common.MediaNeeds())):
+        def _choose_device(self):
+            return "cuda:1"
+
+        def _build(self, weights):
+            built.append((weights, self._device))
+            return object()
+
+        def measure(self, clip, ctx):
+            raise NotImplementedError
+
+    monkeypatch.setenv(common.WEIGHTS_ENV, str(tmp_path))
+    backend = Counting()
+    assert backend._load() is backend._load() and built == [(tmp_path, "cuda:1")]
+    monkeypatch.delenv(common.WEIGHTS_ENV)
+    with pytest.raises(RuntimeError, match="run this worker through avgenbench"):
+        Counting()._load()
+
+
+def test_whisper_and_insightface_device_settings():
+    assert whisper.compute_type("cpu") == "int8" and whisper.compute_type("cuda:1") == "float16"
+    assert whisper.device_and_index("cuda:1") == ("cuda", 1) and whisper.device_and_index("cpu") == ("cpu", 0)
+    assert insightface.providers_for("cpu") == (["CPUExecutionProvider"], -1)
+    assert insightface.providers_for("cuda:2") == ([("CUDAExecutionProvider", {"device_id": 2}),
+                                                    "CPUExecutionProvider"], 2)
+
+
+def test_an_insightface_pack_is_read_by_its_file_names(tmp_path):
+    for name in ("1k3d68.onnx", "2d106det.onnx", "det_10g.onnx", "genderage.onnx", "w600k_r50.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    assert insightface.pack_files(tmp_path) == (tmp_path / "det_10g.onnx", tmp_path / "w600k_r50.onnx")
+    assert insightface.pack_files(tmp_path / "absent") == (None, None)
 
 
 def test_resampling_keeps_a_tone_and_its_length():

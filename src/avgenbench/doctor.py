@@ -16,6 +16,12 @@ from .dimensions.base import Status
 JUDGE_FIX = ("pass --judge gemini:MODEL (key in GEMINI_API_KEY) or --judge openai:MODEL (key in OPENAI_API_KEY, "
              "endpoint in OPENAI_BASE_URL or --judge-base-url)")
 _FIXES = (  # (words in the reason, fix), first match wins; judge reasons start with 'no judge' / 'judge SPEC'
+    ("needs a Whisper model", "run `avgenbench setup paper --dimensions speech` (faster-whisper large-v3 with its VAD "
+                              "in its own environment; add --weights DIR on a machine without internet), or pass "
+                              "--whisper-model DIR: a local faster-whisper model folder"),
+    ("uses InsightFace buffalo_l", "run `avgenbench setup paper --dimensions face` (InsightFace buffalo_l in its own "
+                                   "environment; add --weights DIR on a machine without internet), or pip install "
+                                   "insightface and pass --face-model DIR: a local pack such as buffalo_l"),
     ("VideoPhy-2", "run `avgenbench setup paper --dimensions lo_phy` (add --weights DIR on a machine without internet), "
                    "or pass --lo-phy judge together with --judge (a judge-based 1–5 rating, labelled as not VideoPhy-2)"),
     ("avgenbench setup paper", "run the command the reason names (add --weights DIR on a machine without internet)"),

@@ -110,9 +110,11 @@ MODEL_ENVS: dict[str, ModelEnv] = {env.name: env for env in (
              (WeightFile("buffalo_l", "https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip"),),
              worker="avgenbench.paper_workers.insightface"),
     ModelEnv("faster-whisper", "speech", "faster-whisper large-v3 with its VAD",
-             ("faster-whisper>=1.2",),
+             ("faster-whisper==1.2.1", "ctranslate2==4.8.5"),
              (WeightFile("faster-whisper-large-v3", f"{HF}/Systran/faster-whisper-large-v3"),),
-             worker="avgenbench.paper_workers.whisper"),
+             worker="avgenbench.paper_workers.whisper",
+             notes="no torch: CTranslate2 runs the model and says whether a GPU is there; the VAD is the package's own "
+                   "Silero model (onnxruntime); weights are the Hugging Face snapshot folder"),
 )}
 
 
@@ -264,7 +266,29 @@ def _fetch(weight: WeightFile, target: Path, source: Path | None, log) -> None:
         partial.unlink(missing_ok=True)
         raise SetupError(f"could not fetch {weight.url} ({exc}); on a machine without internet put the file in a "
                          f"folder and pass --weights DIR (DIR/{weight.name})") from None
-    partial.replace(target)
+    if weight.url.endswith(".zip"):  # a published archive (InsightFace's packs): its files become the folder
+        _unzip(partial, target)
+        partial.unlink()
+    else:
+        partial.replace(target)
+
+
+def _unzip(archive: Path, target: Path) -> None:
+    """Extract `archive` into the folder `target`; an archive holding one folder gives that folder's contents."""
+    import zipfile
+
+    staging = target.with_name(target.name + ".unzip")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(staging)
+    except (OSError, zipfile.BadZipFile) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SetupError(f"{archive.name}: not a usable zip archive ({exc})") from None
+    entries = list(staging.iterdir())
+    root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
+    root.replace(target)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def setup(names: list[str], weights: Path | None = None, find_links: list[Path] | None = None,

@@ -32,13 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import model_envs
 from ..annotations import PromptAnnotation
 from ..annotations.judged import prompt_requirements
 from ..judge.templates import load
-from ..media import Clip, FrameSpec, MediaNeeds
+from ..media import Clip, MediaNeeds
+from ..paper_workers.identities import INSIGHTFACE, INSIGHTFACE_FRAMES
+from ..paper_workers.insightface import DET_SCORE, PACK, REC_HINTS, detect_and_embed, load_pack, pack_files
 from ..suite import PromptItem
 from .base import Backend, Dimension, ItemContext, Measurement, Status
 from .frames import FACE_COLOR_FRAMES as COLOR_FRAMES, FACE_FRAMES as FRAMES  # shared with Lip and AV
+from .in_env import ModelEnvBackend
 from .judged import JudgedBackend
 
 SAME_IDENTITY = 0.6
@@ -177,23 +181,29 @@ class FaceDlibLite(Backend):
 
 # paper tier: InsightFace ------------------------------------------------------------
 
-INSIGHT_FRAMES = FrameSpec(fps=2, max_side=960)
-INSIGHT_DET_SCORE = 0.5
+INSIGHT_FRAMES = INSIGHTFACE_FRAMES  # 2 fps, at most 960 px
+INSIGHT_DET_SCORE = DET_SCORE
+INSIGHT_ENV = "insightface"
 INSIGHT_SAME_IDENTITY = 0.65  # cosine distance cut between identities (ArcFace similarity above 0.35)
 INSIGHT_STABLE_SIM, INSIGHT_CHANGED_SIM = 0.5, 0.3  # agreement ramp on similarity to the identity's mean
-REC_HINTS = ("w600k", "glint", "arcface", "r100", "r50", "r34", "r18")
 
 
 def insightface_problem(model_dir: str | None) -> str | None:
-    """Why the InsightFace backend cannot run; None when the package and a local model pack are there."""
+    """Why the InsightFace backend cannot run; None when the package and a local model pack are there (with
+    `--face-model DIR`, in this process), or, without it, when the `insightface` environment is set up."""
+    if not model_dir:
+        env = model_envs.state(INSIGHT_ENV)
+        return None if env.ready else (
+            "the paper tier of Face uses InsightFace buffalo_l: in its own environment (run "
+            f"`{env.fix}`; now {env.reason()}), or installed here (pip install insightface) with a local model pack "
+            "passed as --face-model DIR (det_10g.onnx + w600k_r50.onnx); nothing is downloaded, and the lite dlib "
+            "backend is never used in the paper tier")
     try:
         import insightface  # noqa: F401
     except ImportError:
-        return ("the paper tier of Face uses InsightFace, which is not installed here (pip install insightface) and "
-                "needs a local model pack passed as --face-model DIR (e.g. buffalo_l: det_10g.onnx + w600k_r50.onnx); "
-                "nothing is downloaded, and the lite dlib backend is never used in the paper tier")
-    if not model_dir:
-        return "the paper tier of Face needs --face-model DIR: a local InsightFace model pack (e.g. buffalo_l)"
+        return ("the paper tier of Face with --face-model DIR runs InsightFace in this process, and it is not "
+                "installed here (pip install insightface); or leave --face-model out to use its environment "
+                "(avgenbench setup paper --dimensions face)")
     det, rec = insightface_files(model_dir)
     if det is None or rec is None:
         return (f"--face-model {model_dir}: no InsightFace detection (det_*.onnx / scrfd*.onnx) and recognition "
@@ -202,11 +212,7 @@ def insightface_problem(model_dir: str | None) -> str | None:
 
 
 def insightface_files(model_dir: str | Path) -> tuple[Path | None, Path | None]:
-    root = Path(model_dir)
-    files = sorted(root.glob("*.onnx")) if root.is_dir() else []
-    det = next((f for f in files if f.name.startswith("det") or "scrfd" in f.name.lower()), None)
-    rec = next((f for f in files if any(h in f.name.lower() for h in REC_HINTS)), None)
-    return det, rec
+    return pack_files(model_dir)
 
 
 def score_identities(detections: list[tuple[int, np.ndarray]], n_frames: int, low: int, high: int) -> tuple[float, dict]:
@@ -263,37 +269,50 @@ def expected_faces(client, item: PromptItem, annotation: PromptAnnotation) -> tu
 
 def load_insightface(model_dir: str):
     """InsightFace's detector and recogniser from a local model pack, prepared (GPU when onnxruntime has one)."""
-    from insightface.model_zoo import get_model
-
-    det_path, rec_path = insightface_files(model_dir)
     import onnxruntime
 
     gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    providers = (["CUDAExecutionProvider"] if gpu else []) + ["CPUExecutionProvider"]
-    det, rec = get_model(str(det_path), providers=providers), get_model(str(rec_path), providers=providers)
-    if det is None or rec is None:
-        raise RuntimeError(f"InsightFace could not load {det_path.name} / {rec_path.name} from {det_path.parent}")
-    det.prepare(ctx_id=0 if gpu else -1, input_size=(640, 640), det_thresh=INSIGHT_DET_SCORE)
-    rec.prepare(ctx_id=0 if gpu else -1)
-    return det, rec
+    return load_pack(model_dir, "cuda" if gpu else "cpu")
+
+
+class InsightFaceInEnv(ModelEnvBackend):
+    """InsightFace buffalo_l in the `insightface` environment: each frame's faces and embeddings in the evidence."""
+
+    name, version, env_name, media = INSIGHTFACE.name, INSIGHTFACE.version, INSIGHT_ENV, INSIGHTFACE.needs
 
 
 def paper_backend() -> JudgedBackend:
-    """Paper tier (`face-insightface`): InsightFace (SCRFD detection + ArcFace embeddings) from a LOCAL model pack
-    (`--face-model DIR`), frames at 2 fps; expected face counts from the suite or frozen annotation, else the judge's
-    (once per prompt). The judge is optional: it only fills face counts the suite lacks."""
+    """Paper tier (`face-insightface`): InsightFace (SCRFD detection + ArcFace embeddings), buffalo_l in its own
+    environment, or a LOCAL model pack in this process with `--face-model DIR`; frames at 2 fps; expected face counts
+    from the suite or frozen annotation, else the judge's (once per prompt). The judge is optional: it only fills face
+    counts the suite lacks. Which detector ran (the pack's name, or the environment's build) is part of the identity."""
     models: list = []  # (det, rec) once loaded
     problems: dict[str | None, str | None] = {}  # model dir -> why it cannot run (checked once)
+    env = InsightFaceInEnv()
 
     def problem(options) -> str | None:
         model = options.get("face_model")
-        if model not in problems:
+        if model not in problems or not model:  # the environment may be set up while this process runs
             problems[model] = insightface_problem(model)
         return problems[model]
 
-    def run(client, clip, ctx, repeats):
-        from insightface.app.common import Face
+    def detections_of(clip, ctx) -> tuple[list[tuple[int, np.ndarray]], int] | Measurement:
+        if not ctx.options.get("face_model"):
+            m = env.measure(clip, ctx)
+            if m.status != Status.OK:
+                return Measurement(Status.ERROR, message=f"InsightFace in its environment: {m.message or m.status}")
+            return ([(int(d["frame"]), np.asarray(d["embedding"], np.float64)) for d in m.evidence["detections"]],
+                    int(m.evidence["frames"]))
+        if not models:
+            models.append(load_insightface(ctx.options["face_model"]))
+        images = clip.frames_for(INSIGHT_FRAMES).images
+        return [(i, embedding) for i, _, embedding, _ in detect_and_embed(*models[0], images)], len(images)
 
+    def identity_suffix(options) -> str:
+        model = options.get("face_model")
+        return Path(model).name if model else "env:" + env.identity(options)[1]
+
+    def run(client, clip, ctx, repeats):
         expected, source = expected_faces(client, ctx.item, ctx.annotation)
         if expected is None:
             return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source},
@@ -301,32 +320,27 @@ def paper_backend() -> JudgedBackend:
         if expected[1] <= 0:
             return Measurement(Status.NOT_APPLICABLE, evidence={"faces_from": source}, message="the prompt expects no faces")
         low, high = expected
-        if not models:
-            models.append(load_insightface(ctx.options["face_model"]))
-        det, rec = models[0]
-        frames = clip.frames_for(INSIGHT_FRAMES)
-        detections: list[tuple[int, np.ndarray]] = []
-        for i, image in enumerate(frames.images):
-            bgr = np.ascontiguousarray(image[..., ::-1])
-            boxes, points = det.detect(bgr, input_size=(640, 640))
-            for box, kps in zip(boxes, points if points is not None else [None] * len(boxes)):
-                if kps is None or box[4] < INSIGHT_DET_SCORE:
-                    continue
-                embedding = np.asarray(rec.get(bgr, Face(bbox=box[:4], kps=kps, det_score=box[4])), np.float64)
-                detections.append((i, embedding / (np.linalg.norm(embedding) + 1e-12)))
-        base = {"expected_ids": [low, high], "faces_from": source, "frames_sampled": len(frames),
-                "fps": INSIGHT_FRAMES.fps, "detections": len(detections), "calls": 0, "cached": 0}
+        got = detections_of(clip, ctx)
+        if isinstance(got, Measurement):
+            return got
+        detections, n_frames = got
+        base = {"expected_ids": [low, high], "faces_from": source, "frames_sampled": n_frames,
+                "fps": INSIGHT_FRAMES.fps, "detections": len(detections), "calls": 0, "cached": 0,
+                "detector": "InsightFace " + (Path(ctx.options["face_model"]).name if ctx.options.get("face_model")
+                                              else f"{PACK} in the {INSIGHT_ENV} environment")}
         if not detections:
             if low == 0:
                 return {**base, "score": 100.0, "message": "no face; the prompt allows none"}
             return Measurement(Status.NO_FACE, evidence=base, message=f"expected {low}–{high} face identities; none detected")
-        score, detail = score_identities(detections, len(frames), low, high)
+        score, detail = score_identities(detections, n_frames, low, high)
         return {**base, **detail, "score": score,
                 "message": f"{detail['primary_ids']} primary identities (expected {low}–{high}), stability {detail['stability']:.2f}"}
 
-    return JudgedBackend("face-insightface", "1", run, ("prompt.requirements",), judge_optional=True,
-                         tool_problem=problem, needs=MediaNeeds(frames=(INSIGHT_FRAMES,)),
-                         identity_suffix=lambda options: Path(options.get("face_model") or "no-model").name)
+    backend = JudgedBackend("face-insightface", "1", run, ("prompt.requirements",), judge_optional=True,
+                            tool_problem=problem, needs=MediaNeeds(frames=(INSIGHT_FRAMES,)),
+                            identity_suffix=identity_suffix)
+    backend.close = env.close  # type: ignore[attr-defined]  # ends the environment's worker
+    return backend
 
 
 DIMENSION = Dimension(

@@ -21,23 +21,29 @@ stretch of the transcript it matches best (words said before and after it cost n
 prompt quotes), capped at 1; raw = 100 · mean over lines of (1 − WER). One line exact -> 100, one word in three
 wrong -> 66.7.
 
-Paper tier (`speech-whisper-judge`): a faster-whisper transcript of the whole audio from a LOCAL model
-(`--whisper-model`); quoted lines -> the verbatim score, no judge call; no quoted lines -> contextual mode: the judge
-rates the transcript against the prompt (template speech.judge, 0–100). Passed = score >= 80.
+Paper tier (`speech-whisper-judge`): a faster-whisper transcript of the whole audio, from large-v3 with its VAD in
+the model's own environment (`avgenbench setup paper --dimensions speech`; the worker is paper_workers/whisper.py),
+or, when `--whisper-model DIR` names a local model, from that model in this process (whole audio, no VAD); quoted
+lines -> the verbatim score, no judge call; no quoted lines -> contextual mode: the judge rates the transcript against
+the prompt (template speech.judge, 0–100). Passed = score >= 80. Which transcriber ran is part of the identity.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from .. import model_envs
 from ..judge.templates import request
 from ..media import Clip, MediaNeeds
 from ..perception import vad
-from ..perception.asr import AsrError, default_model_dir, load_asr, model_dir_problem, model_label, speech_regions
+from ..paper_workers.identities import WHISPER
+from ..perception.asr import (AsrError, Transcript, default_model_dir, load_asr, model_dir_problem, model_label,
+                              speech_regions)
 from ..suite import PromptItem
 from ..words import normalize_words
 from .base import Backend, Dimension, ItemContext, Measurement, Status
+from .in_env import ModelEnvBackend
 from .judged import JudgedBackend, repeated
 
 RATE = vad.RATE
@@ -176,8 +182,11 @@ class SpeechVadLite(Backend):
         return Measurement(Status.OK, verbatim, evidence, f"WER {wording['wer']['wer']:.2f} against the expected lines")
 
 
-NEEDS_WHISPER = ("the paper tier of Speech needs a Whisper model: pass --whisper-model PATH (a local faster-whisper "
-                 "model folder, e.g. a copy of Systran/faster-whisper-large-v3); it never falls back to the lite voice-activity score")
+WHISPER_ENV = "faster-whisper"
+WHISPER_MODEL = model_envs.MODEL_ENVS[WHISPER_ENV].weights[0].name  # the model's folder under the weights
+NEEDS_WHISPER = ("the paper tier of Speech needs a Whisper model: faster-whisper large-v3 in its environment, or "
+                 "--whisper-model PATH (a local faster-whisper model folder, e.g. a copy of "
+                 "Systran/faster-whisper-large-v3); it never falls back to the lite voice-activity score")
 
 
 def judge_once(client, item: PromptItem, lines: list[str], transcript: str, repeat: int = 0) -> dict[str, Any]:
@@ -197,12 +206,28 @@ def judge_once(client, item: PromptItem, lines: list[str], transcript: str, repe
 def paper_problem(options: Mapping[str, Any]) -> str | None:
     model = options.get("whisper_model")
     if not model:
-        return NEEDS_WHISPER
+        env = model_envs.state(WHISPER_ENV)
+        return None if env.ready else f"{NEEDS_WHISPER} ({env.reason()}; run `{env.fix}`)"
     problem = model_dir_problem(model)
     return f"--whisper-model: {problem}" if problem else None
 
 
-def run_paper(client, clip, ctx, repeats):
+class WhisperInEnv(ModelEnvBackend):
+    """faster-whisper large-v3 with its VAD in the `faster-whisper` environment: the transcript is in the evidence."""
+
+    name, version, env_name, media = WHISPER.name, WHISPER.version, WHISPER_ENV, WHISPER.needs
+
+
+Transcribe = Callable[[Clip, Any, ItemContext], tuple[Transcript, dict[str, Any]]]
+
+
+def transcribe_here(clip: Clip, audio, ctx: ItemContext) -> tuple[Transcript, dict[str, Any]]:
+    """`--whisper-model`: the whole audio through that model in this process."""
+    transcript = load_asr(ctx.options["whisper_model"]).transcribe(audio)
+    return transcript, {"model": Path(ctx.options["whisper_model"]).name}
+
+
+def run_paper(client, clip, ctx, repeats, transcribe: Transcribe = transcribe_here):
     ann = ctx.annotation  # speech is required: the runner asked applies() first
     lines = [line for line in ann.speech_lines if line.strip()]
     expected = {"speech_required": ann.speech_required, "lines": lines[:6]}
@@ -213,11 +238,10 @@ def run_paper(client, clip, ctx, repeats):
     if audio.size == 0:
         return Measurement(Status.NO_AUDIO_STREAM, message="the audio track holds no samples")
     try:
-        transcript = load_asr(ctx.options["whisper_model"]).transcribe(audio)
+        transcript, asr = transcribe(clip, audio, ctx)
     except AsrError as exc:
         return Measurement(Status.ERROR, evidence=expected, message=str(exc))
-    asr = {"model": Path(ctx.options["whisper_model"]).name, "language": transcript.language,
-           "transcript": transcript.text[:300]}
+    asr.update(language=transcript.language, transcript=transcript.text[:300])
     if not normalize_words(transcript.text):
         return {"score": 0.0, "mode": "verbatim" if lines else "contextual", "expected": expected, "asr": asr,
                 "calls": 0, "cached": 0, "message": "speech required; no words were recognised"}
@@ -226,15 +250,39 @@ def run_paper(client, clip, ctx, repeats):
     return result
 
 
-def paper_backend() -> JudgedBackend:
-    # 3: the one verbatim definition (per-line WER against the best-matching stretch) shared with lite
-    return JudgedBackend("speech-whisper-judge", "3", run_paper, ("speech.judge",), judge_optional=True,
-                         tool_problem=paper_problem, applies=speech_applies,
-                         identity_suffix=lambda options: Path(options.get("whisper_model") or "no-model").name)
+class SpeechPaper(JudgedBackend):
+    """Speech's paper backend: the transcriber `--whisper-model` names, else large-v3 in its environment."""
+
+    def __init__(self) -> None:
+        # 3: the one verbatim definition (per-line WER against the best-matching stretch) shared with lite
+        super().__init__("speech-whisper-judge", "3", self._run, ("speech.judge",), judge_optional=True,
+                         tool_problem=paper_problem, applies=speech_applies, identity_suffix=self._transcriber)
+        self._env = WhisperInEnv()
+
+    def _transcriber(self, options: Mapping[str, Any]) -> str:
+        if options.get("whisper_model"):
+            return Path(options["whisper_model"]).name
+        return "env:" + self._env.identity(options)[1]  # the environment's spec and its weights' hash
+
+    def _run(self, client, clip, ctx, repeats):
+        return run_paper(client, clip, ctx, repeats, transcribe_here if ctx.options.get("whisper_model") else
+                         self._transcribe_in_env)
+
+    def _transcribe_in_env(self, clip: Clip, audio, ctx: ItemContext) -> tuple[Transcript, dict[str, Any]]:
+        m = self._env.measure(clip, ctx)
+        if m.status != Status.OK:
+            raise AsrError(f"faster-whisper in its environment: {m.message or m.status}")
+        segments = [(float(a), float(b), str(text)) for a, b, text in m.evidence.get("segments", [])]
+        asr = {"model": f"{WHISPER_MODEL} in the {WHISPER_ENV} environment", **{key: m.evidence.get(key) for key in (
+            "vad", "seconds", "speech_seconds", "language_probability", "device", "compute_type")}}
+        return Transcript(m.evidence.get("transcript", ""), segments, m.evidence.get("language")), asr
+
+    def close(self) -> None:
+        self._env.close()
 
 
 DIMENSION = Dimension(
     id="speech", needs=MediaNeeds(audio_rates=(RATE,), needs_audio=True),
     annotations_used=("speech_required", "speech_lines"),
-    backends={"lite": SpeechVadLite, "paper": paper_backend},
+    backends={"lite": SpeechVadLite, "paper": SpeechPaper},
 )

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dimensions.base import Backend, Measurement, Status
-from ..media import MediaNeeds
+from ..dimensions.base import Measurement, Status
+from .common import PaperWorker
 from .identities import AUDIOBOX
 
 RATE = 16000
 WINDOW_S = 10
 AXES = ("CE", "CU", "PC", "PQ")
 CHECKPOINT = "checkpoint.pt"
-NAME, VERSION, NEEDS = AUDIOBOX.name, AUDIOBOX.version, AUDIOBOX.needs
 
 
 @dataclass(frozen=True)
@@ -59,36 +58,25 @@ def strip_prefix(state_dict: dict) -> dict:
     return {re.sub(r"^model\.", "", key): value for key, value in state_dict.items()}
 
 
-class AudioboxPQ(Backend):
-    name, version, tier = NAME, VERSION, "paper"
-
+class AudioboxPQ(PaperWorker, identity=AUDIOBOX):
     def __init__(self) -> None:
-        self._model = None
-        self._device = "cpu"
+        super().__init__()
         self._denorm: dict[str, tuple[float, float]] = {}
 
-    def needs(self) -> MediaNeeds:
-        return NEEDS
+    def _build(self, weights):
+        import torch
+        from audiobox_aesthetics.model.aes import AesMultiOutput
 
-    def _load(self):
-        if self._model is None:
-            import torch
-            from audiobox_aesthetics.model.aes import AesMultiOutput
-
-            from .common import torch_device, weights_folder
-
-            self._device = torch_device()
-            with open(weights_folder() / CHECKPOINT, "rb") as fh:
-                ckpt = torch.load(fh, map_location=self._device)
-            config = {key: ckpt["model_cfg"][key] for key in (
-                "proj_num_layer", "proj_ln", "proj_act_fn", "proj_dropout", "nth_layer", "use_weighted_layer_sum",
-                "precision", "normalize_embed", "output_dim")}
-            model = AesMultiOutput(**config, target_transform=ckpt["target_transform"])
-            model.load_state_dict(strip_prefix(ckpt["state_dict"]))
-            self._model = model.to(self._device).eval()
-            self._denorm = {axis: (float(model.target_transform[axis]["mean"]), float(model.target_transform[axis]["std"]))
-                            for axis in AXES}
-        return self._model
+        with open(weights / CHECKPOINT, "rb") as fh:
+            ckpt = torch.load(fh, map_location=self._device)
+        config = {key: ckpt["model_cfg"][key] for key in (
+            "proj_num_layer", "proj_ln", "proj_act_fn", "proj_dropout", "nth_layer", "use_weighted_layer_sum",
+            "precision", "normalize_embed", "output_dim")}
+        model = AesMultiOutput(**config, target_transform=ckpt["target_transform"])
+        model.load_state_dict(strip_prefix(ckpt["state_dict"]))
+        self._denorm = {axis: (float(model.target_transform[axis]["mean"]), float(model.target_transform[axis]["std"]))
+                        for axis in AXES}
+        return model.to(self._device).eval()
 
     def measure(self, clip, ctx) -> Measurement:
         audio = clip.audio.get(RATE)

@@ -1,14 +1,19 @@
-"""What every paper worker shares: where its weights are, which device it runs on, and light signal helpers."""
+"""What every paper worker shares: the backend skeleton (`PaperWorker`), where its weights are, which device it runs
+on, and light signal helpers."""
 
 from __future__ import annotations
 
 import os
 from math import gcd
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..dimensions.base import Backend
 from ..dimensions.in_env import DEVICE_ENV, WEIGHTS_ENV
+from ..media import MediaNeeds
+from .identities import Identity
 
 
 def weights_folder() -> Path:
@@ -61,3 +66,37 @@ def even_indices(count: int, wanted: int) -> list[int]:
     if count <= wanted:
         return list(range(count))
     return [int((2 * i + 1) * count // (2 * wanted)) for i in range(wanted)]
+
+
+class PaperWorker(Backend):
+    """The backend a paper worker serves. Its name, version and media come from its Identity
+    (`class X(PaperWorker, identity=...)`); its model is built once, by `_build`, on the first clip that needs it, on the
+    device the evaluating process asked for (`_choose_device`)."""
+
+    tier = "paper"
+    media = MediaNeeds()
+
+    def __init_subclass__(cls, identity: Identity | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if identity is not None:
+            cls.name, cls.version, cls.media = identity.name, identity.version, identity.needs
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._device = "cpu"
+
+    def needs(self) -> MediaNeeds:
+        return self.media
+
+    def _choose_device(self) -> str:
+        return torch_device()
+
+    def _build(self, weights: Path) -> Any:
+        """The model (whatever `measure` uses of it) on self._device, from the weights folder."""
+        raise NotImplementedError
+
+    def _load(self) -> Any:
+        if self._model is None:
+            self._device = self._choose_device()
+            self._model = self._build(weights_folder())
+        return self._model

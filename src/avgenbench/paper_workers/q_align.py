@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dimensions.base import Backend, Measurement, Status
-from ..media import MediaNeeds
+from ..dimensions.base import Measurement, Status
+from .common import PaperWorker
 from .identities import Q_ALIGN, Q_ALIGN_FRAMES
 
 LEVELS = ("excellent", "good", "fair", "poor", "bad")
 LEVEL_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
 FRAMES = Q_ALIGN_FRAMES
-NAME, VERSION, NEEDS = Q_ALIGN.name, Q_ALIGN.version, Q_ALIGN.needs
 WEIGHTS = "one-align"
 
 
@@ -50,30 +49,16 @@ def unit_quality(score: float, level_weights=None) -> float:
     return min(1.0, max(0.0, value))
 
 
-class QAlignVis(Backend):
-    name, version, tier = NAME, VERSION, "paper"
+class QAlignVis(PaperWorker, identity=Q_ALIGN):
+    def _build(self, weights):
+        from transformers import AutoModelForCausalLM
 
-    def __init__(self) -> None:
-        self._model = None
-        self._device = "cpu"
+        options = {"trust_remote_code": True, "device_map": self._device}
+        if self._device.startswith("cuda"):
+            import torch
 
-    def needs(self) -> MediaNeeds:
-        return NEEDS
-
-    def _load(self):
-        if self._model is None:
-            from transformers import AutoModelForCausalLM
-
-            from .common import torch_device, weights_folder
-
-            self._device = torch_device()
-            options = {"trust_remote_code": True, "device_map": self._device}
-            if self._device.startswith("cuda"):
-                import torch
-
-                options["torch_dtype"] = torch.float16
-            self._model = AutoModelForCausalLM.from_pretrained(str(weights_folder() / WEIGHTS), **options)
-        return self._model
+            options["torch_dtype"] = torch.float16
+        return AutoModelForCausalLM.from_pretrained(str(weights / WEIGHTS), **options)
 
     def measure(self, clip, ctx) -> Measurement:
         from PIL import Image

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dimensions.base import Backend, Measurement, Status
-from ..media import MediaNeeds
+from ..dimensions.base import Measurement, Status
+from .common import PaperWorker
 from .identities import SYNCHFORMER, SYNCHFORMER_CROP_S, SYNCHFORMER_FRAMES
 
 FPS = 25
@@ -23,7 +23,6 @@ MAX_OFFSET_S = 2.0
 CLASSES = 21
 MIN_SIDE = 256  # the repository re-encodes to this shorter side before its 224 centre crop
 FRAMES = SYNCHFORMER_FRAMES
-NAME, VERSION, NEEDS = SYNCHFORMER.name, SYNCHFORMER.version, SYNCHFORMER.needs
 CHECKPOINT = "24-01-04T16-39-21.pt"
 CONFIG = "cfg-24-01-04T16-39-21.yaml"
 
@@ -65,42 +64,27 @@ def scale_to_min_side(size: tuple[int, int], min_side: int = MIN_SIDE) -> tuple[
     return int(round(h * factor / 2)) * 2, int(round(w * factor / 2)) * 2
 
 
-class SynchformerAV(Backend):
-    name, version, tier = NAME, VERSION, "paper"
+class SynchformerAV(PaperWorker, identity=SYNCHFORMER):
+    def _build(self, weights):
+        import torch
+        from omegaconf import OmegaConf
+        from scripts.train_utils import get_model, get_transforms
 
-    def __init__(self) -> None:
-        self._model = None
-        self._device = "cpu"
-
-    def needs(self) -> MediaNeeds:
-        return NEEDS
-
-    def _load(self):
-        if self._model is None:
-            import torch
-            from omegaconf import OmegaConf
-            from scripts.train_utils import get_model, get_transforms
-
-            from .common import torch_device, weights_folder
-
-            self._device = torch_device()
-            folder = weights_folder()
-            cfg = OmegaConf.load(folder / CONFIG)
-            # The feature extractors' weights are inside the model checkpoint; older configs name the transformer
-            # by a module path the repository has since renamed.
-            cfg.model.params.afeat_extractor.params.ckpt_path = None
-            cfg.model.params.vfeat_extractor.params.ckpt_path = None
-            target = cfg.model.params.transformer.target
-            cfg.model.params.transformer.target = target.replace(".modules.feature_selector.", ".sync_model.")
-            _, model = get_model(cfg, torch.device(self._device))
-            ckpt = torch.load(folder / CHECKPOINT, map_location="cpu")
-            model.load_state_dict(ckpt["model"])
-            self._model = model.eval()
-            self._cfg = cfg
-            self._transform = get_transforms(cfg, ["test"])["test"]
-            self._grid = offset_grid(float(cfg.data.max_off_sec),
-                                     int(cfg.model.params.transformer.params.off_head_cfg.params.out_features))
-        return self._model
+        cfg = OmegaConf.load(weights / CONFIG)
+        # The feature extractors' weights are inside the model checkpoint; older configs name the transformer
+        # by a module path the repository has since renamed.
+        cfg.model.params.afeat_extractor.params.ckpt_path = None
+        cfg.model.params.vfeat_extractor.params.ckpt_path = None
+        target = cfg.model.params.transformer.target
+        cfg.model.params.transformer.target = target.replace(".modules.feature_selector.", ".sync_model.")
+        _, model = get_model(cfg, torch.device(self._device))
+        ckpt = torch.load(weights / CHECKPOINT, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+        self._cfg = cfg
+        self._transform = get_transforms(cfg, ["test"])["test"]
+        self._grid = offset_grid(float(cfg.data.max_off_sec),
+                                 int(cfg.model.params.transformer.params.off_head_cfg.params.out_features))
+        return model.eval()
 
     def _crop_logits(self, rgb, audio, start: float):
         import torch

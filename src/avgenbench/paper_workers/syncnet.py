@@ -17,14 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dimensions.base import Backend, Measurement, Status
-from ..media import MediaNeeds
+from ..dimensions.base import Measurement, Status
+from .common import PaperWorker
 from .identities import SYNCNET
 
 MAX_SHIFT = 15  # frames each way (vshift)
 MIN_CONFIDENCE = 1.0
 FPS = 25
-NAME, VERSION, NEEDS = SYNCNET.name, SYNCNET.version, SYNCNET.needs
 
 
 def offset_and_confidence(distances: np.ndarray, max_shift: int = MAX_SHIFT) -> tuple[int, float, float]:
@@ -79,29 +78,14 @@ def _ffmpeg_on_path() -> None:
     os.environ["PATH"] = folder + os.pathsep + os.environ.get("PATH", "")
 
 
-class SyncNetLip(Backend):
-    name, version, tier = NAME, VERSION, "paper"
+class SyncNetLip(PaperWorker, identity=SYNCNET):
+    def _build(self, weights):
+        from syncnet_python import SyncNetPipeline
 
-    def __init__(self) -> None:
-        self._pipeline = None
-        self._device = "cpu"
-
-    def needs(self) -> MediaNeeds:
-        return NEEDS
-
-    def _load(self):
-        if self._pipeline is None:
-            from syncnet_python import SyncNetPipeline
-
-            from .common import torch_device, weights_folder
-
-            self._device = torch_device()
-            folder = weights_folder()
-            _ffmpeg_on_path()
-            self._pipeline = SyncNetPipeline({"s3fd_weights": str(folder / "sfd_face.pth"),
-                                              "syncnet_weights": str(folder / "syncnet_v2.model"),
-                                              "vshift": MAX_SHIFT, "frame_rate": FPS}, device=self._device)
-        return self._pipeline
+        _ffmpeg_on_path()
+        return SyncNetPipeline({"s3fd_weights": str(weights / "sfd_face.pth"),
+                                "syncnet_weights": str(weights / "syncnet_v2.model"),
+                                "vshift": MAX_SHIFT, "frame_rate": FPS}, device=self._device)
 
     def measure(self, clip, ctx) -> Measurement:
         if not clip.has_audio:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
-from ..dimensions.base import Backend, Measurement, Status
-from ..media import MediaNeeds
+from ..dimensions.base import Measurement, Status
+from .common import PaperWorker
 from .identities import VIDEOPHY2
 
-NAME, VERSION, NEEDS = VIDEOPHY2.name, VIDEOPHY2.version, VIDEOPHY2.needs
 NUM_FRAMES = 32
 WEIGHTS = "videophy2_autoeval"
 PROMPT = ("The following is a conversation between a curious human and an AI assistant. The assistant gives helpful, "
@@ -35,33 +34,20 @@ def rating_from_answer(answer: str) -> int | None:
     return _WORDS.get(token) or int(token)
 
 
-class VideoPhy2LoPhy(Backend):
-    name, version, tier = NAME, VERSION, "paper"
+class VideoPhy2LoPhy(PaperWorker, identity=VIDEOPHY2):
+    def _build(self, weights):
+        """(model, processor, tokenizer)."""
+        import torch
+        from mplug_owl_video.modeling_mplug_owl import MplugOwlForConditionalGeneration
+        from mplug_owl_video.processing_mplug_owl import MplugOwlImageProcessor, MplugOwlProcessor
+        from transformers.models.llama.tokenization_llama import LlamaTokenizer
 
-    def __init__(self) -> None:
-        self._parts = None
-        self._device = "cpu"
-
-    def needs(self) -> MediaNeeds:
-        return NEEDS
-
-    def _load(self):
-        if self._parts is None:
-            import torch
-            from mplug_owl_video.modeling_mplug_owl import MplugOwlForConditionalGeneration
-            from mplug_owl_video.processing_mplug_owl import MplugOwlImageProcessor, MplugOwlProcessor
-            from transformers.models.llama.tokenization_llama import LlamaTokenizer
-
-            from .common import torch_device, weights_folder
-
-            self._device = torch_device()
-            checkpoint = str(weights_folder() / WEIGHTS)
-            tokenizer = LlamaTokenizer.from_pretrained(checkpoint)
-            processor = MplugOwlProcessor(MplugOwlImageProcessor.from_pretrained(checkpoint), tokenizer)
-            model = MplugOwlForConditionalGeneration.from_pretrained(checkpoint, torch_dtype=torch.bfloat16,
-                                                                     device_map={"": "cpu"})
-            self._parts = (model.to(self._device).to(torch.bfloat16).eval(), processor, tokenizer)
-        return self._parts
+        checkpoint = str(weights / WEIGHTS)
+        tokenizer = LlamaTokenizer.from_pretrained(checkpoint)
+        processor = MplugOwlProcessor(MplugOwlImageProcessor.from_pretrained(checkpoint), tokenizer)
+        model = MplugOwlForConditionalGeneration.from_pretrained(checkpoint, torch_dtype=torch.bfloat16,
+                                                                 device_map={"": "cpu"})
+        return model.to(self._device).to(torch.bfloat16).eval(), processor, tokenizer
 
     def measure(self, clip, ctx) -> Measurement:
         import torch
