@@ -161,37 +161,25 @@ def audible_cells(audio: np.ndarray, rate: int, grid: np.ndarray) -> np.ndarray:
     return (levels >= levels.max() - AUDIBLE_RANGE_DB) & (levels >= AUDIBLE_FLOOR_DB)
 
 
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, end) cell indices of each run of True, end exclusive."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
 def _runs(mask: np.ndarray, min_cells: int) -> np.ndarray:
     """The mask with runs of True shorter than `min_cells` cleared."""
     out = np.zeros_like(mask)
-    k = 0
-    while k < mask.size:
-        if mask[k]:
-            end = k
-            while end < mask.size and mask[end]:
-                end += 1
-            if end - k >= min_cells:
-                out[k:end] = True
-            k = end
-        else:
-            k += 1
+    for first, end in _true_runs(mask):
+        if end - first >= min_cells:
+            out[first:end] = True
     return out
 
 
 def spans_of(mask: np.ndarray, grid: np.ndarray) -> list[tuple[float, float]]:
     """(start, end) in seconds of each run of True cells."""
-    spans, half = [], CLASS_STEP_S / 2
-    k = 0
-    while k < mask.size:
-        if mask[k]:
-            end = k
-            while end < mask.size and mask[end]:
-                end += 1
-            spans.append((float(grid[k] - half), float(grid[end - 1] + half)))
-            k = end
-        else:
-            k += 1
-    return spans
+    half = CLASS_STEP_S / 2
+    return [(float(grid[first] - half), float(grid[end - 1] + half)) for first, end in _true_runs(mask)]
 
 
 def speech_cells(audio16: np.ndarray, grid: np.ndarray) -> np.ndarray:
